@@ -1,0 +1,57 @@
+//! `apiretry`: classify API responses from the command line.
+//!
+//! Exit codes: 0 when the command did its job (whatever the classification
+//! says), 2 for bad arguments or unreadable input files.
+
+use std::process::ExitCode;
+
+mod classify;
+mod demo;
+
+const USAGE: &str = "\
+apiretry: classify HTTP API failures into the apiretry taxonomy
+
+usage:
+  apiretry classify --status N [--profile NAME | --profile-file F] [--header 'Name: value']...
+                    [--body S | --body-file F] [--expect N]
+  apiretry demo     classify the example responses of the source documents
+  apiretry help     show this text
+
+'apiretry COMMAND --help' shows a command's options.";
+
+/// A failure to run a command, reported with exit code 2.
+pub struct UsageError(String);
+
+impl From<lexopt::Error> for UsageError {
+    fn from(e: lexopt::Error) -> Self {
+        UsageError(e.to_string())
+    }
+}
+
+impl From<String> for UsageError {
+    fn from(e: String) -> Self {
+        UsageError(e)
+    }
+}
+
+fn main() -> ExitCode {
+    let mut args = std::env::args_os().skip(1);
+    let command = args.next().map(|c| c.to_string_lossy().into_owned());
+    let result = match command.as_deref() {
+        Some("classify") => classify::run(args),
+        Some("demo") => demo::run(args),
+        Some("help" | "--help" | "-h") => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        Some(other) => Err(UsageError(format!("unknown command {other:?}"))),
+        None => Err(UsageError("no command given".into())),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(UsageError(message)) => {
+            eprintln!("apiretry: error: {message}\n\n{USAGE}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,178 @@
+//! Seed 001's order of decision: expected status, payload, message table,
+//! status table, unknown.
+
+use std::borrow::Cow;
+use std::time::SystemTime;
+
+use crate::error::ApiError;
+use crate::headers::{self, Headers};
+use crate::kind::Kind;
+use crate::payload::{self, Payload};
+use crate::profile::{MessageRule, Profile, UnmatchedCode};
+
+/// A response as the classifier sees it: status, headers, body bytes, and
+/// the status the caller expected.
+///
+/// ```
+/// use apiretry::{Kind, Profile, RawResponse, Retry};
+///
+/// let c2c = Profile::builtin("c2c").unwrap();
+/// let body = br#"{"error": "slow_down"}"#;
+/// let err = c2c.classify(&RawResponse::new(400).body(body)).unwrap();
+/// assert_eq!((err.kind, err.retry), (Kind::RateLimited, Retry::Yes));
+///
+/// let headers = [("Retry-After", "3")];
+/// let err = c2c.classify(&RawResponse::new(429).headers(&headers)).unwrap();
+/// assert_eq!(err.retry_after_ms, Some(3000));
+///
+/// assert!(c2c.classify(&RawResponse::new(201).expect(201)).is_none());
+/// ```
+#[derive(Clone, Copy)]
+pub struct RawResponse<'a> {
+    status: u16,
+    headers: &'a dyn Headers,
+    body: &'a [u8],
+    expected: Option<u16>,
+    now: Option<SystemTime>,
+}
+
+impl<'a> RawResponse<'a> {
+    /// A response with this status, no headers and an empty body.
+    pub fn new(status: u16) -> Self {
+        RawResponse {
+            status,
+            headers: &(),
+            body: &[],
+            expected: None,
+            now: None,
+        }
+    }
+
+    /// The response headers.
+    pub fn headers(mut self, headers: &'a dyn Headers) -> Self {
+        self.headers = headers;
+        self
+    }
+
+    /// The response body (already capped by whoever read it).
+    pub fn body(mut self, body: &'a [u8]) -> Self {
+        self.body = body;
+        self
+    }
+
+    /// The success status the endpoint should answer with.
+    pub fn expect(mut self, status: u16) -> Self {
+        self.expected = Some(status);
+        self
+    }
+
+    /// The time `Retry-After` dates are measured from (default: now).
+    pub fn at(mut self, now: SystemTime) -> Self {
+        self.now = Some(now);
+        self
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+}
+
+impl Profile {
+    /// Classifies a response: `None` when it is a success (and the expected
+    /// status, if one was given), else the failure it represents.
+    pub fn classify(&self, r: &RawResponse<'_>) -> Option<ApiError> {
+        if r.status < 400 {
+            let expected = r.expected.filter(|&e| e != r.status)?;
+            let err = self
+                .error(Kind::UnexpectedStatus, None)
+                .with_status(r.status)
+                .with_message(format!("expected status {expected}, got {}", r.status));
+            return Some(finish(err, r));
+        }
+        let payload = if r.body.len() <= self.max_body_bytes {
+            payload::decode(r.body)
+        } else {
+            None
+        };
+        let err = match &payload {
+            Some(p) => self.classify_payload(r, p),
+            None => self.error(self.kind_for_status(r.status), None),
+        };
+        let mut err = finish(err.with_status(r.status), r);
+        if err.retry_after_ms.is_none() {
+            let body_wait = payload.as_ref().and_then(|p| p.retry_after_s);
+            err.retry_after_ms = body_wait.map(|s| (s * 1000.0).ceil() as u64).or_else(|| {
+                let exhausted = err.kind == Kind::RateLimited || headers::rate_limit_exhausted(r.headers);
+                exhausted
+                    .then(|| headers::rate_limit_reset_ms(r.headers, now(r)))
+                    .flatten()
+            });
+        }
+        if err.request_id.is_none() {
+            if let Some(id) = payload.as_ref().and_then(|p| p.request_id.as_deref()) {
+                err = err.with_request_id(id);
+            }
+        }
+        Some(err)
+    }
+
+    /// Message table, then (unless the profile says otherwise) status table.
+    fn classify_payload(&self, r: &RawResponse<'_>, p: &Payload<'_>) -> ApiError {
+        let codes = p.codes.iter().chain(p.entries.iter().map(|(k, _)| k)).map(Cow::as_ref);
+        let matched = self.match_rule(r.status, codes, p.message.as_deref());
+        let code = matched.and_then(|(_, c)| c).or(p.codes.first().map(Cow::as_ref));
+        let mut err = match matched {
+            Some((rule, _)) => self.error(rule.kind, Some(rule)),
+            None if code.is_some() && self.unmatched_code == UnmatchedCode::Unknown => {
+                self.error(Kind::UnknownApiError, None)
+            }
+            None => self.error(self.kind_for_status(r.status), None),
+        };
+        if let Some(code) = code {
+            err = err.with_code(code);
+        }
+        let entry_message = || {
+            let (_, msgs) = p.entries.iter().find(|(k, _)| Some(k.as_ref()) == code)?;
+            msgs.first()
+        };
+        if let Some(m) = p.message.as_ref().or_else(entry_message) {
+            err = err.with_message(m.clone().into_owned());
+        }
+        for (key, msgs) in &p.entries {
+            if !self.knows_code(key) {
+                for m in msgs {
+                    err = err.with_field(key, m);
+                }
+            }
+        }
+        err
+    }
+
+    /// A failure of `kind` under this profile: retry class and hint from the
+    /// matching rule, else the profile's overrides, else the taxonomy's defaults.
+    fn error(&self, kind: Kind, rule: Option<&MessageRule>) -> ApiError {
+        let mut err = ApiError::new(kind);
+        err.retry = rule.and_then(|r| r.retry).unwrap_or_else(|| self.retry_for(kind));
+        err.hint = rule.and_then(|r| r.hint.clone()).unwrap_or_else(|| self.hint_for(kind));
+        err.profile = Some(self.name.clone());
+        err
+    }
+
+}
+
+/// Adds what the headers say: `Retry-After` and the request id.
+fn finish(mut err: ApiError, r: &RawResponse<'_>) -> ApiError {
+        err.retry_after_ms = r
+            .headers
+            .header("retry-after")
+            .and_then(|v| headers::retry_after_ms(v, now(r)));
+        if let Some(id) = headers::request_id(r.headers) {
+            err = err.with_request_id(id);
+        }
+        err
+}
+
+fn now(r: &RawResponse<'_>) -> SystemTime {
+    r.now.unwrap_or_else(SystemTime::now)
+}

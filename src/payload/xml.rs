@@ -1,0 +1,78 @@
+//! AWS XML error payloads: `<Error><Code/><Message/><RequestId/></Error>`,
+//! bare (S3) or wrapped in `<ErrorResponse>` (other AWS services).
+
+use std::borrow::Cow;
+
+use super::{Payload, Schema};
+
+/// An AWS error document has a handful of nodes; anything far larger is not
+/// one, and parsing it would only cost memory.
+const NODES_LIMIT: u32 = 4096;
+
+pub(super) fn decode(body: &[u8]) -> Option<Payload<'static>> {
+    let text = std::str::from_utf8(body).ok()?;
+    // DTDs are refused (roxmltree's default, stated here because it is what
+    // stops entity-expansion bombs before they start).
+    let options = roxmltree::ParsingOptions {
+        allow_dtd: false,
+        nodes_limit: NODES_LIMIT,
+        ..roxmltree::ParsingOptions::default()
+    };
+    let doc = roxmltree::Document::parse_with_options(text, options).ok()?;
+    let root = doc.root_element();
+    let error = if root.has_tag_name("Error") {
+        root
+    } else {
+        root.children().find(|n| n.has_tag_name("Error"))?
+    };
+    let child = |parent: roxmltree::Node, name: &str| {
+        parent
+            .children()
+            .find(|n| n.has_tag_name(name))
+            .and_then(|n| n.text())
+            .map(|t| Cow::Owned(t.trim().to_owned()))
+    };
+    Some(Payload {
+        schema: Some(Schema::AwsXml),
+        codes: vec![child(error, "Code")?],
+        message: child(error, "Message"),
+        request_id: child(error, "RequestId").or_else(|| child(root, "RequestId")),
+        ..Payload::default()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_bare_and_wrapped_errors() {
+        let s3 = decode(
+            b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>NoSuchKey</Code>\
+              <Message>The resource you requested does not exist</Message>\
+              <Resource>/mybucket/myfoto.jpg</Resource><RequestId>4442587FB7D0A2F9</RequestId></Error>",
+        )
+        .unwrap();
+        assert_eq!(s3.codes, ["NoSuchKey"]);
+        assert_eq!(s3.request_id.as_deref(), Some("4442587FB7D0A2F9"));
+
+        let wrapped = decode(
+            b"<ErrorResponse><Error><Code>Throttling</Code><Message>Rate exceeded</Message></Error>\
+              <RequestId>r-1</RequestId></ErrorResponse>",
+        )
+        .unwrap();
+        assert_eq!(wrapped.codes, ["Throttling"]);
+        assert_eq!(wrapped.request_id.as_deref(), Some("r-1"));
+    }
+
+    #[test]
+    fn refuses_dtds_and_non_errors() {
+        let bomb = b"<?xml version=\"1.0\"?><!DOCTYPE lolz [<!ENTITY lol \"lol\">\
+            <!ENTITY lol2 \"&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;\">]>\
+            <Error><Code>&lol2;</Code></Error>";
+        assert!(decode(bomb).is_none());
+        assert!(decode(b"<html><body>oops</body></html>").is_none());
+        assert!(decode(b"<Error><Message>no code</Message></Error>").is_none());
+        assert!(decode(b"<Error><Code>Slow").is_none());
+    }
+}

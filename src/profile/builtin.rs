@@ -1,0 +1,250 @@
+//! The built-in profiles, one per source document (taxonomy.md, "Profiles").
+
+use std::sync::OnceLock;
+
+use super::{MessageRule, Profile, UnmatchedCode};
+use crate::kind::{Kind, Retry};
+
+/// Names of the built-in profiles, for `Profile::builtin`.
+pub const BUILTIN_NAMES: &[&str] = &["generic", "c2c", "s3", "frameio", "keyed", "envelope"];
+
+const BUILDERS: [fn() -> Profile; 6] = [generic, c2c, s3, frameio, keyed, envelope];
+
+impl Profile {
+    /// A built-in profile by name (see [`Profile::BUILTIN_NAMES`]); built once, then shared.
+    ///
+    /// ```
+    /// let c2c = apiretry::Profile::builtin("c2c").unwrap();
+    /// assert_eq!(c2c.name(), "c2c");
+    /// assert!(apiretry::Profile::builtin("nope").is_none());
+    /// ```
+    pub fn builtin(name: &str) -> Option<&'static Profile> {
+        static CELLS: [OnceLock<Profile>; 6] = [const { OnceLock::new() }; 6];
+        let i = BUILTIN_NAMES.iter().position(|n| *n == name)?;
+        Some(CELLS[i].get_or_init(BUILDERS[i]))
+    }
+
+    /// Names of the built-in profiles.
+    pub const BUILTIN_NAMES: &'static [&'static str] = BUILTIN_NAMES;
+}
+
+/// 502/503/504 come from the service or any intermediary, whatever the API.
+fn with_gateways(p: Profile) -> Profile {
+    p.with_statuses(502, 504, Kind::Unavailable)
+}
+
+/// OAuth 2.0 (RFC 6749 §5.2) and device-grant (RFC 8628 §3.5) error codes,
+/// as seed 001 lists them for C2C authorization.
+fn with_oauth(p: Profile) -> Profile {
+    [
+        ("authorization_pending", Kind::AuthorizationPending),
+        ("slow_down", Kind::RateLimited),
+        ("access_denied", Kind::AccessDenied),
+        ("expired_token", Kind::ExpiredToken),
+        ("invalid_client", Kind::InvalidClient),
+        ("invalid_grant", Kind::InvalidGrant),
+        ("invalid_request", Kind::InvalidRequest),
+        ("unsupported_grant_type", Kind::InvalidGrant),
+    ]
+    .into_iter()
+    .fold(p, |p, (code, kind)| p.with_message(MessageRule::code(code, kind)))
+}
+
+/// Plain HTTP semantics plus OAuth codes: the default for unknown APIs.
+fn generic() -> Profile {
+    let p = with_oauth(Profile::new("generic"))
+        .with_message(MessageRule::code("unauthorized_client", Kind::InvalidClient))
+        .with_message(MessageRule::code("invalid_scope", Kind::Forbidden));
+    [
+        (400, Kind::InvalidRequest),
+        (401, Kind::Unauthorized),
+        (402, Kind::PaymentRequired),
+        (403, Kind::Forbidden),
+        (404, Kind::NotFound),
+        (408, Kind::Timeout),
+        (410, Kind::NotFound),
+        (415, Kind::UnsupportedContentType),
+        (422, Kind::InvalidRequest),
+        (429, Kind::RateLimited),
+        (500, Kind::ServerError),
+    ]
+    .into_iter()
+    .fold(with_gateways(p), |p, (s, k)| p.with_status(s, k))
+}
+
+/// Frame.io Camera-to-Cloud (seed 001).
+fn c2c() -> Profile {
+    let p = Profile::new("c2c")
+        .with_message(MessageRule::code("Channel Paused", Kind::ChannelPaused))
+        .with_message(MessageRule::code("Invalid Argument", Kind::InvalidRequest).hint(
+            "An argument did not contain a valid value; check the argument named in the error detail.",
+        ))
+        .with_message(MessageRule::code("Invalid client version", Kind::InvalidClient).hint(
+            "Send the x-client-version header exactly once, as a valid semantic version.",
+        ))
+        .with_message(MessageRule::code("Not Authorized", Kind::Unauthorized));
+    let p = with_oauth(p)
+        .with_message(MessageRule::code("unsupported_content_type", Kind::UnsupportedContentType))
+        .with_message(MessageRule::code("invalid_content_type", Kind::UnsupportedContentType))
+        .with_hint(
+            Kind::ServerError,
+            "Retry once; a consistent 500 may be a known bug: uploading to a device channel that \
+             does not exist, or a custom chunk count that S3 does not accept.",
+        )
+        .with_hint(
+            Kind::InvalidRequest,
+            "Check field names and value formats; when refreshing authorization this means the \
+             refresh token expired: restart authorization.",
+        )
+        .with_hint(
+            Kind::RateLimited,
+            "Back off exponentially; request device codes each on their own connection.",
+        );
+    [
+        (400, Kind::InvalidRequest),
+        (401, Kind::Unauthorized),
+        (403, Kind::Forbidden),
+        (404, Kind::NotFound),
+        (409, Kind::UnknownApiError),
+        (422, Kind::InvalidRequest),
+        (429, Kind::RateLimited),
+        (500, Kind::ServerError),
+    ]
+    .into_iter()
+    .fold(with_gateways(p), |p, (s, k)| p.with_status(s, k))
+}
+
+/// AWS S3 during chunk upload (seed 001's AWS table).
+fn s3() -> Profile {
+    const PRESIGN: &str = "The presigned upload URL has expired: request a new one from the API.";
+    let p = Profile::new("s3")
+        .with_message(MessageRule::code("SlowDown", Kind::RateLimited))
+        .with_message(MessageRule::code("ServiceUnavailable", Kind::RateLimited))
+        .with_message(MessageRule::code("InternalError", Kind::ServerError))
+        .with_message(MessageRule::code("RequestTimeout", Kind::Timeout))
+        .with_message(MessageRule::code("ExpiredToken", Kind::Forbidden).hint(PRESIGN))
+        .with_message(
+            MessageRule::code("AccessDenied", Kind::Forbidden)
+                .and_contains("Request has expired")
+                .hint(PRESIGN),
+        )
+        .with_unmatched_code(UnmatchedCode::Unknown)
+        .with_status(403, Kind::Forbidden)
+        .with_status(404, Kind::NotFound)
+        .with_status(500, Kind::ServerError);
+    with_gateways(p)
+}
+
+/// The Frame.io REST API (seed 000).
+fn frameio() -> Profile {
+    let p = Profile::new("frameio")
+        .with_hint(
+            Kind::Unauthorized,
+            "Check the API token is valid and sent as 'Authorization: Bearer <token>'.",
+        )
+        .with_hint(Kind::PaymentRequired, "The Frame.io plan limits were exceeded.")
+        .with_hint(
+            Kind::Forbidden,
+            "The token or its user lacks access to this resource, or the token lacks the scope.",
+        )
+        .with_hint(
+            Kind::ServerError,
+            "Check the request URL and body; the server may also have run out of its 30 s.",
+        );
+    [
+        (401, Kind::Unauthorized),
+        (402, Kind::PaymentRequired),
+        (403, Kind::Forbidden),
+        (404, Kind::NotFound),
+        (422, Kind::InvalidRequest),
+        (429, Kind::RateLimited),
+        (500, Kind::ServerError),
+    ]
+    .into_iter()
+    .fold(with_gateways(p), |p, (s, k)| p.with_status(s, k))
+}
+
+/// An API-key service limited to 20 requests/minute (seed 002).
+fn keyed() -> Profile {
+    Profile::new("keyed")
+        .with_message(MessageRule::contains("quota", Kind::PaymentRequired).on_status(403).hint(
+            "Purchase additional API requests or wait for the quota to reset.",
+        ))
+        .with_status(400, Kind::InvalidRequest)
+        .with_status(401, Kind::Unauthorized)
+        .with_status(403, Kind::Forbidden)
+        .with_status(404, Kind::NotFound)
+        .with_status(429, Kind::RateLimited)
+        .with_statuses(500, 599, Kind::ServerError)
+        .with_retry(Kind::Unauthorized, Retry::No)
+        .with_retry(Kind::ServerError, Retry::Yes)
+        .with_hint(
+            Kind::InvalidRequest,
+            "Check required parameters, JSON syntax, value formats and field lengths.",
+        )
+        .with_hint(
+            Kind::Unauthorized,
+            "Send 'Authorization: Bearer YOUR_KEY' with an active key; create a new key if needed.",
+        )
+        .with_hint(
+            Kind::Forbidden,
+            "Give the API key the required team permissions and check the workspace subscription.",
+        )
+        .with_hint(
+            Kind::NotFound,
+            "Check the resource id and endpoint URL, and that the resource is in your workspace.",
+        )
+        .with_hint(
+            Kind::RateLimited,
+            "Limit is 20 requests per minute: honour Retry-After, queue requests, use batch endpoints.",
+        )
+        .with_hint(
+            Kind::ServerError,
+            "Retry after a short delay; contact support if it persists.",
+        )
+}
+
+/// An API with a `{data, success, message, errors}` envelope (seed 003).
+fn envelope() -> Profile {
+    let p = [
+        ("insufficient_frames", Kind::InvalidRequest),
+        ("missing_field", Kind::InvalidRequest),
+        ("validation_error", Kind::InvalidRequest),
+        ("invalid_key", Kind::Unauthorized),
+        ("insufficient_credits", Kind::PaymentRequired),
+        ("account_suspended", Kind::PaymentRequired),
+        ("insufficient_scope", Kind::Forbidden),
+        ("rate_limit_exceeded", Kind::RateLimited),
+        ("internal_error", Kind::ServerError),
+    ]
+    .into_iter()
+    .fold(Profile::new("envelope"), |p, (code, kind)| {
+        p.with_message(MessageRule::code(code, kind))
+    });
+    let p = p
+        .with_status(400, Kind::InvalidRequest)
+        .with_status(401, Kind::Unauthorized)
+        .with_status(402, Kind::PaymentRequired)
+        .with_status(403, Kind::Forbidden)
+        .with_status(404, Kind::NotFound)
+        .with_status(429, Kind::RateLimited)
+        .with_status(500, Kind::ServerError)
+        .with_retry(Kind::Unauthorized, Retry::No)
+        .with_retry(Kind::ServerError, Retry::Yes)
+        .with_hint(
+            Kind::Unauthorized,
+            "The API key is wrong, expired or not sent: check the X-API-Key header.",
+        )
+        .with_hint(Kind::PaymentRequired, "Top up credits or update the payment method in the Developer Portal.")
+        .with_hint(
+            Kind::Forbidden,
+            "Create an API key with the required scope in the Developer Portal.",
+        )
+        .with_hint(Kind::RateLimited, "Wait for retry_after seconds, then back off exponentially.")
+        .with_hint(Kind::ServerError, "Retry later; for persistent 500s check the Status Page.")
+        .with_hint(
+            Kind::InvalidRequest,
+            "Fix the request: see `fields` for the fields at fault and the model's frame minimum.",
+        );
+    with_gateways(p)
+}
