@@ -10,6 +10,10 @@ use crate::kind::Kind;
 use crate::payload::{self, Payload};
 use crate::profile::{MessageRule, Profile, UnmatchedCode};
 
+/// Field-level messages kept per classification; a payload listing more is
+/// cut here so that a hostile body cannot make every log line huge.
+pub const MAX_FIELD_MESSAGES: usize = 64;
+
 /// A response as the classifier sees it: status, headers, body bytes, and
 /// the status the caller expected.
 ///
@@ -103,7 +107,8 @@ impl Profile {
         if err.retry_after_ms.is_none() {
             let body_wait = payload.as_ref().and_then(|p| p.retry_after_s);
             err.retry_after_ms = body_wait.map(|s| (s * 1000.0).ceil() as u64).or_else(|| {
-                let exhausted = err.kind == Kind::RateLimited || headers::rate_limit_exhausted(r.headers);
+                let exhausted =
+                    err.kind == Kind::RateLimited || headers::rate_limit_exhausted(r.headers);
                 exhausted
                     .then(|| headers::rate_limit_reset_ms(r.headers, now(r)))
                     .flatten()
@@ -119,9 +124,15 @@ impl Profile {
 
     /// Message table, then (unless the profile says otherwise) status table.
     fn classify_payload(&self, r: &RawResponse<'_>, p: &Payload<'_>) -> ApiError {
-        let codes = p.codes.iter().chain(p.entries.iter().map(|(k, _)| k)).map(Cow::as_ref);
+        let codes = p
+            .codes
+            .iter()
+            .chain(p.entries.iter().map(|(k, _)| k))
+            .map(Cow::as_ref);
         let matched = self.match_rule(r.status, codes, p.message.as_deref());
-        let code = matched.and_then(|(_, c)| c).or(p.codes.first().map(Cow::as_ref));
+        let code = matched
+            .and_then(|(_, c)| c)
+            .or(p.codes.first().map(Cow::as_ref));
         let mut err = match matched {
             Some((rule, _)) => self.error(rule.kind, Some(rule)),
             None if code.is_some() && self.unmatched_code == UnmatchedCode::Unknown => {
@@ -139,12 +150,13 @@ impl Profile {
         if let Some(m) = p.message.as_ref().or_else(entry_message) {
             err = err.with_message(m.clone().into_owned());
         }
-        for (key, msgs) in &p.entries {
-            if !self.knows_code(key) {
-                for m in msgs {
-                    err = err.with_field(key, m);
-                }
-            }
+        let field_messages = p
+            .entries
+            .iter()
+            .filter(|(key, _)| !self.knows_code(key))
+            .flat_map(|(key, msgs)| msgs.iter().map(move |m| (key, m)));
+        for (key, m) in field_messages.take(MAX_FIELD_MESSAGES) {
+            err = err.with_field(key, m);
         }
         err
     }
@@ -153,24 +165,27 @@ impl Profile {
     /// matching rule, else the profile's overrides, else the taxonomy's defaults.
     fn error(&self, kind: Kind, rule: Option<&MessageRule>) -> ApiError {
         let mut err = ApiError::new(kind);
-        err.retry = rule.and_then(|r| r.retry).unwrap_or_else(|| self.retry_for(kind));
-        err.hint = rule.and_then(|r| r.hint.clone()).unwrap_or_else(|| self.hint_for(kind));
+        err.retry = rule
+            .and_then(|r| r.retry)
+            .unwrap_or_else(|| self.retry_for(kind));
+        err.hint = rule
+            .and_then(|r| r.hint.clone())
+            .unwrap_or_else(|| self.hint_for(kind));
         err.profile = Some(self.name.clone());
         err
     }
-
 }
 
 /// Adds what the headers say: `Retry-After` and the request id.
 fn finish(mut err: ApiError, r: &RawResponse<'_>) -> ApiError {
-        err.retry_after_ms = r
-            .headers
-            .header("retry-after")
-            .and_then(|v| headers::retry_after_ms(v, now(r)));
-        if let Some(id) = headers::request_id(r.headers) {
-            err = err.with_request_id(id);
-        }
-        err
+    err.retry_after_ms = r
+        .headers
+        .header("retry-after")
+        .and_then(|v| headers::retry_after_ms(v, now(r)));
+    if let Some(id) = headers::request_id(r.headers) {
+        err = err.with_request_id(id);
+    }
+    err
 }
 
 fn now(r: &RawResponse<'_>) -> SystemTime {

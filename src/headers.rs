@@ -84,7 +84,11 @@ pub fn rate_limit_reset_ms(headers: &(impl Headers + ?Sized), now: SystemTime) -
 pub fn rate_limit_exhausted(headers: &(impl Headers + ?Sized)) -> bool {
     let remaining = headers
         .header("ratelimit-remaining")
-        .or_else(|| headers.header("ratelimit").and_then(|v| structured_param(v, "r")))
+        .or_else(|| {
+            headers
+                .header("ratelimit")
+                .and_then(|v| structured_param(v, "r"))
+        })
         .or_else(|| headers.header("x-ratelimit-remaining"))
         .or_else(|| headers.header("x-rate-limit-remaining"));
     remaining.is_some_and(|r| r.trim() == "0")
@@ -92,10 +96,16 @@ pub fn rate_limit_exhausted(headers: &(impl Headers + ?Sized)) -> bool {
 
 /// The request id a support person will ask for.
 pub fn request_id(headers: &(impl Headers + ?Sized)) -> Option<&str> {
-    ["x-request-id", "x-amz-request-id", "x-amzn-requestid", "request-id", "x-correlation-id"]
-        .iter()
-        .find_map(|name| headers.header(name))
-        .filter(|v| !v.is_empty())
+    [
+        "x-request-id",
+        "x-amz-request-id",
+        "x-amzn-requestid",
+        "request-id",
+        "x-correlation-id",
+    ]
+    .iter()
+    .find_map(|name| headers.header(name))
+    .filter(|v| !v.is_empty())
 }
 
 /// `RateLimit: "default";r=0;t=30` (draft-ietf-httpapi-ratelimit-headers-08)
@@ -127,9 +137,8 @@ fn seconds_to_ms(value: &str) -> Option<u64> {
 }
 
 fn until_ms(at: SystemTime, now: SystemTime) -> u64 {
-    at.duration_since(now).map_or(0, |d| {
-        u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
-    })
+    at.duration_since(now)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 #[cfg(test)]
@@ -168,7 +177,10 @@ mod tests {
         let rows: &[(Pairs, Option<u64>)] = &[
             (&[("RateLimit-Reset", "7")], Some(7_000)),
             (&[("RateLimit", "\"default\";r=0;t=12")], Some(12_000)),
-            (&[("RateLimit", "limit=100, remaining=0, reset=9")], Some(9_000)),
+            (
+                &[("RateLimit", "limit=100, remaining=0, reset=9")],
+                Some(9_000),
+            ),
             (&[("X-RateLimit-Reset", "4")], Some(4_000)),
             (&[("X-RateLimit-Reset", "1445412490")], Some(10_000)),
             (&[("X-Rate-Limit-Reset", "2")], Some(2_000)),
@@ -183,9 +195,15 @@ mod tests {
     #[test]
     fn exhaustion_and_request_ids() {
         assert!(rate_limit_exhausted(&[("x-ratelimit-remaining", "0")]));
-        assert!(rate_limit_exhausted(&[("RateLimit", "\"default\";r=0;t=1")]));
+        assert!(rate_limit_exhausted(&[(
+            "RateLimit",
+            "\"default\";r=0;t=1"
+        )]));
         assert!(!rate_limit_exhausted(&[("RateLimit-Remaining", "3")]));
-        assert_eq!(request_id(&[("X-Amz-Request-Id", "4442587FB7D0A2F9")]), Some("4442587FB7D0A2F9"));
+        assert_eq!(
+            request_id(&[("X-Amz-Request-Id", "4442587FB7D0A2F9")]),
+            Some("4442587FB7D0A2F9")
+        );
         assert_eq!(request_id(&[("x-request-id", "")]), None);
     }
 }

@@ -79,7 +79,11 @@ pub struct UnknownName {
 
 impl fmt::Display for UnknownName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "unknown {} (expected one of: {})", self.what, self.expected)
+        write!(
+            f,
+            "unknown {} (expected one of: {})",
+            self.what, self.expected
+        )
     }
 }
 

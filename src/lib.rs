@@ -30,7 +30,7 @@ mod profile;
 pub mod redact;
 pub mod samples;
 
-pub use classify::RawResponse;
+pub use classify::{RawResponse, MAX_FIELD_MESSAGES};
 pub use error::{ApiError, Fields, MAX_MESSAGE_BYTES};
 pub use headers::Headers;
 pub use kind::{Category, Kind, Retry, UnknownName};

@@ -75,10 +75,15 @@ fn starts_with_ignore_case(hay: &[u8], needle: &str) -> bool {
 
 /// Where the secret value starts if a marker stands at `i`.
 fn secret_start(bytes: &[u8], i: usize) -> Option<usize> {
-    if let Some(m) = SCHEMES.iter().find(|m| starts_with_ignore_case(&bytes[i..], m)) {
+    if let Some(m) = SCHEMES
+        .iter()
+        .find(|m| starts_with_ignore_case(&bytes[i..], m))
+    {
         return Some(skip(bytes, i + m.len(), b" \t"));
     }
-    let m = KEYS.iter().find(|m| starts_with_ignore_case(&bytes[i..], m))?;
+    let m = KEYS
+        .iter()
+        .find(|m| starts_with_ignore_case(&bytes[i..], m))?;
     let j = skip(bytes, i + m.len(), b"\"' \t");
     matches!(bytes.get(j), Some(b':' | b'=')).then(|| skip(bytes, j + 1, b"\"' \t"))
 }
@@ -105,7 +110,10 @@ mod tests {
         let rows = [
             ("Bearer abc.def-ghi", "Bearer [redacted]"),
             ("bearer abc", "bearer [redacted]"),
-            ("{\"access_token\": \"abc\"}", "{\"access_token\": \"[redacted]\"}"),
+            (
+                "{\"access_token\": \"abc\"}",
+                "{\"access_token\": \"[redacted]\"}",
+            ),
             ("refresh_token=abc&x=1", "refresh_token=[redacted]&x=1"),
             ("X-API-Key: k_live_123", "X-API-Key: [redacted]"),
             ("client_secret=bad_secret", "client_secret=[redacted]"),
@@ -113,7 +121,10 @@ mod tests {
             ("Bearer", "Bearer"),
             ("ünïcode Bearer tök", "ünïcode Bearer [redacted]"),
             ("password is required", "password is required"),
-            ("{\"password\": [\"too short\"]}", "{\"password\": [\"too short\"]}"),
+            (
+                "{\"password\": [\"too short\"]}",
+                "{\"password\": [\"too short\"]}",
+            ),
             ("password=hunter2", "password=[redacted]"),
         ];
         for (input, want) in rows {

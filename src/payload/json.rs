@@ -13,6 +13,7 @@ use std::fmt;
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use super::{Entry, Payload, Schema};
+use crate::classify::MAX_FIELD_MESSAGES;
 
 pub(super) fn decode(body: &[u8]) -> Option<Payload<'_>> {
     let mut de = serde_json::Deserializer::from_slice(body);
@@ -133,9 +134,14 @@ impl<'a> Object<'a> {
             Some(Loose::Obj(nested)) => {
                 let nested = *nested;
                 p.codes.extend(
-                    [nested.code, nested.kind, nested.status, nested.error.and_then(Loose::into_str)]
-                        .into_iter()
-                        .flatten(),
+                    [
+                        nested.code,
+                        nested.kind,
+                        nested.status,
+                        nested.error.and_then(Loose::into_str),
+                    ]
+                    .into_iter()
+                    .flatten(),
                 );
                 p.schema = Some(Schema::Nested);
                 p.message = nested.message.or(nested.detail).or(self.message);
@@ -153,7 +159,8 @@ impl<'a> Object<'a> {
                     p.codes.extend(title.into_iter().chain(code));
                     first_detail = first_detail.or(detail);
                 }
-                p.codes.extend(self.title.into_iter().chain(self.code).chain(self.status));
+                p.codes
+                    .extend(self.title.into_iter().chain(self.code).chain(self.status));
                 p.message = first_detail.or(self.detail).or(self.message);
             }
             _ => {}
@@ -205,10 +212,19 @@ impl<'de> Visitor<'de> for Seed {
     fn visit_unit<E>(self) -> Result<Loose<'de>, E> {
         Ok(Loose::Other)
     }
+    /// Keeps only the elements a caller can use (strings in plain lists, objects
+    /// in `errors`), and no more of them than a classification keeps, so that
+    /// a long list costs no memory however long it is.
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Loose<'de>, A::Error> {
         let mut items = Vec::new();
         while let Some(item) = seq.next_element_seed(Seed(self.0))? {
-            items.push(item);
+            let wanted = matches!(
+                (self.0, &item),
+                (Role::Plain, Loose::Str(_)) | (Role::Entries, Loose::Obj(_))
+            );
+            if wanted && items.len() < MAX_FIELD_MESSAGES {
+                items.push(item);
+            }
         }
         Ok(Loose::List(items))
     }
@@ -222,7 +238,9 @@ impl<'de> Visitor<'de> for Seed {
             let value = |map: &mut A, role| map.next_value_seed(Seed(role));
             match key.as_ref() {
                 "error" => o.error = Some(value(&mut map, Role::Plain)?),
-                "error_description" => o.error_description = value(&mut map, Role::Plain)?.into_str(),
+                "error_description" => {
+                    o.error_description = value(&mut map, Role::Plain)?.into_str()
+                }
                 "message" => o.message = value(&mut map, Role::Plain)?.into_str(),
                 "detail" => o.detail = value(&mut map, Role::Plain)?.into_str(),
                 "title" => o.title = value(&mut map, Role::Plain)?.into_str(),
@@ -266,7 +284,8 @@ mod tests {
 
     #[test]
     fn wrong_types_are_ignored_not_fatal() {
-        let p = decode(br#"{"error":"slow_down","message":42,"errors":"x","retry_after":"2.5"}"#).unwrap();
+        let p = decode(br#"{"error":"slow_down","message":42,"errors":"x","retry_after":"2.5"}"#)
+            .unwrap();
         assert_eq!(p.schema, Some(Schema::Simple));
         assert_eq!(p.codes, ["slow_down"]);
         assert_eq!(p.retry_after_s, Some(2.5));
@@ -274,7 +293,9 @@ mod tests {
 
     #[test]
     fn errors_as_a_map_are_field_entries() {
-        let p = decode(br#"{"message":"invalid","errors":{"email":["is invalid"],"name":"is blank"}}"#).unwrap();
+        let p =
+            decode(br#"{"message":"invalid","errors":{"email":["is invalid"],"name":"is blank"}}"#)
+                .unwrap();
         assert_eq!(p.schema, Some(Schema::Envelope));
         assert_eq!(p.entries.len(), 2);
         assert_eq!(p.entries[1].1, ["is blank"]);

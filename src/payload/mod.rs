@@ -84,11 +84,26 @@ mod tests {
                 r#"{"data":null,"success":false,"message":"m","errors":[{"invalid_key":["Not authenticated"]}]}"#,
                 Some(Schema::Envelope),
             ),
-            (r#"{"error":"rate_limit_exceeded","message":"m"}"#, Some(Schema::Flat)),
-            (r#"{"error":"slow_down","error_description":"d"}"#, Some(Schema::OAuth)),
-            (r#"{"error":{"code":"quota","message":"m"}}"#, Some(Schema::Nested)),
-            (r#"{"type":"about:blank","title":"Not Found","status":404}"#, Some(Schema::Detailed)),
-            ("<Error><Code>SlowDown</Code><Message>m</Message></Error>", Some(Schema::AwsXml)),
+            (
+                r#"{"error":"rate_limit_exceeded","message":"m"}"#,
+                Some(Schema::Flat),
+            ),
+            (
+                r#"{"error":"slow_down","error_description":"d"}"#,
+                Some(Schema::OAuth),
+            ),
+            (
+                r#"{"error":{"code":"quota","message":"m"}}"#,
+                Some(Schema::Nested),
+            ),
+            (
+                r#"{"type":"about:blank","title":"Not Found","status":404}"#,
+                Some(Schema::Detailed),
+            ),
+            (
+                "<Error><Code>SlowDown</Code><Message>m</Message></Error>",
+                Some(Schema::AwsXml),
+            ),
             ("\u{feff}  {\"error\":\"x\"}", Some(Schema::Simple)),
             ("<html><body>502 Bad Gateway</body></html>", None),
             ("", None),

@@ -5,11 +5,17 @@ use std::borrow::Cow;
 
 use super::{Payload, Schema};
 
-/// An AWS error document has a handful of nodes; anything far larger is not
-/// one, and parsing it would only cost memory.
-const NODES_LIMIT: u32 = 4096;
+/// An AWS error document has about a dozen elements. Anything with many more
+/// tags is not one, and is refused before parsing: roxmltree reserves node
+/// storage for every `<` up front (~72 bytes each), which would turn a 1 MiB
+/// body of tags into tens of megabytes.
+const MAX_TAGS: usize = 512;
+const NODES_LIMIT: u32 = 2 * MAX_TAGS as u32;
 
 pub(super) fn decode(body: &[u8]) -> Option<Payload<'static>> {
+    if body.iter().filter(|&&b| b == b'<').count() > MAX_TAGS {
+        return None;
+    }
     let text = std::str::from_utf8(body).ok()?;
     // DTDs are refused (roxmltree's default, stated here because it is what
     // stops entity-expansion bombs before they start).

@@ -47,13 +47,18 @@ fn with_oauth(p: Profile) -> Profile {
         ("unsupported_grant_type", Kind::InvalidGrant),
     ]
     .into_iter()
-    .fold(p, |p, (code, kind)| p.with_message(MessageRule::code(code, kind)))
+    .fold(p, |p, (code, kind)| {
+        p.with_message(MessageRule::code(code, kind))
+    })
 }
 
 /// Plain HTTP semantics plus OAuth codes: the default for unknown APIs.
 fn generic() -> Profile {
     let p = with_oauth(Profile::new("generic"))
-        .with_message(MessageRule::code("unauthorized_client", Kind::InvalidClient))
+        .with_message(MessageRule::code(
+            "unauthorized_client",
+            Kind::InvalidClient,
+        ))
         .with_message(MessageRule::code("invalid_scope", Kind::Forbidden));
     [
         (400, Kind::InvalidRequest),
@@ -84,8 +89,14 @@ fn c2c() -> Profile {
         ))
         .with_message(MessageRule::code("Not Authorized", Kind::Unauthorized));
     let p = with_oauth(p)
-        .with_message(MessageRule::code("unsupported_content_type", Kind::UnsupportedContentType))
-        .with_message(MessageRule::code("invalid_content_type", Kind::UnsupportedContentType))
+        .with_message(MessageRule::code(
+            "unsupported_content_type",
+            Kind::UnsupportedContentType,
+        ))
+        .with_message(MessageRule::code(
+            "invalid_content_type",
+            Kind::UnsupportedContentType,
+        ))
         .with_hint(
             Kind::ServerError,
             "Retry once; a consistent 500 may be a known bug: uploading to a device channel that \
@@ -142,7 +153,10 @@ fn frameio() -> Profile {
             Kind::Unauthorized,
             "Check the API token is valid and sent as 'Authorization: Bearer <token>'.",
         )
-        .with_hint(Kind::PaymentRequired, "The Frame.io plan limits were exceeded.")
+        .with_hint(
+            Kind::PaymentRequired,
+            "The Frame.io plan limits were exceeded.",
+        )
         .with_hint(
             Kind::Forbidden,
             "The token or its user lacks access to this resource, or the token lacks the scope.",
@@ -235,13 +249,22 @@ fn envelope() -> Profile {
             Kind::Unauthorized,
             "The API key is wrong, expired or not sent: check the X-API-Key header.",
         )
-        .with_hint(Kind::PaymentRequired, "Top up credits or update the payment method in the Developer Portal.")
+        .with_hint(
+            Kind::PaymentRequired,
+            "Top up credits or update the payment method in the Developer Portal.",
+        )
         .with_hint(
             Kind::Forbidden,
             "Create an API key with the required scope in the Developer Portal.",
         )
-        .with_hint(Kind::RateLimited, "Wait for retry_after seconds, then back off exponentially.")
-        .with_hint(Kind::ServerError, "Retry later; for persistent 500s check the Status Page.")
+        .with_hint(
+            Kind::RateLimited,
+            "Wait for retry_after seconds, then back off exponentially.",
+        )
+        .with_hint(
+            Kind::ServerError,
+            "Retry later; for persistent 500s check the Status Page.",
+        )
         .with_hint(
             Kind::InvalidRequest,
             "Fix the request: see `fields` for the fields at fault and the model's frame minimum.",

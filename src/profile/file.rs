@@ -92,7 +92,8 @@ impl Profile {
     /// assert!(err.message.contains("unknown kind"), "{err}");
     /// ```
     pub fn from_json(text: &str) -> Result<Profile, ApiError> {
-        let file: File = serde_json::from_str(text).map_err(|e| bad(format!("invalid profile: {e}")))?;
+        let file: File =
+            serde_json::from_str(text).map_err(|e| bad(format!("invalid profile: {e}")))?;
         file.into_profile()
     }
 
@@ -100,7 +101,8 @@ impl Profile {
     pub fn load(path: impl AsRef<Path>) -> Result<Profile, ApiError> {
         let path = path.as_ref();
         let text = std::fs::read_to_string(path).map_err(|e| {
-            ApiError::new(Kind::Io).with_message(format!("cannot read profile {}: {e}", path.display()))
+            ApiError::new(Kind::Io)
+                .with_message(format!("cannot read profile {}: {e}", path.display()))
         })?;
         Profile::from_json(&text).map_err(|e| {
             let message = format!("{}: {}", path.display(), e.message);
@@ -133,7 +135,9 @@ impl File {
 
         let mut p = Profile::new(self.name);
         for (i, r) in self.messages.into_iter().enumerate() {
-            if r.code.as_deref().unwrap_or("").is_empty() && r.contains.as_deref().unwrap_or("").is_empty() {
+            if r.code.as_deref().unwrap_or("").is_empty()
+                && r.contains.as_deref().unwrap_or("").is_empty()
+            {
                 return Err(bad(format!(
                     "invalid profile: messages[{i}] needs a non-empty \"code\" or \"contains\""
                 )));
@@ -160,7 +164,11 @@ impl File {
         p.statuses.extend(base.statuses.iter().cloned());
         p.retry = self.retry.into_iter().map(|(k, r)| (k.0, r.0)).collect();
         p.retry.extend(base.retry.iter().copied());
-        p.hints = self.hints.into_iter().map(|(k, h)| (k.0, h.into())).collect();
+        p.hints = self
+            .hints
+            .into_iter()
+            .map(|(k, h)| (k.0, h.into()))
+            .collect();
         p.hints.extend(base.hints.iter().cloned());
         p.unmatched_code = match self.unmatched_code {
             Some(Unmatched::StatusTable) => UnmatchedCode::StatusTable,
@@ -196,15 +204,39 @@ mod tests {
             ("not json", "expected ident"),
             (r#"{"base": "c2c"}"#, "missing field `name`"),
             (r#"{"name": ""}"#, "\"name\" is empty"),
-            (r#"{"name": "x", "base": "aws"}"#, "base \"aws\" is not a built-in profile"),
+            (
+                r#"{"name": "x", "base": "aws"}"#,
+                "base \"aws\" is not a built-in profile",
+            ),
             (r#"{"name": "x", "colour": 1}"#, "unknown field `colour`"),
-            (r#"{"name": "x", "statuses": {"4x9": "forbidden"}}"#, "\"4x9\" is not a status"),
-            (r#"{"name": "x", "statuses": {"200": "forbidden"}}"#, "\"200\" is not a status"),
-            (r#"{"name": "x", "statuses": {"409": "paused"}}"#, "\"paused\": unknown kind"),
-            (r#"{"name": "x", "retry": {"server_error": "maybe"}}"#, "unknown retry class"),
-            (r#"{"name": "x", "messages": [{"kind": "forbidden"}]}"#, "messages[0] needs"),
-            (r#"{"name": "x", "messages": [{"code": "a"}]}"#, "missing field `kind`"),
-            (r#"{"name": "x", "unmatched_code": "ignore"}"#, "unknown variant `ignore`"),
+            (
+                r#"{"name": "x", "statuses": {"4x9": "forbidden"}}"#,
+                "\"4x9\" is not a status",
+            ),
+            (
+                r#"{"name": "x", "statuses": {"200": "forbidden"}}"#,
+                "\"200\" is not a status",
+            ),
+            (
+                r#"{"name": "x", "statuses": {"409": "paused"}}"#,
+                "\"paused\": unknown kind",
+            ),
+            (
+                r#"{"name": "x", "retry": {"server_error": "maybe"}}"#,
+                "unknown retry class",
+            ),
+            (
+                r#"{"name": "x", "messages": [{"kind": "forbidden"}]}"#,
+                "messages[0] needs",
+            ),
+            (
+                r#"{"name": "x", "messages": [{"code": "a"}]}"#,
+                "missing field `kind`",
+            ),
+            (
+                r#"{"name": "x", "unmatched_code": "ignore"}"#,
+                "unknown variant `ignore`",
+            ),
         ];
         for (text, want) in rows {
             let err = Profile::from_json(text).unwrap_err();
@@ -225,8 +257,20 @@ mod tests {
         )
         .unwrap();
         assert_eq!(p.name(), "mine");
-        assert_eq!(p.match_rule(409, ["Channel Paused"].into_iter(), None).unwrap().0.kind, Kind::Forbidden);
-        assert_eq!(p.match_rule(400, ["slow_down"].into_iter(), None).unwrap().0.kind, Kind::RateLimited);
+        assert_eq!(
+            p.match_rule(409, ["Channel Paused"].into_iter(), None)
+                .unwrap()
+                .0
+                .kind,
+            Kind::Forbidden
+        );
+        assert_eq!(
+            p.match_rule(400, ["slow_down"].into_iter(), None)
+                .unwrap()
+                .0
+                .kind,
+            Kind::RateLimited
+        );
         assert_eq!(p.kind_for_status(500), Kind::Unavailable);
         assert_eq!(p.kind_for_status(409), Kind::UnknownApiError);
         assert_eq!(p.retry_for(Kind::NotFound), Retry::No);
@@ -238,6 +282,10 @@ mod tests {
     fn missing_file_is_an_io_error_naming_the_path() {
         let err = Profile::load("/nonexistent/profile.json").unwrap_err();
         assert_eq!(err.kind, Kind::Io);
-        assert!(err.message.contains("/nonexistent/profile.json"), "{}", err.message);
+        assert!(
+            err.message.contains("/nonexistent/profile.json"),
+            "{}",
+            err.message
+        );
     }
 }

@@ -238,15 +238,20 @@ impl Profile {
 
     /// Whether some rule names `code` (so it is an error code, not a field).
     pub(crate) fn knows_code(&self, code: &str) -> bool {
-        self.messages
-            .iter()
-            .any(|r| r.code.as_deref().is_some_and(|c| c.eq_ignore_ascii_case(code)))
+        self.messages.iter().any(|r| {
+            r.code
+                .as_deref()
+                .is_some_and(|c| c.eq_ignore_ascii_case(code))
+        })
     }
 }
 
 fn contains_ignore_case(hay: &str, needle: &str) -> bool {
     let (hay, needle) = (hay.as_bytes(), needle.as_bytes());
-    needle.is_empty() || hay.windows(needle.len()).any(|w| w.eq_ignore_ascii_case(needle))
+    needle.is_empty()
+        || hay
+            .windows(needle.len())
+            .any(|w| w.eq_ignore_ascii_case(needle))
 }
 
 #[cfg(test)]
@@ -260,7 +265,10 @@ mod tests {
             .with_message(MessageRule::code("x", Kind::NotFound))
             .with_status(503, Kind::RateLimited)
             .with_statuses(500, 599, Kind::ServerError);
-        let kind = |status, code| p.match_rule(status, [code].into_iter(), None).map(|(r, _)| r.kind);
+        let kind = |status, code| {
+            p.match_rule(status, [code].into_iter(), None)
+                .map(|(r, _)| r.kind)
+        };
         assert_eq!(kind(403, "X"), Some(Kind::Forbidden));
         assert_eq!(kind(404, "x"), Some(Kind::NotFound));
         assert_eq!(kind(404, "y"), None);

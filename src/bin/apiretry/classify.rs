@@ -56,11 +56,16 @@ pub fn run(args: impl Iterator<Item = OsString>) -> Result<(), UsageError> {
                     .ok_or_else(|| format!("--header {h:?} is not 'Name: value'"))?;
                 headers.push((name.trim().to_owned(), value.trim().to_owned()));
             }
-            Long("body") => set_once(&mut body, parser.value()?.string()?.into_bytes(), "--body/--body-file")?,
+            Long("body") => set_once(
+                &mut body,
+                parser.value()?.string()?.into_bytes(),
+                "--body/--body-file",
+            )?,
             Long("body-file") => {
                 let path = parser.value()?;
-                let bytes = std::fs::read(&path)
-                    .map_err(|e| format!("cannot read body file {}: {e}", path.to_string_lossy()))?;
+                let bytes = std::fs::read(&path).map_err(|e| {
+                    format!("cannot read body file {}: {e}", path.to_string_lossy())
+                })?;
                 set_once(&mut body, bytes, "--body/--body-file")?;
             }
             Long("help") | Short('h') => {

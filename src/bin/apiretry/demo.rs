@@ -18,7 +18,11 @@ pub fn run(mut args: impl Iterator<Item = OsString>) -> Result<(), UsageError> {
     for s in SEEDS {
         let profile = Profile::builtin(s.profile).expect("samples name built-in profiles");
         let err = profile
-            .classify(&RawResponse::new(s.status).headers(&s.headers).body(s.body.as_bytes()))
+            .classify(
+                &RawResponse::new(s.status)
+                    .headers(&s.headers)
+                    .body(s.body.as_bytes()),
+            )
             .expect("every sample is an error response");
         println!(
             "{:<30} {:<9} {:>6}  {:<18} {:<5} {:<20} {:>9}",

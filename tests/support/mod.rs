@@ -1,0 +1,61 @@
+//! Hostile bodies shared by the bad-input and memory tests.
+
+#![allow(dead_code)]
+
+pub const TEN_MB: usize = 10 << 20;
+
+/// `[[[[...]]]]`, `depth` levels deep.
+pub fn nested_arrays(depth: usize) -> Vec<u8> {
+    let mut v = vec![b'['; depth];
+    v.extend(std::iter::repeat_n(b']', depth));
+    v
+}
+
+/// `{"error":{"error":...}}`, `depth` levels deep: nests through a key we decode.
+pub fn nested_objects(depth: usize) -> Vec<u8> {
+    let mut v = Vec::with_capacity(depth * 11);
+    for _ in 0..depth {
+        v.extend_from_slice(b"{\"error\":");
+    }
+    v.extend_from_slice(b"1");
+    v.extend(std::iter::repeat_n(b'}', depth));
+    v
+}
+
+/// `{"errors":[{"field":["x","x",...]}]}` of about `len` bytes.
+pub fn wide_field_list(len: usize) -> Vec<u8> {
+    let mut v = b"{\"errors\":[{\"field\":[".to_vec();
+    while v.len() < len {
+        v.extend_from_slice(b"\"x\",");
+    }
+    v.extend_from_slice(b"\"x\"]}]}");
+    v
+}
+
+/// `{"errors":[{"f":["x"]},{"f":["x"]},...]}` of about `len` bytes.
+pub fn wide_entry_list(len: usize) -> Vec<u8> {
+    let mut v = b"{\"errors\":[".to_vec();
+    while v.len() < len {
+        v.extend_from_slice(b"{\"f\":[\"x\"]},");
+    }
+    v.extend_from_slice(b"{}]}");
+    v
+}
+
+/// Billion laughs: ten levels of ten-fold entity expansion.
+pub fn xml_entity_bomb() -> Vec<u8> {
+    let mut s = String::from("<?xml version=\"1.0\"?>\n<!DOCTYPE lolz [\n<!ENTITY lol0 \"lol\">\n");
+    for i in 1..10 {
+        let refs: String = (0..10).map(|_| format!("&lol{};", i - 1)).collect();
+        s += &format!("<!ENTITY lol{i} \"{refs}\">\n");
+    }
+    s += "]>\n<Error><Code>&lol9;</Code><Message>boom</Message></Error>";
+    s.into_bytes()
+}
+
+/// `<a><a>...`, `depth` levels deep.
+pub fn nested_xml(depth: usize) -> Vec<u8> {
+    let mut v = b"<Error>".repeat(depth);
+    v.extend(b"</Error>".repeat(depth));
+    v
+}
