@@ -7,7 +7,7 @@ pub const TEN_MB: usize = 10 << 20;
 /// `[[[[...]]]]`, `depth` levels deep.
 pub fn nested_arrays(depth: usize) -> Vec<u8> {
     let mut v = vec![b'['; depth];
-    v.extend(std::iter::repeat_n(b']', depth));
+    v.extend(b"]".repeat(depth));
     v
 }
 
@@ -18,7 +18,7 @@ pub fn nested_objects(depth: usize) -> Vec<u8> {
         v.extend_from_slice(b"{\"error\":");
     }
     v.extend_from_slice(b"1");
-    v.extend(std::iter::repeat_n(b'}', depth));
+    v.extend(b"}".repeat(depth));
     v
 }
 
