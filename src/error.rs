@@ -136,17 +136,19 @@ impl ApiError {
 }
 
 /// Masks secrets and caps the length of text that came from outside.
+///
+/// Masking comes before the final cut (a mask is longer than a short secret,
+/// so cutting first could overshoot the cap); a rough cut before masking keeps
+/// the scan short for huge inputs.
 pub(crate) fn clean(text: &str) -> Cow<'_, str> {
-    let capped = cap(text);
-    match redact::secrets(capped) {
-        Cow::Borrowed(_) if capped.len() == text.len() => Cow::Borrowed(text),
-        Cow::Borrowed(b) => Cow::Owned(format!("{b}…")),
-        Cow::Owned(mut o) => {
-            if capped.len() < text.len() {
-                o.push('…');
-            }
-            Cow::Owned(o)
-        }
+    let rough = cap(text, 2 * MAX_MESSAGE_BYTES);
+    let masked = redact::secrets(rough);
+    let kept = cap(&masked, MAX_MESSAGE_BYTES);
+    let cut = kept.len() < masked.len() || rough.len() < text.len();
+    match masked {
+        Cow::Borrowed(_) if !cut => Cow::Borrowed(text),
+        _ if cut => Cow::Owned(format!("{kept}…")),
+        _ => Cow::Owned(kept.to_owned()),
     }
 }
 
@@ -160,11 +162,11 @@ fn clean_static(text: Cow<'static, str>) -> Cow<'static, str> {
     }
 }
 
-fn cap(text: &str) -> &str {
-    if text.len() <= MAX_MESSAGE_BYTES {
+fn cap(text: &str, max: usize) -> &str {
+    if text.len() <= max {
         return text;
     }
-    let mut end = MAX_MESSAGE_BYTES;
+    let mut end = max;
     while !text.is_char_boundary(end) {
         end -= 1;
     }
@@ -235,6 +237,18 @@ mod tests {
         let err = ApiError::new(Kind::Application).with_message(long);
         assert!(err.message.len() <= MAX_MESSAGE_BYTES + '…'.len_utf8());
         assert!(err.message.ends_with('…'));
+    }
+
+    #[test]
+    fn masks_do_not_push_a_message_past_the_cap() {
+        let many = "Bearer x ".repeat(MAX_MESSAGE_BYTES);
+        let err = ApiError::new(Kind::Unauthorized).with_message(many);
+        assert!(
+            err.message.len() <= MAX_MESSAGE_BYTES + '…'.len_utf8(),
+            "{}",
+            err.message.len()
+        );
+        assert!(!err.message.contains(" x "));
     }
 
     #[test]

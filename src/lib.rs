@@ -35,3 +35,8 @@ pub use error::{ApiError, Fields, MAX_MESSAGE_BYTES};
 pub use headers::Headers;
 pub use kind::{Category, Kind, Retry, UnknownName};
 pub use profile::{MessageRule, Profile, Text, UnmatchedCode, DEFAULT_MAX_BODY_BYTES};
+
+/// The README's examples run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

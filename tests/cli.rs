@@ -1,0 +1,251 @@
+//! The `apiretry` command line: each subcommand, and bad arguments (exit 2,
+//! clear message).
+
+#![cfg(feature = "cli")]
+
+use std::process::Command;
+
+fn run(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_apiretry"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+fn json(args: &[&str]) -> serde_json::Value {
+    let (code, out, err) = run(args);
+    assert_eq!(code, 0, "{args:?}: {err}");
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("{args:?}: {e}: {out}"))
+}
+
+fn temp_file(name: &str, contents: &str) -> std::path::PathBuf {
+    let path = std::env::temp_dir().join(format!("apiretry-cli-{}-{name}", std::process::id()));
+    std::fs::write(&path, contents).unwrap();
+    path
+}
+
+#[test]
+fn classify_prints_the_taxonomy_fields_in_order() {
+    let args = [
+        "classify",
+        "--profile",
+        "c2c",
+        "--status",
+        "409",
+        "--body",
+        r#"{"error": "Channel Paused"}"#,
+    ];
+    let v = json(&args);
+    let want = [
+        "category",
+        "kind",
+        "retry",
+        "status",
+        "code",
+        "message",
+        "fields",
+        "retry_after_ms",
+        "request_id",
+        "hint",
+        "profile",
+    ];
+    assert_eq!(v.as_object().unwrap().len(), want.len());
+    // serde_json::Value sorts keys, so read the order off the printed text.
+    let text = run(&args).1;
+    let at: Vec<usize> = want
+        .iter()
+        .map(|k| text.find(&format!("\"{k}\":")).unwrap())
+        .collect();
+    assert!(
+        at.windows(2).all(|w| w[0] < w[1]),
+        "fields out of order: {text}"
+    );
+    assert_eq!(v["category"], "api");
+    assert_eq!(v["kind"], "channel_paused");
+    assert_eq!(v["retry"], "no");
+    assert_eq!(v["status"], 409);
+    assert_eq!(v["code"], "Channel Paused");
+    assert_eq!(v["profile"], "c2c");
+    assert_eq!(v["retry_after_ms"], serde_json::Value::Null);
+}
+
+#[test]
+fn classify_rows() {
+    let body = temp_file(
+        "s3.xml",
+        "<Error><Code>SlowDown</Code><Message>Reduce</Message><RequestId>r1</RequestId></Error>",
+    );
+    let body = body.to_str().unwrap();
+    let rows: &[(&[&str], &str, &str)] = &[
+        (
+            &[
+                "--profile",
+                "c2c",
+                "--status",
+                "429",
+                "--header",
+                "Retry-After: 3",
+            ],
+            "kind",
+            "rate_limited",
+        ),
+        (
+            &["--profile", "s3", "--status", "503", "--body-file", body],
+            "code",
+            "SlowDown",
+        ),
+        (
+            &["--profile", "s3", "--status", "503", "--body-file", body],
+            "request_id",
+            "r1",
+        ),
+        (
+            &["--status", "200", "--expect", "201"],
+            "kind",
+            "unexpected_status",
+        ),
+        (&["--status", "500"], "profile", "generic"),
+        (&["--profile", "keyed", "--status", "401"], "retry", "no"),
+    ];
+    for (args, field, want) in rows {
+        let mut all = vec!["classify"];
+        all.extend_from_slice(args);
+        assert_eq!(json(&all)[field], *want, "{args:?}");
+    }
+    assert_eq!(
+        json(&[
+            "classify",
+            "--profile",
+            "c2c",
+            "--header",
+            "Retry-After: 3",
+            "--status",
+            "429"
+        ])["retry_after_ms"],
+        3000
+    );
+}
+
+#[test]
+fn success_prints_null() {
+    assert_eq!(
+        json(&["classify", "--status", "201", "--expect", "201"]),
+        serde_json::Value::Null
+    );
+    assert_eq!(
+        json(&["classify", "--status", "204"]),
+        serde_json::Value::Null
+    );
+}
+
+#[test]
+fn classify_with_a_profile_file() {
+    let file = temp_file(
+        "profile.json",
+        r#"{"name": "mine", "base": "c2c", "statuses": {"409": "channel_paused"}}"#,
+    );
+    let v = json(&[
+        "classify",
+        "--profile-file",
+        file.to_str().unwrap(),
+        "--status",
+        "409",
+    ]);
+    assert_eq!(
+        (v["kind"].as_str(), v["profile"].as_str()),
+        (Some("channel_paused"), Some("mine"))
+    );
+}
+
+#[test]
+fn bad_arguments_exit_2_with_a_clear_message() {
+    let bad_profile = temp_file(
+        "bad.json",
+        r#"{"name": "x", "statuses": {"409": "paused"}}"#,
+    );
+    let bad_profile = bad_profile.to_str().unwrap();
+    let rows: &[(&[&str], &str)] = &[
+        (&[], "no command given"),
+        (&["frobnicate"], "unknown command \"frobnicate\""),
+        (&["classify"], "classify needs --status N"),
+        (
+            &["classify", "--status", "abc"],
+            "\"abc\" is not an HTTP status",
+        ),
+        (
+            &["classify", "--status", "999"],
+            "\"999\" is not an HTTP status",
+        ),
+        (
+            &["classify", "--status"],
+            "missing argument for option '--status'",
+        ),
+        (
+            &["classify", "--status", "500", "--profile", "aws"],
+            "unknown profile \"aws\"",
+        ),
+        (
+            &["classify", "--status", "500", "--header", "no colon"],
+            "is not 'Name: value'",
+        ),
+        (
+            &[
+                "classify",
+                "--status",
+                "500",
+                "--body-file",
+                "/nonexistent/body",
+            ],
+            "cannot read body file /nonexistent/body",
+        ),
+        (
+            &[
+                "classify",
+                "--status",
+                "500",
+                "--profile-file",
+                "/nonexistent/p.json",
+            ],
+            "cannot read profile /nonexistent/p.json",
+        ),
+        (
+            &["classify", "--status", "500", "--profile-file", bad_profile],
+            "unknown kind",
+        ),
+        (
+            &["classify", "--status", "500", "--body", "a", "--body", "b"],
+            "given more than once",
+        ),
+        (
+            &["classify", "--status", "500", "--colour"],
+            "invalid option '--colour'",
+        ),
+        (&["demo", "extra"], "demo takes no arguments"),
+    ];
+    for (args, want) in rows {
+        let (code, out, err) = run(args);
+        assert_eq!(code, 2, "{args:?}: {out} {err}");
+        assert!(err.contains(want), "{args:?}: stderr was {err}");
+        assert!(out.is_empty(), "{args:?}: stdout was {out}");
+    }
+}
+
+#[test]
+fn help_and_demo() {
+    for args in [&["help"][..], &["--help"], &["classify", "--help"]] {
+        let (code, out, _) = run(args);
+        assert_eq!(code, 0, "{args:?}");
+        assert!(out.contains("usage"), "{args:?}: {out}");
+    }
+    let (code, out, _) = run(&["demo"]);
+    assert_eq!(code, 0);
+    for s in apiretry::samples::SEEDS {
+        assert!(out.contains(s.name), "demo lacks {}", s.name);
+    }
+    assert!(out.contains("channel_paused"));
+}
