@@ -4,10 +4,10 @@
 use std::borrow::Cow;
 use std::time::SystemTime;
 
-use crate::error::ApiError;
+use crate::error::{clean, ApiError};
 use crate::headers::{self, Headers};
 use crate::kind::Kind;
-use crate::payload::{self, Payload};
+use crate::payload::{self, Payload, MAX_CODES};
 use crate::profile::{MessageRule, Profile, UnmatchedCode};
 
 /// Field-level messages kept per classification; a payload listing more is
@@ -88,24 +88,24 @@ impl Profile {
     pub fn classify(&self, r: &RawResponse<'_>) -> Option<ApiError> {
         if r.status < 400 {
             let expected = r.expected.filter(|&e| e != r.status)?;
-            let err = self
-                .error(Kind::UnexpectedStatus, None)
-                .with_status(r.status)
-                .with_message(format!("expected status {expected}, got {}", r.status));
-            return Some(finish(err, r));
+            let mut err = self.error(Kind::UnexpectedStatus, None);
+            err.message = Cow::Owned(format!("expected status {expected}, got {}", r.status));
+            err.status = Some(r.status);
+            read_headers(&mut err, r);
+            return Some(err);
         }
-        let payload = if r.body.len() <= self.max_body_bytes {
-            payload::decode(r.body)
-        } else {
-            None
-        };
-        let err = match &payload {
+        let mut decoded = Payload::default();
+        let payload = (r.body.len() <= self.max_body_bytes
+            && payload::decode(r.body, &mut decoded))
+        .then_some(&decoded);
+        let mut err = match payload {
             Some(p) => self.classify_payload(r, p),
             None => self.error(self.kind_for_status(r.status), None),
         };
-        let mut err = finish(err.with_status(r.status), r);
+        err.status = Some(r.status);
+        read_headers(&mut err, r);
         if err.retry_after_ms.is_none() {
-            let body_wait = payload.as_ref().and_then(|p| p.retry_after_s);
+            let body_wait = payload.and_then(|p| p.retry_after_s);
             err.retry_after_ms = body_wait.map(|s| (s * 1000.0).ceil() as u64).or_else(|| {
                 let exhausted =
                     err.kind == Kind::RateLimited || headers::rate_limit_exhausted(r.headers);
@@ -115,8 +115,8 @@ impl Profile {
             });
         }
         if err.request_id.is_none() {
-            if let Some(id) = payload.as_ref().and_then(|p| p.request_id.as_deref()) {
-                err = err.with_request_id(id);
+            if let Some(id) = payload.and_then(|p| p.request_id.as_deref()) {
+                err.request_id = Some(clean(id).into_owned());
             }
         }
         Some(err)
@@ -124,15 +124,13 @@ impl Profile {
 
     /// Message table, then (unless the profile says otherwise) status table.
     fn classify_payload(&self, r: &RawResponse<'_>, p: &Payload<'_>) -> ApiError {
-        let codes = p
-            .codes
-            .iter()
-            .chain(p.entries.iter().map(|(k, _)| k))
-            .map(Cow::as_ref);
-        let matched = self.match_rule(r.status, codes, p.message.as_deref());
+        let mut buf = [""; MAX_CODES];
+        let (n, n_codes) = p.codes(&mut buf);
+        let message = p.message();
+        let matched = self.match_rule(r.status, &buf[..n], message);
         let code = matched
             .and_then(|(_, c)| c)
-            .or(p.codes.first().map(Cow::as_ref));
+            .or(buf[..n_codes].first().copied());
         let mut err = match matched {
             Some((rule, _)) => self.error(rule.kind, Some(rule)),
             None if code.is_some() && self.unmatched_code == UnmatchedCode::Unknown => {
@@ -141,22 +139,27 @@ impl Profile {
             None => self.error(self.kind_for_status(r.status), None),
         };
         if let Some(code) = code {
-            err = err.with_code(code);
+            // The rule's own text when the API sent exactly that (no copy for
+            // built-in profiles); else the code as sent.
+            let rule_code = matched.and_then(|(rule, _)| rule.code.as_ref());
+            err.code = Some(match rule_code.filter(|c| c.as_ref() == code) {
+                Some(c) => c.clone(),
+                None => Cow::Owned(clean(code).into_owned()),
+            });
         }
         let entry_message = || {
-            let (_, msgs) = p.entries.iter().find(|(k, _)| Some(k.as_ref()) == code)?;
-            msgs.first()
+            let (_, msgs) = p.entries().find(|(k, _)| Some(k.as_ref()) == code)?;
+            msgs.first().map(Cow::as_ref)
         };
-        if let Some(m) = p.message.as_ref().or_else(entry_message) {
-            err = err.with_message(m.clone().into_owned());
+        if let Some(m) = message.or_else(entry_message) {
+            err.message = Cow::Owned(clean(m).into_owned());
         }
         let field_messages = p
-            .entries
-            .iter()
+            .entries()
             .filter(|(key, _)| !self.knows_code(key))
             .flat_map(|(key, msgs)| msgs.iter().map(move |m| (key, m)));
         for (key, m) in field_messages.take(MAX_FIELD_MESSAGES) {
-            err = err.with_field(key, m);
+            err.push_field(key, m);
         }
         err
     }
@@ -177,15 +180,14 @@ impl Profile {
 }
 
 /// Adds what the headers say: `Retry-After` and the request id.
-fn finish(mut err: ApiError, r: &RawResponse<'_>) -> ApiError {
+fn read_headers(err: &mut ApiError, r: &RawResponse<'_>) {
     err.retry_after_ms = r
         .headers
         .header("retry-after")
         .and_then(|v| headers::retry_after_ms(v, now(r)));
     if let Some(id) = headers::request_id(r.headers) {
-        err = err.with_request_id(id);
+        err.request_id = Some(clean(id).into_owned());
     }
-    err
 }
 
 fn now(r: &RawResponse<'_>) -> SystemTime {

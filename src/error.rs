@@ -40,7 +40,7 @@ pub struct ApiError {
     /// The HTTP status, or `None` when no response arrived.
     pub status: Option<u16>,
     /// The API's own code string as sent (`"Channel Paused"`, `"SlowDown"`).
-    pub code: Option<String>,
+    pub code: Option<Cow<'static, str>>,
     /// Human-readable summary.
     pub message: Cow<'static, str>,
     /// Field-level details, possibly empty.
@@ -96,18 +96,22 @@ impl ApiError {
     }
 
     /// Sets the API's own code (secrets masked, length capped).
-    pub fn with_code(mut self, code: &str) -> Self {
-        self.code = Some(clean(code).into_owned());
+    pub fn with_code(mut self, code: impl Into<Cow<'static, str>>) -> Self {
+        self.code = Some(clean_static(code.into()));
         self
     }
 
     /// Adds one field-level detail.
     pub fn with_field(mut self, field: &str, detail: &str) -> Self {
+        self.push_field(field, detail);
+        self
+    }
+
+    pub(crate) fn push_field(&mut self, field: &str, detail: &str) {
         self.fields
             .entry(clean(field).into_owned())
             .or_default()
             .push(clean(detail).into_owned());
-        self
     }
 
     /// Sets the server-requested wait.
@@ -152,7 +156,7 @@ pub(crate) fn clean(text: &str) -> Cow<'_, str> {
     }
 }
 
-fn clean_static(text: Cow<'static, str>) -> Cow<'static, str> {
+pub(crate) fn clean_static(text: Cow<'static, str>) -> Cow<'static, str> {
     match text {
         Cow::Borrowed(s) => clean(s),
         Cow::Owned(s) => match clean(&s) {

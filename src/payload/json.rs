@@ -12,16 +12,26 @@ use std::fmt;
 
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
-use super::{Entry, Payload, Schema};
+use super::{ErrorField, Payload};
 use crate::classify::MAX_FIELD_MESSAGES;
 
-pub(super) fn decode(body: &[u8]) -> Option<Payload<'_>> {
+pub(super) fn decode<'a>(body: &'a [u8], payload: &mut Payload<'a>) -> bool {
     let mut de = serde_json::Deserializer::from_slice(body);
-    let top = Seed(Role::Plain).deserialize(&mut de).ok()?;
-    de.end().ok()?;
-    match top {
-        Loose::Obj(top) => Some(top.into_payload()),
-        _ => None,
+    de.deserialize_map(Fill(payload, Role::Plain)).is_ok() && de.end().is_ok()
+}
+
+/// Reads a JSON object into a [`Payload`] in place: payloads are large, and
+/// returning them by value through each serde layer would copy them each time.
+struct Fill<'o, 'de>(&'o mut Payload<'de>, Role);
+
+impl<'de> Visitor<'de> for Fill<'_, 'de> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
+        read_object(map, self.0, self.1)
     }
 }
 
@@ -39,7 +49,7 @@ enum Loose<'a> {
     Str(Cow<'a, str>),
     Num(f64),
     Bool(bool),
-    Obj(Box<Object<'a>>),
+    Obj(Box<Payload<'a>>),
     List(Vec<Loose<'a>>),
 }
 
@@ -61,13 +71,13 @@ impl<'a> Loose<'a> {
     }
 
     /// `{...}` or `[{...}, ...]` as a list of objects.
-    fn into_objects(self) -> Vec<Object<'a>> {
+    fn into_objects(self) -> Vec<Box<Payload<'a>>> {
         match self {
-            Loose::Obj(o) => vec![*o],
+            Loose::Obj(o) => vec![o],
             Loose::List(items) => items
                 .into_iter()
                 .filter_map(|i| match i {
-                    Loose::Obj(o) => Some(*o),
+                    Loose::Obj(o) => Some(o),
                     _ => None,
                 })
                 .collect(),
@@ -86,93 +96,7 @@ impl<'a> Loose<'a> {
     }
 }
 
-/// The keys any of the documented schemas use, wherever they appear.
-#[derive(Default)]
-struct Object<'a> {
-    error: Option<Loose<'a>>,
-    error_description: Option<Cow<'a, str>>,
-    message: Option<Cow<'a, str>>,
-    detail: Option<Cow<'a, str>>,
-    title: Option<Cow<'a, str>>,
-    /// String codes only: numeric `code`s (seed 001's `"code": 409`) repeat the status.
-    code: Option<Cow<'a, str>>,
-    /// `type` in nested errors; `status` when it is a string (`"RESOURCE_EXHAUSTED"`).
-    kind: Option<Cow<'a, str>>,
-    status: Option<Cow<'a, str>>,
-    errors: Vec<Object<'a>>,
-    success: Option<bool>,
-    retry_after: Option<f64>,
-    request_id: Option<Cow<'a, str>>,
-    entries: Vec<Entry<'a>>,
-}
-
-impl<'a> Object<'a> {
-    fn into_payload(self) -> Payload<'a> {
-        let mut p = Payload {
-            retry_after_s: self.retry_after,
-            request_id: self.request_id,
-            ..Payload::default()
-        };
-        let mut details = Vec::new();
-        for e in self.errors {
-            p.entries.extend(e.entries);
-            details.push((e.title, e.code, e.detail.or(e.message)));
-        }
-        let envelope = self.success == Some(false) || !p.entries.is_empty();
-        match self.error {
-            Some(Loose::Str(code)) => {
-                p.codes.push(code);
-                p.schema = Some(if self.error_description.is_some() {
-                    Schema::OAuth
-                } else if self.message.is_some() {
-                    Schema::Flat
-                } else {
-                    Schema::Simple
-                });
-                p.message = self.error_description.or(self.message);
-            }
-            Some(Loose::Obj(nested)) => {
-                let nested = *nested;
-                p.codes.extend(
-                    [
-                        nested.code,
-                        nested.kind,
-                        nested.status,
-                        nested.error.and_then(Loose::into_str),
-                    ]
-                    .into_iter()
-                    .flatten(),
-                );
-                p.schema = Some(Schema::Nested);
-                p.message = nested.message.or(nested.detail).or(self.message);
-            }
-            _ if envelope => {
-                p.schema = Some(Schema::Envelope);
-                p.message = self.message;
-            }
-            _ if !details.is_empty() || self.message.is_some() || self.title.is_some() => {
-                p.schema = Some(Schema::Detailed);
-                // Seed 001: "These kinds of errors are defined by their message field".
-                p.codes.extend(self.message.clone());
-                let mut first_detail = None;
-                for (title, code, detail) in details {
-                    p.codes.extend(title.into_iter().chain(code));
-                    first_detail = first_detail.or(detail);
-                }
-                p.codes
-                    .extend(self.title.into_iter().chain(self.code).chain(self.status));
-                p.message = first_detail.or(self.detail).or(self.message);
-            }
-            _ => {}
-        }
-        if envelope {
-            p.schema = Some(Schema::Envelope);
-        }
-        p
-    }
-}
-
-/// Reads any value leniently; objects are read as [`Object`]s in the given role.
+/// Reads any value leniently; objects are read as [`Payload`]s in the given role.
 struct Seed(Role);
 
 impl<'de> DeserializeSeed<'de> for Seed {
@@ -228,76 +152,103 @@ impl<'de> Visitor<'de> for Seed {
         }
         Ok(Loose::List(items))
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Loose<'de>, A::Error> {
-        let mut o = Object::default();
-        while let Some(key) = map.next_key_seed(Seed(Role::Plain))? {
-            let Loose::Str(key) = key else {
-                map.next_value::<IgnoredAny>()?;
-                continue;
-            };
-            let value = |map: &mut A, role| map.next_value_seed(Seed(role));
-            match key.as_ref() {
-                "error" => o.error = Some(value(&mut map, Role::Plain)?),
-                "error_description" => {
-                    o.error_description = value(&mut map, Role::Plain)?.into_str()
-                }
-                "message" => o.message = value(&mut map, Role::Plain)?.into_str(),
-                "detail" => o.detail = value(&mut map, Role::Plain)?.into_str(),
-                "title" => o.title = value(&mut map, Role::Plain)?.into_str(),
-                "code" => o.code = value(&mut map, Role::Plain)?.into_str(),
-                "type" => o.kind = value(&mut map, Role::Plain)?.into_str(),
-                "status" => o.status = value(&mut map, Role::Plain)?.into_str(),
-                "errors" => o.errors = value(&mut map, Role::Entries)?.into_objects(),
-                "retry_after" => o.retry_after = value(&mut map, Role::Plain)?.into_seconds(),
-                "request_id" => o.request_id = value(&mut map, Role::Plain)?.into_str(),
-                "success" => {
-                    o.success = match value(&mut map, Role::Plain)? {
-                        Loose::Bool(b) => Some(b),
-                        _ => None,
-                    }
-                }
-                _ if self.0 == Role::Entries => {
-                    let strs = value(&mut map, Role::Plain)?.into_strs();
-                    if !strs.is_empty() {
-                        o.entries.push((key, strs));
-                    }
-                }
-                _ => {
-                    map.next_value::<IgnoredAny>()?;
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Loose<'de>, A::Error> {
+        let mut o = Box::<Payload>::default();
+        read_object(map, &mut o, self.0)?;
+        Ok(Loose::Obj(o))
+    }
+}
+
+/// Reads the keys any schema uses; in `Role::Entries` objects, other keys with
+/// string values are kept as entries, elsewhere they are skipped unread.
+fn read_object<'de, A: MapAccess<'de>>(
+    mut map: A,
+    o: &mut Payload<'de>,
+    role: Role,
+) -> Result<(), A::Error> {
+    while let Some(key) = map.next_key_seed(Seed(Role::Plain))? {
+        let Loose::Str(key) = key else {
+            map.next_value::<IgnoredAny>()?;
+            continue;
+        };
+        let value = |map: &mut A, role| map.next_value_seed(Seed(role));
+        match key.as_ref() {
+            "error" => {
+                o.error = match value(&mut map, Role::Plain)? {
+                    Loose::Str(code) => Some(ErrorField::Code(code)),
+                    Loose::Obj(nested) => Some(ErrorField::Nested(nested)),
+                    _ => None,
                 }
             }
+            "error_description" => o.error_description = value(&mut map, Role::Plain)?.into_str(),
+            "message" => o.message = value(&mut map, Role::Plain)?.into_str(),
+            "detail" => o.detail = value(&mut map, Role::Plain)?.into_str(),
+            "title" => o.title = value(&mut map, Role::Plain)?.into_str(),
+            "code" => o.code = value(&mut map, Role::Plain)?.into_str(),
+            "type" => o.kind = value(&mut map, Role::Plain)?.into_str(),
+            "status" => o.status = value(&mut map, Role::Plain)?.into_str(),
+            "errors" => o.errors = value(&mut map, Role::Entries)?.into_objects(),
+            "retry_after" => o.retry_after_s = value(&mut map, Role::Plain)?.into_seconds(),
+            "request_id" => o.request_id = value(&mut map, Role::Plain)?.into_str(),
+            "success" => {
+                o.success = match value(&mut map, Role::Plain)? {
+                    Loose::Bool(b) => Some(b),
+                    _ => None,
+                }
+            }
+            _ if role == Role::Entries => {
+                let strs = value(&mut map, Role::Plain)?.into_strs();
+                if !strs.is_empty() {
+                    o.entries.push((key, strs));
+                }
+            }
+            _ => {
+                map.next_value::<IgnoredAny>()?;
+            }
         }
-        Ok(Loose::Obj(Box::new(o)))
     }
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::payload::{self, Schema, MAX_CODES};
+
+    fn decoded(body: &[u8]) -> Payload<'_> {
+        let mut p = Payload::default();
+        assert!(payload::decode(body, &mut p));
+        p
+    }
 
     #[test]
     fn strings_borrow_from_the_body_unless_escaped() {
-        let p = decode(br#"{"error":"slow_down","error_description":"wait \"5\" s"}"#).unwrap();
-        assert!(matches!(p.codes[0], Cow::Borrowed("slow_down")));
-        assert!(matches!(p.message, Some(Cow::Owned(ref m)) if m == "wait \"5\" s"));
+        let p = decoded(br#"{"error":"slow_down","error_description":"wait \"5\" s"}"#);
+        assert!(matches!(
+            p.error,
+            Some(ErrorField::Code(Cow::Borrowed("slow_down")))
+        ));
+        assert!(matches!(p.error_description, Some(Cow::Owned(ref m)) if m == "wait \"5\" s"));
     }
 
     #[test]
     fn wrong_types_are_ignored_not_fatal() {
-        let p = decode(br#"{"error":"slow_down","message":42,"errors":"x","retry_after":"2.5"}"#)
-            .unwrap();
+        let body = br#"{"error":"slow_down","message":42,"errors":"x","retry_after":"2.5"}"#;
+        let p = decoded(body);
         assert_eq!(p.schema, Some(Schema::Simple));
-        assert_eq!(p.codes, ["slow_down"]);
+        let mut buf = [""; MAX_CODES];
+        let (n, _) = p.codes(&mut buf);
+        assert_eq!(&buf[..n], ["slow_down"]);
         assert_eq!(p.retry_after_s, Some(2.5));
     }
 
     #[test]
     fn errors_as_a_map_are_field_entries() {
-        let p =
-            decode(br#"{"message":"invalid","errors":{"email":["is invalid"],"name":"is blank"}}"#)
-                .unwrap();
+        let body = br#"{"message":"invalid","errors":{"email":["is invalid"],"name":"is blank"}}"#;
+        let p = decoded(body);
         assert_eq!(p.schema, Some(Schema::Envelope));
-        assert_eq!(p.entries.len(), 2);
-        assert_eq!(p.entries[1].1, ["is blank"]);
+        let entries: Vec<_> = p.entries().collect();
+        assert_eq!(entries.len(), 2);
+        assert_eq!(entries[1].1, ["is blank"]);
     }
 }

@@ -12,7 +12,11 @@ use super::{Payload, Schema};
 const MAX_TAGS: usize = 512;
 const NODES_LIMIT: u32 = 2 * MAX_TAGS as u32;
 
-pub(super) fn decode(body: &[u8]) -> Option<Payload<'static>> {
+pub(super) fn decode(body: &[u8], payload: &mut Payload<'_>) -> bool {
+    read(body).map(|p| *payload = p).is_some()
+}
+
+fn read(body: &[u8]) -> Option<Payload<'static>> {
     if body.iter().filter(|&&b| b == b'<').count() > MAX_TAGS {
         return None;
     }
@@ -40,7 +44,7 @@ pub(super) fn decode(body: &[u8]) -> Option<Payload<'static>> {
     };
     Some(Payload {
         schema: Some(Schema::AwsXml),
-        codes: vec![child(error, "Code")?],
+        code: Some(child(error, "Code")?),
         message: child(error, "Message"),
         request_id: child(error, "RequestId").or_else(|| child(root, "RequestId")),
         ..Payload::default()
@@ -53,21 +57,21 @@ mod tests {
 
     #[test]
     fn reads_bare_and_wrapped_errors() {
-        let s3 = decode(
+        let s3 = read(
             b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>NoSuchKey</Code>\
               <Message>The resource you requested does not exist</Message>\
               <Resource>/mybucket/myfoto.jpg</Resource><RequestId>4442587FB7D0A2F9</RequestId></Error>",
         )
         .unwrap();
-        assert_eq!(s3.codes, ["NoSuchKey"]);
+        assert_eq!(s3.code.as_deref(), Some("NoSuchKey"));
         assert_eq!(s3.request_id.as_deref(), Some("4442587FB7D0A2F9"));
 
-        let wrapped = decode(
+        let wrapped = read(
             b"<ErrorResponse><Error><Code>Throttling</Code><Message>Rate exceeded</Message></Error>\
               <RequestId>r-1</RequestId></ErrorResponse>",
         )
         .unwrap();
-        assert_eq!(wrapped.codes, ["Throttling"]);
+        assert_eq!(wrapped.code.as_deref(), Some("Throttling"));
         assert_eq!(wrapped.request_id.as_deref(), Some("r-1"));
     }
 
@@ -76,9 +80,9 @@ mod tests {
         let bomb = b"<?xml version=\"1.0\"?><!DOCTYPE lolz [<!ENTITY lol \"lol\">\
             <!ENTITY lol2 \"&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;\">]>\
             <Error><Code>&lol2;</Code></Error>";
-        assert!(decode(bomb).is_none());
-        assert!(decode(b"<html><body>oops</body></html>").is_none());
-        assert!(decode(b"<Error><Message>no code</Message></Error>").is_none());
-        assert!(decode(b"<Error><Code>Slow").is_none());
+        assert!(read(bomb).is_none());
+        assert!(read(b"<html><body>oops</body></html>").is_none());
+        assert!(read(b"<Error><Message>no code</Message></Error>").is_none());
+        assert!(read(b"<Error><Code>Slow").is_none());
     }
 }

@@ -258,17 +258,11 @@ mod tests {
         .unwrap();
         assert_eq!(p.name(), "mine");
         assert_eq!(
-            p.match_rule(409, ["Channel Paused"].into_iter(), None)
-                .unwrap()
-                .0
-                .kind,
+            p.match_rule(409, &["Channel Paused"], None).unwrap().0.kind,
             Kind::Forbidden
         );
         assert_eq!(
-            p.match_rule(400, ["slow_down"].into_iter(), None)
-                .unwrap()
-                .0
-                .kind,
+            p.match_rule(400, &["slow_down"], None).unwrap().0.kind,
             Kind::RateLimited
         );
         assert_eq!(p.kind_for_status(500), Kind::Unavailable);

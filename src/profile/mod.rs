@@ -214,7 +214,7 @@ impl Profile {
     pub(crate) fn match_rule<'c>(
         &self,
         status: u16,
-        mut codes: impl Iterator<Item = &'c str> + Clone,
+        codes: &[&'c str],
         message: Option<&str>,
     ) -> Option<(&MessageRule, Option<&'c str>)> {
         self.messages.iter().find_map(|rule| {
@@ -222,12 +222,12 @@ impl Profile {
                 return None;
             }
             let code = match &rule.code {
-                Some(want) => Some(codes.clone().find(|c| c.eq_ignore_ascii_case(want))?),
+                Some(want) => Some(*codes.iter().find(|c| c.eq_ignore_ascii_case(want))?),
                 None => None,
             };
             if let Some(needle) = &rule.contains {
                 let found = message.is_some_and(|m| contains_ignore_case(m, needle))
-                    || codes.any(|c| contains_ignore_case(c, needle));
+                    || codes.iter().any(|c| contains_ignore_case(c, needle));
                 if !found {
                     return None;
                 }
@@ -265,10 +265,7 @@ mod tests {
             .with_message(MessageRule::code("x", Kind::NotFound))
             .with_status(503, Kind::RateLimited)
             .with_statuses(500, 599, Kind::ServerError);
-        let kind = |status, code| {
-            p.match_rule(status, [code].into_iter(), None)
-                .map(|(r, _)| r.kind)
-        };
+        let kind = |status, code| p.match_rule(status, &[code], None).map(|(r, _)| r.kind);
         assert_eq!(kind(403, "X"), Some(Kind::Forbidden));
         assert_eq!(kind(404, "x"), Some(Kind::NotFound));
         assert_eq!(kind(404, "y"), None);
