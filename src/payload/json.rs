@@ -71,6 +71,7 @@ impl<'a> Loose<'a> {
     }
 
     /// `{...}` or `[{...}, ...]` as a list of objects.
+    #[allow(clippy::vec_box)]
     fn into_objects(self) -> Vec<Box<Payload<'a>>> {
         match self {
             Loose::Obj(o) => vec![o],

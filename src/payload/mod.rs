@@ -64,6 +64,9 @@ pub(crate) struct Payload<'a> {
     /// `status` when it is a string (`"RESOURCE_EXHAUSTED"`).
     pub status: Option<Cow<'a, str>>,
     pub request_id: Option<Cow<'a, str>>,
+    /// Boxed because nested objects are parsed into boxes; unboxing would
+    /// copy each (large) payload once more.
+    #[allow(clippy::vec_box)]
     pub errors: Vec<Box<Payload<'a>>>,
     /// Envelope and field entries (in `errors` objects only).
     pub entries: Vec<Entry<'a>>,

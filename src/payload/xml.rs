@@ -3,6 +3,8 @@
 
 use std::borrow::Cow;
 
+use roxmltree::StringStorage;
+
 use super::{Payload, Schema};
 
 /// An AWS error document has about a dozen elements. Anything with many more
@@ -12,11 +14,11 @@ use super::{Payload, Schema};
 const MAX_TAGS: usize = 512;
 const NODES_LIMIT: u32 = 2 * MAX_TAGS as u32;
 
-pub(super) fn decode(body: &[u8], payload: &mut Payload<'_>) -> bool {
+pub(super) fn decode<'a>(body: &'a [u8], payload: &mut Payload<'a>) -> bool {
     read(body).map(|p| *payload = p).is_some()
 }
 
-fn read(body: &[u8]) -> Option<Payload<'static>> {
+fn read(body: &[u8]) -> Option<Payload<'_>> {
     if body.iter().filter(|&&b| b == b'<').count() > MAX_TAGS {
         return None;
     }
@@ -35,19 +37,25 @@ fn read(body: &[u8]) -> Option<Payload<'static>> {
     } else {
         root.children().find(|n| n.has_tag_name("Error"))?
     };
-    let child = |parent: roxmltree::Node, name: &str| {
-        parent
-            .children()
-            .find(|n| n.has_tag_name(name))
-            .and_then(|n| n.text())
-            .map(|t| Cow::Owned(t.trim().to_owned()))
-    };
     Some(Payload {
         schema: Some(Schema::AwsXml),
         code: Some(child(error, "Code")?),
         message: child(error, "Message"),
         request_id: child(error, "RequestId").or_else(|| child(root, "RequestId")),
         ..Payload::default()
+    })
+}
+
+/// The trimmed text of `parent`'s child `name`, borrowed from the body
+/// unless an entity had to be expanded.
+fn child<'i>(parent: roxmltree::Node<'_, 'i>, name: &str) -> Option<Cow<'i, str>> {
+    let text = parent
+        .children()
+        .find(|n| n.has_tag_name(name))?
+        .text_storage()?;
+    Some(match text {
+        StringStorage::Borrowed(s) => Cow::Borrowed(s.trim()),
+        StringStorage::Owned(s) => Cow::Owned(s.trim().to_owned()),
     })
 }
 
