@@ -28,6 +28,19 @@ impl Profile {
     pub const BUILTIN_NAMES: &'static [&'static str] = BUILTIN_NAMES;
 }
 
+/// Adds a status table, one row per status.
+fn with_status_table(p: Profile, rows: &[(u16, Kind)]) -> Profile {
+    rows.iter()
+        .fold(p, |p, &(status, kind)| p.with_status(status, kind))
+}
+
+/// Adds a message table of exact codes.
+fn with_code_table(p: Profile, rows: &[(&'static str, Kind)]) -> Profile {
+    rows.iter().fold(p, |p, &(code, kind)| {
+        p.with_message(MessageRule::code(code, kind))
+    })
+}
+
 /// 502/503/504 come from the service or any intermediary, whatever the API.
 fn with_gateways(p: Profile) -> Profile {
     p.with_statuses(502, 504, Kind::Unavailable)
@@ -36,20 +49,19 @@ fn with_gateways(p: Profile) -> Profile {
 /// OAuth 2.0 (RFC 6749 §5.2) and device-grant (RFC 8628 §3.5) error codes,
 /// as seed 001 lists them for C2C authorization.
 fn with_oauth(p: Profile) -> Profile {
-    [
-        ("authorization_pending", Kind::AuthorizationPending),
-        ("slow_down", Kind::RateLimited),
-        ("access_denied", Kind::AccessDenied),
-        ("expired_token", Kind::ExpiredToken),
-        ("invalid_client", Kind::InvalidClient),
-        ("invalid_grant", Kind::InvalidGrant),
-        ("invalid_request", Kind::InvalidRequest),
-        ("unsupported_grant_type", Kind::InvalidGrant),
-    ]
-    .into_iter()
-    .fold(p, |p, (code, kind)| {
-        p.with_message(MessageRule::code(code, kind))
-    })
+    with_code_table(
+        p,
+        &[
+            ("authorization_pending", Kind::AuthorizationPending),
+            ("slow_down", Kind::RateLimited),
+            ("access_denied", Kind::AccessDenied),
+            ("expired_token", Kind::ExpiredToken),
+            ("invalid_client", Kind::InvalidClient),
+            ("invalid_grant", Kind::InvalidGrant),
+            ("invalid_request", Kind::InvalidRequest),
+            ("unsupported_grant_type", Kind::InvalidGrant),
+        ],
+    )
 }
 
 /// Plain HTTP semantics plus OAuth codes: the default for unknown APIs.
@@ -60,21 +72,22 @@ fn generic() -> Profile {
             Kind::InvalidClient,
         ))
         .with_message(MessageRule::code("invalid_scope", Kind::Forbidden));
-    [
-        (400, Kind::InvalidRequest),
-        (401, Kind::Unauthorized),
-        (402, Kind::PaymentRequired),
-        (403, Kind::Forbidden),
-        (404, Kind::NotFound),
-        (408, Kind::Timeout),
-        (410, Kind::NotFound),
-        (415, Kind::UnsupportedContentType),
-        (422, Kind::InvalidRequest),
-        (429, Kind::RateLimited),
-        (500, Kind::ServerError),
-    ]
-    .into_iter()
-    .fold(with_gateways(p), |p, (s, k)| p.with_status(s, k))
+    with_status_table(
+        with_gateways(p),
+        &[
+            (400, Kind::InvalidRequest),
+            (401, Kind::Unauthorized),
+            (402, Kind::PaymentRequired),
+            (403, Kind::Forbidden),
+            (404, Kind::NotFound),
+            (408, Kind::Timeout),
+            (410, Kind::NotFound),
+            (415, Kind::UnsupportedContentType),
+            (422, Kind::InvalidRequest),
+            (429, Kind::RateLimited),
+            (500, Kind::ServerError),
+        ],
+    )
 }
 
 /// Frame.io Camera-to-Cloud (seed 001).
@@ -111,18 +124,19 @@ fn c2c() -> Profile {
             Kind::RateLimited,
             "Back off exponentially; request device codes each on their own connection.",
         );
-    [
-        (400, Kind::InvalidRequest),
-        (401, Kind::Unauthorized),
-        (403, Kind::Forbidden),
-        (404, Kind::NotFound),
-        (409, Kind::UnknownApiError),
-        (422, Kind::InvalidRequest),
-        (429, Kind::RateLimited),
-        (500, Kind::ServerError),
-    ]
-    .into_iter()
-    .fold(with_gateways(p), |p, (s, k)| p.with_status(s, k))
+    with_status_table(
+        with_gateways(p),
+        &[
+            (400, Kind::InvalidRequest),
+            (401, Kind::Unauthorized),
+            (403, Kind::Forbidden),
+            (404, Kind::NotFound),
+            (409, Kind::UnknownApiError),
+            (422, Kind::InvalidRequest),
+            (429, Kind::RateLimited),
+            (500, Kind::ServerError),
+        ],
+    )
 }
 
 /// AWS S3 during chunk upload (seed 001's AWS table).
@@ -165,17 +179,18 @@ fn frameio() -> Profile {
             Kind::ServerError,
             "Check the request URL and body; the server may also have run out of its 30 s.",
         );
-    [
-        (401, Kind::Unauthorized),
-        (402, Kind::PaymentRequired),
-        (403, Kind::Forbidden),
-        (404, Kind::NotFound),
-        (422, Kind::InvalidRequest),
-        (429, Kind::RateLimited),
-        (500, Kind::ServerError),
-    ]
-    .into_iter()
-    .fold(with_gateways(p), |p, (s, k)| p.with_status(s, k))
+    with_status_table(
+        with_gateways(p),
+        &[
+            (401, Kind::Unauthorized),
+            (402, Kind::PaymentRequired),
+            (403, Kind::Forbidden),
+            (404, Kind::NotFound),
+            (422, Kind::InvalidRequest),
+            (429, Kind::RateLimited),
+            (500, Kind::ServerError),
+        ],
+    )
 }
 
 /// An API-key service limited to 20 requests/minute (seed 002).
@@ -220,21 +235,20 @@ fn keyed() -> Profile {
 
 /// An API with a `{data, success, message, errors}` envelope (seed 003).
 fn envelope() -> Profile {
-    let p = [
-        ("insufficient_frames", Kind::InvalidRequest),
-        ("missing_field", Kind::InvalidRequest),
-        ("validation_error", Kind::InvalidRequest),
-        ("invalid_key", Kind::Unauthorized),
-        ("insufficient_credits", Kind::PaymentRequired),
-        ("account_suspended", Kind::PaymentRequired),
-        ("insufficient_scope", Kind::Forbidden),
-        ("rate_limit_exceeded", Kind::RateLimited),
-        ("internal_error", Kind::ServerError),
-    ]
-    .into_iter()
-    .fold(Profile::new("envelope"), |p, (code, kind)| {
-        p.with_message(MessageRule::code(code, kind))
-    });
+    let p = with_code_table(
+        Profile::new("envelope"),
+        &[
+            ("insufficient_frames", Kind::InvalidRequest),
+            ("missing_field", Kind::InvalidRequest),
+            ("validation_error", Kind::InvalidRequest),
+            ("invalid_key", Kind::Unauthorized),
+            ("insufficient_credits", Kind::PaymentRequired),
+            ("account_suspended", Kind::PaymentRequired),
+            ("insufficient_scope", Kind::Forbidden),
+            ("rate_limit_exceeded", Kind::RateLimited),
+            ("internal_error", Kind::ServerError),
+        ],
+    );
     let p = p
         .with_status(400, Kind::InvalidRequest)
         .with_status(401, Kind::Unauthorized)
