@@ -21,20 +21,34 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+mod backoff;
+mod budget;
+mod cancel;
 mod classify;
+mod clock;
 mod error;
+mod events;
 pub mod headers;
 mod kind;
 mod payload;
+mod policy;
 mod profile;
 pub mod redact;
+mod retry;
 pub mod samples;
 
+pub use backoff::{Backoff, Jitter, Schedule};
+pub use budget::RetryBudget;
+pub use cancel::CancelToken;
 pub use classify::{RawResponse, MAX_FIELD_MESSAGES};
+pub use clock::{Clock, SystemClock, VirtualClock};
 pub use error::{ApiError, Fields, MAX_MESSAGE_BYTES};
+pub use events::{Event, LogObserver, Observer, Step, StopReason};
 pub use headers::Headers;
 pub use kind::{Category, Kind, Retry, UnknownName};
+pub use policy::Policy;
 pub use profile::{MessageRule, Profile, Text, UnmatchedCode, DEFAULT_MAX_BODY_BYTES};
+pub use retry::{Retrier, RetryState};
 
 /// The README's examples run as doctests.
 #[cfg(doctest)]

@@ -1,0 +1,113 @@
+//! What the retry loop may do: attempts, backoff, deadline, pushback cap and
+//! per-kind overrides.
+
+use std::time::Duration;
+
+use crate::backoff::Backoff;
+use crate::error::ApiError;
+use crate::kind::{Kind, Retry};
+
+/// A retry policy.
+///
+/// Defaults follow seed 001: 8 attempts (the first try and 7 retries,
+/// 63.5 s of backoff before jitter), its backoff formula and jitter, no
+/// overall deadline, and server-requested waits honoured up to 5 minutes.
+///
+/// ```
+/// use std::time::Duration;
+/// use apiretry::{Kind, Policy, Retry};
+///
+/// let policy = Policy::default()
+///     .with_max_attempts(4)
+///     .with_deadline(Duration::from_secs(60))
+///     .with_retry(Kind::NotFound, Retry::No);
+/// assert_eq!(policy.max_attempts(), 4);
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct Policy {
+    max_attempts: u32,
+    backoff: Backoff,
+    deadline: Option<Duration>,
+    max_retry_after: Duration,
+    overrides: Vec<(Kind, Retry)>,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            max_attempts: 8,
+            backoff: Backoff::default(),
+            deadline: None,
+            max_retry_after: Duration::from_secs(300),
+            overrides: Vec::new(),
+        }
+    }
+}
+
+impl Policy {
+    /// Attempts in all, the first included (at least 1).
+    pub fn with_max_attempts(mut self, attempts: u32) -> Self {
+        self.max_attempts = attempts.max(1);
+        self
+    }
+
+    /// The backoff schedule between attempts.
+    pub fn with_backoff(mut self, backoff: Backoff) -> Self {
+        self.backoff = backoff;
+        self
+    }
+
+    /// The overall time a call may take, attempts and waits included.
+    pub fn with_deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = Some(deadline);
+        self
+    }
+
+    /// The longest server-requested wait honoured (longer requests are cut to this).
+    pub fn with_max_retry_after(mut self, max: Duration) -> Self {
+        self.max_retry_after = max;
+        self
+    }
+
+    /// Overrides the retry class of `kind` (except where the taxonomy forbids
+    /// retrying: `channel_paused`, `cancelled`, `deadline_exceeded`).
+    pub fn with_retry(mut self, kind: Kind, retry: Retry) -> Self {
+        self.overrides.retain(|(k, _)| *k != kind);
+        self.overrides.push((kind, retry));
+        self
+    }
+
+    /// Attempts in all.
+    pub fn max_attempts(&self) -> u32 {
+        self.max_attempts
+    }
+
+    /// The backoff schedule.
+    pub fn backoff(&self) -> &Backoff {
+        &self.backoff
+    }
+
+    /// The overall deadline, if any.
+    pub fn deadline(&self) -> Option<Duration> {
+        self.deadline
+    }
+
+    /// The cap on server-requested waits.
+    pub fn max_retry_after(&self) -> Duration {
+        self.max_retry_after
+    }
+
+    /// The retry class this policy gives `err`.
+    pub fn retry_for(&self, err: &ApiError) -> Retry {
+        if matches!(
+            err.kind,
+            Kind::ChannelPaused | Kind::Cancelled | Kind::DeadlineExceeded
+        ) {
+            return Retry::No; // seed 001: never re-upload a paused channel's asset
+        }
+        self.overrides
+            .iter()
+            .find(|(k, _)| *k == err.kind)
+            .map_or(err.retry, |&(_, r)| r)
+    }
+}
