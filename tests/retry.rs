@@ -105,9 +105,11 @@ fn retrier(policy: Policy) -> (Retrier, Arc<VirtualClock>) {
     (Retrier::new(policy).with_clock(clock.clone()), clock)
 }
 
+/// Attempts made, sleeps, and the result's kind (`None` = success).
+type Outcome = (usize, Vec<Duration>, Option<Kind>);
+
 /// Runs an operation that fails with `failures` in turn, then succeeds.
-/// Returns the attempts made, the sleeps, and the result's kind (None = Ok).
-fn run(policy: Policy, failures: Vec<ApiError>) -> (usize, Vec<Duration>, Option<Kind>) {
+fn run(policy: Policy, failures: Vec<ApiError>) -> Outcome {
     let (r, clock) = retrier(policy);
     let mut attempts = 0;
     let result = r.run(|n| {
@@ -124,7 +126,7 @@ fn fail(kind: Kind, n: usize) -> Vec<ApiError> {
 #[test]
 fn retry_classes() {
     let all = ms(&[500, 1000, 2000, 4000, 8000, 16000, 32000]);
-    let rows: Vec<(&str, Vec<ApiError>, usize, Vec<Duration>, Option<Kind>)> = vec![
+    let rows: Vec<(&str, Vec<ApiError>, Outcome)> = vec![
         (
             "yes: retried until the limit",
             fail(Kind::Timeout, 20),
@@ -174,9 +176,7 @@ fn retry_classes() {
                 ApiError::new(Kind::ServerError),
                 ApiError::new(Kind::ServerError),
             ],
-            3,
-            ms(&[500, 1000]),
-            Some(Kind::ServerError),
+            (3, ms(&[500, 1000]), Some(Kind::ServerError)),
         ),
     ];
     for (what, failures, attempts, sleeps, result) in rows {
