@@ -6,11 +6,12 @@
 //! Run: `cargo bench --bench classify`; the ratios are printed at the end.
 
 use std::hint::black_box;
-use std::time::{Duration, Instant};
 
 use apiretry::samples::SEEDS;
 use apiretry::{Profile, RawResponse};
 use criterion::{criterion_group, criterion_main, Criterion};
+
+mod support;
 
 fn baseline(body: &[u8]) -> usize {
     if body.first() == Some(&b'<') {
@@ -42,35 +43,26 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
-/// A quick same-process ratio table, interleaving the two sides so that
-/// machine noise hits both alike.
+/// The ratio table: both sides interleaved in the same run.
 fn ratios(_: &mut Criterion) {
-    const ROUNDS: usize = 21;
-    const ITERS: u32 = 20_000;
-    println!("\nratio classify / baseline (median of {ROUNDS} interleaved rounds of {ITERS}):");
+    println!("\nratio classify / baseline (median of 21 interleaved rounds):");
     for s in SEEDS.iter().filter(|s| !s.body.is_empty()) {
         let profile = Profile::builtin(s.profile).unwrap();
         let body = s.body.as_bytes();
-        let time = |f: &dyn Fn()| {
-            let t = Instant::now();
-            for _ in 0..ITERS {
-                f();
-            }
-            t.elapsed()
-        };
-        let mut r: Vec<f64> = (0..ROUNDS)
-            .map(|_| {
-                let ours = time(&|| {
-                    black_box(profile.classify(&RawResponse::new(s.status).body(black_box(body))));
-                });
-                let base = time(&|| {
-                    black_box(baseline(black_box(body)));
-                });
-                ours.as_secs_f64() / base.max(Duration::from_nanos(1)).as_secs_f64()
-            })
-            .collect();
-        r.sort_by(f64::total_cmp);
-        println!("  {:<10} {:<30} {:.2}", s.schema, s.name, r[ROUNDS / 2]);
+        let c = support::interleaved(
+            21,
+            20_000,
+            &|| {
+                black_box(profile.classify(&RawResponse::new(s.status).body(black_box(body))));
+            },
+            &|| {
+                black_box(baseline(black_box(body)));
+            },
+        );
+        println!(
+            "  {:<10} {:<30} {:>6.0} ns vs {:>6.0} ns  ratio {:.2}",
+            s.schema, s.name, c.ours_ns, c.base_ns, c.ratio
+        );
     }
 }
 
