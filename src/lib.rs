@@ -25,11 +25,14 @@ mod backoff;
 mod budget;
 mod cancel;
 mod classify;
+mod client;
 mod clock;
 mod error;
 mod events;
 pub mod headers;
 mod kind;
+#[cfg(feature = "mock")]
+pub mod mock;
 mod payload;
 mod policy;
 mod profile;
@@ -41,6 +44,10 @@ pub use backoff::{Backoff, Jitter, Schedule};
 pub use budget::RetryBudget;
 pub use cancel::CancelToken;
 pub use classify::{RawResponse, MAX_FIELD_MESSAGES};
+pub use client::{
+    Client, ClientBuilder, Request, RequestClass, Response, Timeouts, DEFAULT_MAX_BODY,
+    DEFAULT_MAX_ERROR_BODY,
+};
 pub use clock::{Clock, SystemClock, VirtualClock};
 pub use error::{ApiError, Fields, MAX_MESSAGE_BYTES};
 pub use events::{Event, LogObserver, Observer, Step, StopReason};

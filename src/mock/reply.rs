@@ -1,0 +1,181 @@
+//! What the mock server does with a request: answer, or fail in one of the
+//! ways real networks and servers fail.
+
+use std::time::Duration;
+
+/// One scripted reply.
+///
+/// ```
+/// use std::time::Duration;
+/// use apiretry::mock::Reply;
+///
+/// let paused = Reply::simple(409, "Channel Paused");
+/// let slow_503 = Reply::status(503).header("Retry-After", "1").after(Duration::from_millis(50));
+/// let aws = Reply::aws(503, "SlowDown", "Please reduce your request rate.");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reply {
+    pub(crate) delay: Duration,
+    pub(crate) action: Action,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Action {
+    Respond(Response),
+    /// Close the connection with a TCP reset, without answering.
+    Reset,
+    /// Close the connection cleanly before sending any header.
+    CloseBeforeHeaders,
+    /// Send the head declaring the whole body, then part of it, then close.
+    Truncated(Response, usize),
+    /// Send the body in `chunk`-byte pieces, `interval` apart.
+    Slow(Response, usize, Duration),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    /// An empty response with this status.
+    pub fn status(status: u16) -> Self {
+        Reply {
+            delay: Duration::ZERO,
+            action: Action::Respond(Response {
+                status,
+                headers: Vec::new(),
+                body: Vec::new(),
+            }),
+        }
+    }
+
+    /// A JSON response.
+    pub fn json(status: u16, body: &str) -> Self {
+        Self::status(status)
+            .header("Content-Type", "application/json")
+            .body(body)
+    }
+
+    /// Seed 001's simple schema: `{"error": code}`.
+    pub fn simple(status: u16, code: &str) -> Self {
+        Self::json(status, &serde_json::json!({ "error": code }).to_string())
+    }
+
+    /// Seed 001's detailed schema.
+    pub fn detailed(status: u16, message: &str, detail: &str) -> Self {
+        let body = serde_json::json!({
+            "code": status,
+            "errors": [{"code": status, "detail": detail, "status": status, "title": message}],
+            "message": message,
+        });
+        Self::json(status, &body.to_string())
+    }
+
+    /// Seed 003's envelope: `{"data": null, "success": false, "message", "errors": [{code: [message]}]}`.
+    pub fn envelope(status: u16, code: &str, message: &str) -> Self {
+        let body = serde_json::json!({
+            "data": null, "success": false, "message": message, "errors": [{ code: [message] }],
+        });
+        Self::json(status, &body.to_string())
+    }
+
+    /// An AWS XML error.
+    pub fn aws(status: u16, code: &str, message: &str) -> Self {
+        let body = format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code>\
+             <Message>{message}</Message><RequestId>MOCK{status}</RequestId></Error>"
+        );
+        Self::status(status)
+            .header("Content-Type", "application/xml")
+            .body(&body)
+    }
+
+    /// A TCP reset instead of an answer.
+    pub fn reset() -> Self {
+        Reply {
+            delay: Duration::ZERO,
+            action: Action::Reset,
+        }
+    }
+
+    /// The connection closed before any header.
+    pub fn close_before_headers() -> Self {
+        Reply {
+            delay: Duration::ZERO,
+            action: Action::CloseBeforeHeaders,
+        }
+    }
+
+    /// A `bytes`-long body of `x`s.
+    pub fn huge(status: u16, bytes: usize) -> Self {
+        Self::status(status).body_bytes(vec![b'x'; bytes])
+    }
+
+    /// Adds a header.
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.response_mut()
+            .headers
+            .push((name.into(), value.into()));
+        self
+    }
+
+    /// Sets the body.
+    pub fn body(self, body: &str) -> Self {
+        self.body_bytes(body.as_bytes().to_vec())
+    }
+
+    /// Sets the body bytes.
+    pub fn body_bytes(mut self, body: Vec<u8>) -> Self {
+        self.response_mut().body = body;
+        self
+    }
+
+    /// Waits this long before acting (a slow server, or a timeout to provoke).
+    pub fn after(mut self, delay: Duration) -> Self {
+        self.delay = delay;
+        self
+    }
+
+    /// Sends only the first `sent` bytes of the body, then closes.
+    pub fn truncated(self, sent: usize) -> Self {
+        Reply {
+            delay: self.delay,
+            action: Action::Truncated(self.into_response(), sent),
+        }
+    }
+
+    /// Sends the body `chunk` bytes at a time, `interval` apart.
+    pub fn slow(self, chunk: usize, interval: Duration) -> Self {
+        Reply {
+            delay: self.delay,
+            action: Action::Slow(self.into_response(), chunk.max(1), interval),
+        }
+    }
+
+    fn into_response(self) -> Response {
+        match self.action {
+            Action::Respond(r) | Action::Truncated(r, _) | Action::Slow(r, _, _) => r,
+            Action::Reset | Action::CloseBeforeHeaders => Response {
+                status: 200,
+                headers: Vec::new(),
+                body: Vec::new(),
+            },
+        }
+    }
+
+    fn response_mut(&mut self) -> &mut Response {
+        if !matches!(
+            self.action,
+            Action::Respond(_) | Action::Truncated(..) | Action::Slow(..)
+        ) {
+            self.action = Action::Respond(self.clone().into_response());
+        }
+        match &mut self.action {
+            Action::Respond(r) | Action::Truncated(r, _) | Action::Slow(r, _, _) => r,
+            Action::Reset | Action::CloseBeforeHeaders => unreachable!("replaced above"),
+        }
+    }
+}

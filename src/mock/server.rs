@@ -1,0 +1,357 @@
+//! The mock server: listener, routes, server-side rate limit, request log.
+
+use std::collections::VecDeque;
+use std::io::{self, BufReader, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use super::reply::{Action, Reply};
+use super::wire::{self, Request};
+
+/// How often the acceptor looks at its stop and down flags.
+const POLL: Duration = Duration::from_millis(2);
+
+/// One request the server received.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Recorded {
+    /// Request method.
+    pub method: String,
+    /// Path, without the query string.
+    pub path: String,
+    /// Request headers, as sent.
+    pub headers: Vec<(String, String)>,
+    /// The first 64 KiB of the body.
+    pub body: Vec<u8>,
+    /// The whole body's length.
+    pub body_len: u64,
+    /// Arrival, since the server started.
+    pub at: Duration,
+    /// The status answered, or `None` when the script failed the connection.
+    pub status: Option<u16>,
+}
+
+impl Recorded {
+    /// The first value of header `name`.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+struct Route {
+    method: String,
+    pattern: String,
+    replies: VecDeque<Reply>,
+}
+
+/// A token bucket, as a real API's rate limiter.
+struct Bucket {
+    rate: f64,
+    burst: f64,
+    tokens: f64,
+    at: Instant,
+}
+
+impl Bucket {
+    /// Takes a token, or says how long until one is there.
+    fn take(&mut self, now: Instant) -> Result<(), Duration> {
+        self.tokens =
+            (self.tokens + now.duration_since(self.at).as_secs_f64() * self.rate).min(self.burst);
+        self.at = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(Duration::from_secs_f64((1.0 - self.tokens) / self.rate))
+        }
+    }
+}
+
+#[derive(Default)]
+struct State {
+    routes: Vec<Route>,
+    log: Vec<Recorded>,
+    limit: Option<Bucket>,
+}
+
+struct Shared {
+    state: Mutex<State>,
+    stop: AtomicBool,
+    down: AtomicBool,
+    started: Instant,
+}
+
+impl Shared {
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The scripted reply for `req` (the server-side rate limit first).
+    fn reply_for(&self, req: &Request) -> Reply {
+        let mut st = self.state();
+        if let Some(bucket) = &mut st.limit {
+            if let Err(wait) = bucket.take(Instant::now()) {
+                let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
+                return Reply::simple(429, "slow_down").header("Retry-After", &secs.to_string());
+            }
+        }
+        let route = st
+            .routes
+            .iter_mut()
+            .find(|r| r.method.eq_ignore_ascii_case(&req.method) && matches(&r.pattern, &req.path));
+        match route {
+            Some(r) if r.replies.len() > 1 => r.replies.pop_front().expect("non-empty"),
+            Some(r) => r
+                .replies
+                .front()
+                .cloned()
+                .unwrap_or_else(|| Reply::status(204)),
+            None => Reply::simple(404, "not_found"),
+        }
+    }
+}
+
+/// `/assets/:id/children` matches `/assets/42/children`; `*` matches the rest.
+fn matches(pattern: &str, path: &str) -> bool {
+    let mut want = pattern.trim_matches('/').split('/');
+    let mut have = path.trim_matches('/').split('/');
+    loop {
+        match (want.next(), have.next()) {
+            (None, None) => return true,
+            (Some("*"), _) => return true,
+            (Some(w), Some(h)) if w.starts_with(':') || w == h => {}
+            _ => return false,
+        }
+    }
+}
+
+/// A running mock server; stops when dropped.
+pub struct MockServer {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    acceptor: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for MockServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MockServer")
+            .field("addr", &self.addr)
+            .finish()
+    }
+}
+
+impl MockServer {
+    /// Starts on 127.0.0.1 with a port the system picks.
+    pub fn start() -> io::Result<MockServer> {
+        Self::start_on(0)
+    }
+
+    /// Starts on 127.0.0.1:`port`.
+    pub fn start_on(port: u16) -> io::Result<MockServer> {
+        let listener = TcpListener::bind(("127.0.0.1", port))?;
+        listener.set_nonblocking(true)?;
+        let addr = listener.local_addr()?;
+        let shared = Arc::new(Shared {
+            state: Mutex::default(),
+            stop: AtomicBool::new(false),
+            down: AtomicBool::new(false),
+            started: Instant::now(),
+        });
+        let s = shared.clone();
+        let acceptor = thread::Builder::new()
+            .name("apiretry-mock".into())
+            .spawn(move || accept_loop(listener, addr, &s))?;
+        Ok(MockServer {
+            addr,
+            shared,
+            acceptor: Some(acceptor),
+        })
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Scripts a route: replies are used in order, and the last one repeats.
+    /// Scripting the same method and pattern again replaces its replies.
+    pub fn script(&self, method: &str, pattern: &str, replies: impl IntoIterator<Item = Reply>) {
+        let replies: VecDeque<Reply> = replies.into_iter().collect();
+        let mut st = self.shared.state();
+        match st
+            .routes
+            .iter_mut()
+            .find(|r| r.method.eq_ignore_ascii_case(method) && r.pattern == pattern)
+        {
+            Some(r) => r.replies = replies,
+            None => st.routes.push(Route {
+                method: method.to_owned(),
+                pattern: pattern.to_owned(),
+                replies,
+            }),
+        }
+    }
+
+    /// A server-side limit: `per_second` requests with bursts of `burst`;
+    /// over it, 429 `slow_down` with `Retry-After`.
+    pub fn rate_limit(&self, per_second: f64, burst: u32) {
+        self.shared.state().limit = Some(Bucket {
+            rate: per_second.max(1e-3),
+            burst: f64::from(burst.max(1)),
+            tokens: f64::from(burst.max(1)),
+            at: Instant::now(),
+        });
+    }
+
+    /// Takes the server down (connections refused, open ones reset) or back up.
+    pub fn set_down(&self, down: bool) {
+        self.shared.down.store(down, Ordering::SeqCst);
+        // Let the acceptor see the flag before anyone relies on it.
+        thread::sleep(POLL * 3);
+    }
+
+    /// Every request so far, in arrival order.
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.shared.state().log.clone()
+    }
+
+    /// Forgets the requests so far.
+    pub fn clear_requests(&self) {
+        self.shared.state().log.clear();
+    }
+}
+
+impl Drop for MockServer {
+    fn drop(&mut self) {
+        self.shared.stop.store(true, Ordering::SeqCst);
+        if let Some(a) = self.acceptor.take() {
+            let _ = a.join();
+        }
+    }
+}
+
+/// Accepts until stopped; while down, the listener is closed so that
+/// connections are refused, and re-opened on the same port after.
+fn accept_loop(listener: TcpListener, addr: SocketAddr, shared: &Arc<Shared>) {
+    let mut listener = Some(listener);
+    while !shared.stop.load(Ordering::SeqCst) {
+        if shared.down.load(Ordering::SeqCst) {
+            listener = None;
+            thread::sleep(POLL);
+            continue;
+        }
+        let Some(l) = listener.as_ref() else {
+            listener = TcpListener::bind(addr)
+                .and_then(|l| l.set_nonblocking(true).map(|()| l))
+                .ok();
+            if listener.is_none() {
+                thread::sleep(POLL);
+            }
+            continue;
+        };
+        match l.accept() {
+            Ok((stream, _)) => {
+                let s = shared.clone();
+                let _ = thread::Builder::new()
+                    .name("apiretry-mock-conn".into())
+                    .spawn(move || serve(stream, &s));
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => thread::sleep(POLL),
+            Err(_) => thread::sleep(POLL),
+        }
+    }
+}
+
+/// Serves one connection's requests until it closes or a script ends it.
+fn serve(stream: TcpStream, shared: &Shared) {
+    let _ = stream.set_nonblocking(false);
+    let _ = stream.set_nodelay(true);
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
+    let Ok(read_half) = stream.try_clone() else {
+        return;
+    };
+    let mut reader = BufReader::new(read_half);
+    let mut out = stream;
+    while let Ok(Some(req)) = wire::read_request(&mut reader) {
+        if shared.stop.load(Ordering::SeqCst) {
+            return;
+        }
+        if shared.down.load(Ordering::SeqCst) {
+            return reset(&out);
+        }
+        let reply = shared.reply_for(&req);
+        let status = match &reply.action {
+            Action::Respond(r) | Action::Truncated(r, _) | Action::Slow(r, _, _) => Some(r.status),
+            Action::Reset | Action::CloseBeforeHeaders => None,
+        };
+        shared.state().log.push(Recorded {
+            method: req.method.clone(),
+            path: req.path.clone(),
+            headers: req.headers.clone(),
+            body: req.body.clone(),
+            body_len: req.body_len,
+            at: shared.started.elapsed(),
+            status,
+        });
+        thread::sleep(reply.delay);
+        let keep_alive = req.keep_alive;
+        let done = match reply.action {
+            Action::Respond(r) => {
+                respond(&mut out, &r.headers, r.status, &r.body, keep_alive).is_err() || !keep_alive
+            }
+            Action::Reset => return reset(&out),
+            Action::CloseBeforeHeaders => true,
+            Action::Truncated(r, sent) => {
+                let _ = wire::write_head(&mut out, r.status, &r.headers, r.body.len(), false)
+                    .and_then(|()| out.write_all(&r.body[..sent.min(r.body.len())]))
+                    .and_then(|()| out.flush());
+                true
+            }
+            Action::Slow(r, chunk, interval) => {
+                let sent =
+                    wire::write_head(&mut out, r.status, &r.headers, r.body.len(), keep_alive)
+                        .and_then(|()| {
+                            for piece in r.body.chunks(chunk) {
+                                out.write_all(piece)?;
+                                out.flush()?;
+                                thread::sleep(interval);
+                            }
+                            Ok(())
+                        });
+                sent.is_err() || !keep_alive
+            }
+        };
+        if done {
+            let _ = out.shutdown(Shutdown::Both);
+            return;
+        }
+    }
+}
+
+fn respond(
+    out: &mut TcpStream,
+    headers: &[(String, String)],
+    status: u16,
+    body: &[u8],
+    keep_alive: bool,
+) -> io::Result<()> {
+    wire::write_head(out, status, headers, body.len(), keep_alive)?;
+    out.write_all(body)?;
+    out.flush()
+}
+
+/// Closes with a TCP reset (SO_LINGER 0), as a crashed peer or middlebox would.
+fn reset(stream: &TcpStream) {
+    let _ = socket2::SockRef::from(stream).set_linger(Some(Duration::ZERO));
+}

@@ -1,0 +1,178 @@
+//! Just enough HTTP/1.1 for the mock server: read a request (Content-Length
+//! or chunked body), write a response. Bounded everywhere.
+
+use std::io::{self, BufRead, Read, Write};
+
+/// Request heads larger than this are refused.
+const MAX_HEAD: usize = 64 << 10;
+/// Request bodies larger than this are refused.
+const MAX_BODY: u64 = 1 << 30;
+/// How much of each request body is kept for inspection.
+pub(crate) const KEPT_BODY: usize = 64 << 10;
+
+/// A parsed request; the body is counted, and its start kept.
+#[derive(Debug)]
+pub(crate) struct Request {
+    pub method: String,
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    pub body_len: u64,
+    pub keep_alive: bool,
+}
+
+fn bad(what: &str) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, what.to_owned())
+}
+
+/// Reads one request; `None` when the peer closed before sending one.
+pub(crate) fn read_request(r: &mut impl BufRead) -> io::Result<Option<Request>> {
+    let mut head = Vec::new();
+    loop {
+        let before = head.len();
+        let n = r
+            .take((MAX_HEAD - head.len()) as u64 + 1)
+            .read_until(b'\n', &mut head)?;
+        if n == 0 {
+            return if head.is_empty() {
+                Ok(None)
+            } else {
+                Err(bad("truncated request head"))
+            };
+        }
+        if head.len() > MAX_HEAD {
+            return Err(bad("request head too large"));
+        }
+        if &head[before..] == b"\r\n" || &head[before..] == b"\n" {
+            if before == 0 {
+                head.clear(); // tolerate blank lines between requests
+                continue;
+            }
+            break;
+        }
+    }
+    let head = String::from_utf8(head).map_err(|_| bad("request head is not UTF-8"))?;
+    let mut lines = head.lines();
+    let mut start = lines.next().unwrap_or_default().split_whitespace();
+    let (method, target, version) = (start.next(), start.next(), start.next());
+    let (Some(method), Some(target), Some(version)) = (method, target, version) else {
+        return Err(bad("malformed request line"));
+    };
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+        .collect();
+    let header = |name: &str| {
+        headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    };
+    let keep_alive = match header("connection") {
+        Some(c) if c.eq_ignore_ascii_case("close") => false,
+        Some(c) if c.eq_ignore_ascii_case("keep-alive") => true,
+        _ => version == "HTTP/1.1",
+    };
+    let mut body = Vec::new();
+    let body_len = if header("transfer-encoding").is_some_and(|t| t.eq_ignore_ascii_case("chunked"))
+    {
+        read_chunked(r, &mut body)?
+    } else {
+        let len: u64 = header("content-length")
+            .map_or(Ok(0), |v| v.parse().map_err(|_| bad("bad content-length")))?;
+        if len > MAX_BODY {
+            return Err(bad("request body too large"));
+        }
+        copy_body(r, len, &mut body)?;
+        len
+    };
+    Ok(Some(Request {
+        method: method.to_owned(),
+        path: target.split('?').next().unwrap_or(target).to_owned(),
+        headers,
+        body,
+        body_len,
+        keep_alive,
+    }))
+}
+
+fn read_chunked(r: &mut impl BufRead, kept: &mut Vec<u8>) -> io::Result<u64> {
+    let mut total = 0u64;
+    loop {
+        let mut line = String::new();
+        r.take(1024).read_line(&mut line)?;
+        let size = u64::from_str_radix(line.trim().split(';').next().unwrap_or(""), 16)
+            .map_err(|_| bad("bad chunk size"))?;
+        if size == 0 {
+            // Trailers, then the final blank line.
+            loop {
+                line.clear();
+                if r.take(1024).read_line(&mut line)? == 0 || line.trim().is_empty() {
+                    return Ok(total);
+                }
+            }
+        }
+        total += size;
+        if total > MAX_BODY {
+            return Err(bad("request body too large"));
+        }
+        copy_body(r, size, kept)?;
+        line.clear();
+        r.take(2).read_line(&mut line)?; // the chunk's CRLF
+    }
+}
+
+/// Reads `len` bytes, keeping the first `KEPT_BODY` of the request in `kept`.
+fn copy_body(r: &mut impl BufRead, len: u64, kept: &mut Vec<u8>) -> io::Result<()> {
+    let room = KEPT_BODY.saturating_sub(kept.len()) as u64;
+    let keep = len.min(room);
+    let got = r.take(keep).read_to_end(kept)? as u64;
+    let skipped = io::copy(&mut r.take(len - keep), &mut io::sink())?;
+    if got + skipped < len {
+        return Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            "request body cut short",
+        ));
+    }
+    Ok(())
+}
+
+/// Writes a response head; the body follows separately.
+pub(crate) fn write_head(
+    w: &mut impl Write,
+    status: u16,
+    headers: &[(String, String)],
+    body_len: usize,
+    keep_alive: bool,
+) -> io::Result<()> {
+    let mut head = format!("HTTP/1.1 {status} {}\r\n", reason(status));
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str(&format!("Content-Length: {body_len}\r\n"));
+    if !keep_alive {
+        head.push_str("Connection: close\r\n");
+    }
+    head.push_str("\r\n");
+    w.write_all(head.as_bytes())
+}
+
+fn reason(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        201 => "Created",
+        204 => "No Content",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        409 => "Conflict",
+        422 => "Unprocessable Entity",
+        429 => "Too Many Requests",
+        500 => "Internal Server Error",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        504 => "Gateway Timeout",
+        _ => "Status",
+    }
+}
