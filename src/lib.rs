@@ -29,6 +29,7 @@ mod client;
 mod clock;
 mod error;
 mod events;
+mod gate;
 pub mod headers;
 mod kind;
 #[cfg(feature = "mock")]
@@ -51,6 +52,7 @@ pub use client::{
 pub use clock::{Clock, SystemClock, VirtualClock};
 pub use error::{ApiError, Fields, MAX_MESSAGE_BYTES};
 pub use events::{Event, LogObserver, Observer, Step, StopReason};
+pub use gate::{ClientState, Secret, StateObserver};
 pub use headers::Headers;
 pub use kind::{Category, Kind, Retry, UnknownName};
 pub use policy::Policy;

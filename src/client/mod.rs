@@ -1,14 +1,20 @@
 //! The blocking HTTP client: built once, shared by threads, every request
 //! classified and retried by the profile and policy.
 
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
+use std::time::Instant;
 
+use crate::backoff::Backoff;
 use crate::budget::RetryBudget;
 use crate::cancel::CancelToken;
 use crate::classify::RawResponse;
 use crate::clock::Clock;
 use crate::error::ApiError;
 use crate::events::Observer;
+use crate::gate::authorization::{AuthGate, Refresh};
+use crate::gate::connectivity::ConnectivityGate;
+use crate::gate::{ClientState, Secret, StateObserver};
+use crate::kind::{Kind, Retry};
 use crate::policy::Policy;
 use crate::profile::Profile;
 use crate::retry::Retrier;
@@ -52,6 +58,10 @@ struct Inner {
     agent: ureq::Agent,
     timeouts: Timeouts,
     caps: Caps,
+    auth: AuthGate,
+    connectivity: ConnectivityGate,
+    health_path: String,
+    health_backoff: Backoff,
 }
 
 /// Configures a [`Client`].
@@ -64,9 +74,54 @@ pub struct ClientBuilder {
     budget: Option<Arc<RetryBudget>>,
     clock: Option<Arc<dyn Clock>>,
     observer: Option<Arc<dyn Observer>>,
+    token: Option<Secret>,
+    refresh: Option<Arc<Refresh>>,
+    state_observer: Option<Arc<StateObserver>>,
+    health_path: String,
+    health_backoff: Option<Backoff>,
 }
 
 impl ClientBuilder {
+    /// The access token sent as `Authorization: Bearer` (or an API key).
+    pub fn token(mut self, token: Secret) -> Self {
+        self.token = Some(token);
+        self
+    }
+
+    /// How to get a new token when the API answers `unauthorized`. One thread
+    /// refreshes while the others wait; if the refresh fails with
+    /// `invalid_grant`, `invalid_request` or `unauthorized`, calls fail fast
+    /// with "authorization required" until [`Client::set_token`].
+    pub fn refresh(
+        mut self,
+        refresh: impl Fn() -> Result<Secret, ApiError> + Send + Sync + 'static,
+    ) -> Self {
+        self.refresh = Some(Arc::new(refresh));
+        self
+    }
+
+    /// Told of connectivity and authorization changes (to tell the user).
+    pub fn state_observer(
+        mut self,
+        observer: impl Fn(ClientState) + Send + Sync + 'static,
+    ) -> Self {
+        self.state_observer = Some(Arc::new(observer));
+        self
+    }
+
+    /// The path polled while disconnected (default `/`); any HTTP answer
+    /// means the service is reachable again.
+    pub fn health_path(mut self, path: &str) -> Self {
+        self.health_path = path.to_owned();
+        self
+    }
+
+    /// The health check's polling schedule (default: the policy's backoff,
+    /// as seed 001 recommends).
+    pub fn health_backoff(mut self, backoff: Backoff) -> Self {
+        self.health_backoff = Some(backoff);
+        self
+    }
     /// The API's error dialect (default: `generic`).
     pub fn profile(mut self, profile: Profile) -> Self {
         self.profile = profile;
@@ -127,6 +182,9 @@ impl ClientBuilder {
             .http_status_as_error(false)
             .user_agent(concat!("apiretry/", env!("CARGO_PKG_VERSION")))
             .build();
+        let health_backoff = self
+            .health_backoff
+            .unwrap_or_else(|| self.policy.backoff().clone());
         let mut retrier = Retrier::new(self.policy);
         if let Some(b) = self.budget {
             retrier = retrier.with_budget(b);
@@ -145,6 +203,10 @@ impl ClientBuilder {
                 agent: ureq::Agent::new_with_config(config),
                 timeouts: self.timeouts,
                 caps: self.caps,
+                auth: AuthGate::new(self.token, self.refresh, self.state_observer.clone()),
+                connectivity: ConnectivityGate::new(self.state_observer),
+                health_path: self.health_path,
+                health_backoff,
             }),
         }
     }
@@ -165,7 +227,22 @@ impl Client {
             budget: Some(Arc::new(RetryBudget::default())),
             clock: None,
             observer: None,
+            token: None,
+            refresh: None,
+            state_observer: None,
+            health_path: "/".to_owned(),
+            health_backoff: None,
         }
+    }
+
+    /// Supplies new credentials (after the user authorized again).
+    pub fn set_token(&self, token: Secret) {
+        self.inner.auth.set_token(token);
+    }
+
+    /// Whether calls are being held for a lost connection.
+    pub fn is_disconnected(&self) -> bool {
+        self.inner.connectivity.is_disconnected()
     }
 
     /// The client's profile.
@@ -176,27 +253,87 @@ impl Client {
     /// Sends `req`, retrying as the policy allows; returns the response when
     /// it is a success (and the expected status), else the classified failure.
     pub fn send(&self, req: &Request) -> Result<Response, ApiError> {
-        self.inner.retrier.run(|_| self.attempt(req))
+        self.send_cancellable(req, &CancelToken::new())
     }
 
     /// As [`Client::send`]; `cancel` (from any thread) stops the call before
-    /// its next attempt and interrupts its backoff.
+    /// its next attempt and interrupts its backoff and gate waits.
     pub fn send_cancellable(
         &self,
         req: &Request,
         cancel: &CancelToken,
     ) -> Result<Response, ApiError> {
-        self.inner
+        let until = self
+            .inner
             .retrier
-            .run_cancellable(cancel, |_| self.attempt(req))
+            .policy()
+            .deadline()
+            .map(|d| Instant::now() + d);
+        let mut refreshed = false;
+        self.inner.retrier.run_cancellable(cancel, |_| {
+            self.gated_attempt(req, until, cancel, &mut refreshed)
+        })
+    }
+
+    /// One attempt through the gates; an `unauthorized` answer gets one
+    /// token refresh and an immediate second try.
+    fn gated_attempt(
+        &self,
+        req: &Request,
+        until: Option<Instant>,
+        cancel: &CancelToken,
+        refreshed: &mut bool,
+    ) -> Result<Response, ApiError> {
+        let inner = &*self.inner;
+        inner.connectivity.wait(until, cancel)?;
+        let (token, generation) = match req.authorized {
+            true => inner.auth.current(until, cancel)?,
+            false => (None, 0),
+        };
+        match self.exchange(req, token.as_ref()) {
+            Err(e) if e.kind == Kind::Unauthorized && req.authorized => {
+                if *refreshed || !inner.auth.can_refresh() {
+                    return Err(e.with_retry(Retry::No)); // yes* needs a refresh
+                }
+                *refreshed = true;
+                inner.auth.refresh_after(generation, until, cancel)?;
+                let (token, _) = inner.auth.current(until, cancel)?;
+                self.exchange(req, token.as_ref())
+                    .map_err(|e| match e.kind {
+                        Kind::Unauthorized => e.with_retry(Retry::No),
+                        _ => e,
+                    })
+            }
+            other => other,
+        }
+    }
+
+    /// One exchange on the wire, classified; network failures close the gate.
+    fn exchange(&self, req: &Request, token: Option<&Secret>) -> Result<Response, ApiError> {
+        let result = self.attempt(req, token);
+        if let Err(e) = &result {
+            if matches!(e.kind, Kind::Connection | Kind::Dns | Kind::Timeout)
+                && self.inner.connectivity.mark_disconnected()
+            {
+                self.start_health_check();
+            }
+        }
+        result
     }
 
     /// One attempt, classified.
-    fn attempt(&self, req: &Request) -> Result<Response, ApiError> {
+    fn attempt(&self, req: &Request, token: Option<&Secret>) -> Result<Response, ApiError> {
         let inner = &*self.inner;
         let url = self.resolve(&req.url);
         let timeout = inner.timeouts.for_class(req.class);
-        let resp = transport::send(&inner.agent, req, &url, None, timeout, inner.caps)?;
+        let resp = transport::send(
+            &inner.agent,
+            req,
+            &url,
+            token.map(Secret::expose),
+            timeout,
+            inner.caps,
+        )?;
         let profile = req.profile.as_deref().unwrap_or(&inner.profile);
         let mut raw = RawResponse::new(resp.status)
             .headers(&resp.headers)
@@ -207,6 +344,29 @@ impl Client {
         match profile.classify(&raw) {
             None => Ok(resp),
             Some(err) => Err(err),
+        }
+    }
+
+    /// Polls the health path with backoff on a thread of its own until any
+    /// HTTP answer comes back; ends early if the client is dropped.
+    fn start_health_check(&self) {
+        let weak: Weak<Inner> = Arc::downgrade(&self.inner);
+        let mut schedule = self.inner.health_backoff.schedule();
+        let spawned = std::thread::Builder::new()
+            .name("apiretry-health".into())
+            .spawn(move || loop {
+                std::thread::sleep(schedule.next().unwrap_or_default());
+                let Some(inner) = weak.upgrade() else { return };
+                let client = Client { inner };
+                let probe = Request::get(client.inner.health_path.clone()).without_authorization();
+                match client.attempt(&probe, None) {
+                    Err(e) if matches!(e.kind, Kind::Connection | Kind::Dns | Kind::Timeout) => {}
+                    _ => return client.inner.connectivity.mark_connected(),
+                }
+            });
+        if spawned.is_err() {
+            // No thread for the check: do not hold calls that nothing would release.
+            self.inner.connectivity.mark_connected();
         }
     }
 

@@ -78,6 +78,7 @@ struct State {
     routes: Vec<Route>,
     log: Vec<Recorded>,
     limit: Option<Bucket>,
+    token: Option<String>,
 }
 
 struct Shared {
@@ -99,6 +100,19 @@ impl Shared {
             if let Err(wait) = bucket.take(Instant::now()) {
                 let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
                 return Reply::simple(429, "slow_down").header("Retry-After", &secs.to_string());
+            }
+        }
+        if let Some(token) = &st.token {
+            let sent = req
+                .headers
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case("authorization"));
+            if sent.map(|(_, v)| v.strip_prefix("Bearer ").unwrap_or("")) != Some(token.as_str()) {
+                return Reply::detailed(
+                    401,
+                    "Not Authorized",
+                    "The access token is missing, expired or invalid.",
+                );
             }
         }
         let route = st
@@ -212,6 +226,12 @@ impl MockServer {
             tokens: f64::from(burst.max(1)),
             at: Instant::now(),
         });
+    }
+
+    /// Answers 401 `Not Authorized` (C2C's detailed schema) to every request
+    /// whose `Authorization` is not `Bearer <token>`; `None` turns it off.
+    pub fn require_token(&self, token: Option<&str>) {
+        self.shared.state().token = token.map(str::to_owned);
     }
 
     /// Takes the server down (connections refused, open ones reset) or back up.

@@ -1,0 +1,74 @@
+//! Gates that hold calls while they cannot succeed (seed 001, "Waiting for
+//! connection and authorization"): while the network is down, and while a
+//! token is being refreshed or authorization is required.
+
+use std::sync::{Arc, Condvar, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use crate::cancel::CancelToken;
+use crate::error::ApiError;
+use crate::kind::Kind;
+
+pub(crate) mod authorization;
+pub(crate) mod connectivity;
+
+pub use authorization::Secret;
+
+/// What the client tells the application about its state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ClientState {
+    /// The service answers again after a disconnection.
+    Connected,
+    /// A network failure: calls wait at the gate while a health check polls.
+    Disconnected,
+    /// A token was refreshed, or new credentials were supplied.
+    Authorized,
+    /// Token refresh failed for good: ask the user to authorize again.
+    AuthorizationRequired,
+}
+
+/// Receives client state changes (for telling the user).
+pub type StateObserver = dyn Fn(ClientState) + Send + Sync;
+
+pub(crate) fn notify(observer: &Option<Arc<StateObserver>>, state: ClientState) {
+    if let Some(o) = observer {
+        o(state);
+    }
+}
+
+/// How often a gate waiter looks at its cancel token.
+const CANCEL_POLL: Duration = Duration::from_millis(10);
+
+/// Waits on `changed` while `blocked` holds, until `until` or cancellation.
+pub(crate) fn wait_while<'a, T>(
+    mut guard: MutexGuard<'a, T>,
+    changed: &Condvar,
+    until: Option<Instant>,
+    cancel: &CancelToken,
+    what: &str,
+    mut blocked: impl FnMut(&T) -> bool,
+) -> Result<MutexGuard<'a, T>, ApiError> {
+    while blocked(&guard) {
+        if cancel.is_cancelled() {
+            return Err(ApiError::new(Kind::Cancelled)
+                .with_message(format!("cancelled while waiting for {what}")));
+        }
+        let slice = match until {
+            Some(u) => {
+                let left = u.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    return Err(ApiError::new(Kind::DeadlineExceeded)
+                        .with_message(format!("deadline exceeded while waiting for {what}")));
+                }
+                left.min(CANCEL_POLL)
+            }
+            None => CANCEL_POLL,
+        };
+        guard = changed
+            .wait_timeout(guard, slice)
+            .unwrap_or_else(PoisonError::into_inner)
+            .0;
+    }
+    Ok(guard)
+}

@@ -1,0 +1,221 @@
+//! The authorization and connectivity gates, against the mock server.
+
+#![cfg(feature = "mock")]
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use apiretry::mock::{MockServer, Reply};
+use apiretry::{
+    ApiError, Backoff, CancelToken, Client, ClientBuilder, ClientState, Event, Jitter, Kind,
+    Policy, Profile, Request, Retry, Secret, Step, VirtualClock,
+};
+
+/// A c2c client with virtual backoff, fast health polling, and a record of
+/// the state changes it reports.
+fn builder(server: &MockServer) -> (ClientBuilder, Arc<Mutex<Vec<ClientState>>>) {
+    let states: Arc<Mutex<Vec<ClientState>>> = Arc::default();
+    let log = states.clone();
+    let b = Client::builder(server.url())
+        .profile(Profile::builtin("c2c").unwrap().clone())
+        .clock(Arc::new(VirtualClock::new()))
+        .health_path("/health")
+        .health_backoff(
+            Backoff::default()
+                .with_base(Duration::from_millis(20))
+                .with_cap(Duration::from_millis(100))
+                .with_jitter(Jitter::None),
+        )
+        .state_observer(move |s| log.lock().unwrap().push(s));
+    (b, states)
+}
+
+fn bearer(server: &MockServer) -> Vec<Option<String>> {
+    server
+        .requests()
+        .iter()
+        .map(|r| r.header("authorization").map(str::to_owned))
+        .collect()
+}
+
+#[test]
+fn unauthorized_refresh_then_success() {
+    let server = MockServer::start().unwrap();
+    server.script("GET", "/me", [Reply::json(200, "{}")]);
+    server.require_token(Some("new"));
+    let refreshes = Arc::new(AtomicUsize::new(0));
+    let count = refreshes.clone();
+    let (b, states) = builder(&server);
+    let client = b
+        .token(Secret::new("old"))
+        .refresh(move || {
+            count.fetch_add(1, Ordering::SeqCst);
+            Ok(Secret::new("new"))
+        })
+        .build();
+    client.send(&Request::get("/me").expect(200)).unwrap();
+    assert_eq!(refreshes.load(Ordering::SeqCst), 1);
+    assert_eq!(
+        bearer(&server),
+        [Some("Bearer old".into()), Some("Bearer new".into())]
+    );
+    assert_eq!(*states.lock().unwrap(), [ClientState::Authorized]);
+}
+
+#[test]
+fn only_one_thread_refreshes() {
+    let server = MockServer::start().unwrap();
+    server.script("GET", "/me", [Reply::json(200, "{}")]);
+    server.require_token(Some("new"));
+    let refreshes = Arc::new(AtomicUsize::new(0));
+    let count = refreshes.clone();
+    let (b, _) = builder(&server);
+    let client = b
+        .token(Secret::new("old"))
+        .refresh(move || {
+            count.fetch_add(1, Ordering::SeqCst);
+            std::thread::sleep(Duration::from_millis(100));
+            Ok(Secret::new("new"))
+        })
+        .build();
+    let threads: Vec<_> = (0..8)
+        .map(|_| {
+            let c = client.clone();
+            std::thread::spawn(move || c.send(&Request::get("/me").expect(200)).map(|_| ()))
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap().unwrap();
+    }
+    assert_eq!(refreshes.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn failed_refresh_requires_authorization_until_new_credentials() {
+    let server = MockServer::start().unwrap();
+    server.script("GET", "/me", [Reply::json(200, "{}")]);
+    server.require_token(Some("fresh"));
+    let (b, states) = builder(&server);
+    let client = b
+        .token(Secret::new("old"))
+        .refresh(|| Err(ApiError::new(Kind::InvalidGrant).with_code("invalid_grant")))
+        .build();
+    let err = client.send(&Request::get("/me")).unwrap_err();
+    assert_eq!((err.kind, err.retry), (Kind::Unauthorized, Retry::No));
+    assert!(err.message.contains("authorization required"), "{err}");
+    assert_eq!(server.requests().len(), 1);
+
+    // Calls now fail fast, without touching the network.
+    let err = client.send(&Request::get("/me")).unwrap_err();
+    assert!(err.message.contains("authorization required"), "{err}");
+    assert_eq!(server.requests().len(), 1);
+
+    client.set_token(Secret::new("fresh"));
+    client.send(&Request::get("/me").expect(200)).unwrap();
+    assert_eq!(
+        *states.lock().unwrap(),
+        [ClientState::AuthorizationRequired, ClientState::Authorized]
+    );
+}
+
+#[test]
+fn without_a_refresh_unauthorized_is_final() {
+    let server = MockServer::start().unwrap();
+    server.require_token(Some("good"));
+    let (b, _) = builder(&server);
+    let client = b.token(Secret::new("bad")).build();
+    let err = client.send(&Request::get("/me")).unwrap_err();
+    assert_eq!(
+        (err.kind, err.retry, server.requests().len()),
+        (Kind::Unauthorized, Retry::No, 1)
+    );
+}
+
+#[test]
+fn server_down_then_back_calls_wait_and_resume() {
+    let server = MockServer::start().unwrap();
+    server.script("GET", "/x", [Reply::json(200, "{}")]);
+    server.script("GET", "/health", [Reply::status(204)]);
+    let failures = Arc::new(AtomicUsize::new(0));
+    let seen = failures.clone();
+    let (b, states) = builder(&server);
+    let client = b
+        .observer(Arc::new(move |e: &Event<'_>| {
+            if matches!(e.step, Step::Retry(_) | Step::GiveUp(_)) {
+                seen.fetch_add(1, Ordering::SeqCst);
+            }
+        }))
+        .build();
+    server.set_down(true);
+    let calls: Vec<_> = (0..4)
+        .map(|_| {
+            let c = client.clone();
+            std::thread::spawn(move || c.send(&Request::get("/x").expect(200)).map(|r| r.status()))
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(client.is_disconnected());
+    // Calls wait at the gate: each failed at most once before waiting.
+    assert!(
+        failures.load(Ordering::SeqCst) <= 4,
+        "{} failures while down",
+        failures.load(Ordering::SeqCst)
+    );
+    server.set_down(false);
+    for c in calls {
+        assert_eq!(c.join().unwrap().unwrap(), 200);
+    }
+    assert!(!client.is_disconnected());
+    assert_eq!(
+        *states.lock().unwrap(),
+        [ClientState::Disconnected, ClientState::Connected]
+    );
+    assert!(server.requests().iter().any(|r| r.path == "/health"));
+}
+
+#[test]
+fn waiting_at_the_gate_is_cancellable_and_bounded_by_the_deadline() {
+    let server = MockServer::start().unwrap();
+    let (b, _) = builder(&server);
+    let client = b
+        .policy(
+            Policy::default()
+                .with_deadline(Duration::from_millis(300))
+                .with_backoff(Backoff::default().with_base(Duration::from_millis(10))),
+        )
+        .health_backoff(Backoff::default().with_base(Duration::from_secs(60)))
+        .build();
+    server.set_down(true);
+    let started = Instant::now();
+    let err = client.send(&Request::get("/x")).unwrap_err();
+    // The first attempt fails and closes the gate; the retry waits there
+    // until the deadline.
+    assert_eq!(err.kind, Kind::DeadlineExceeded, "{err}");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+
+    let cancel = CancelToken::new();
+    let c = cancel.clone();
+    std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(50));
+        c.cancel();
+    });
+    let started = Instant::now();
+    let (b, _) = builder(&server);
+    let client = b
+        .health_backoff(Backoff::default().with_base(Duration::from_secs(60)))
+        .build();
+    let err = client
+        .send_cancellable(&Request::get("/x"), &cancel)
+        .unwrap_err();
+    assert_eq!(err.kind, Kind::Cancelled, "{err}");
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+}
