@@ -32,6 +32,7 @@ mod events;
 mod gate;
 pub mod headers;
 mod kind;
+mod limit;
 #[cfg(feature = "mock")]
 pub mod mock;
 mod payload;
@@ -39,6 +40,7 @@ mod policy;
 mod profile;
 pub mod redact;
 mod retry;
+mod route;
 pub mod samples;
 
 pub use backoff::{Backoff, Jitter, Schedule};
@@ -55,6 +57,7 @@ pub use events::{Event, LogObserver, Observer, Step, StopReason};
 pub use gate::{ClientState, Secret, StateObserver};
 pub use headers::Headers;
 pub use kind::{Category, Kind, Retry, UnknownName};
+pub use limit::RateLimit;
 pub use policy::Policy;
 pub use profile::{MessageRule, Profile, Text, UnmatchedCode, DEFAULT_MAX_BODY_BYTES};
 pub use retry::{Retrier, RetryState};

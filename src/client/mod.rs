@@ -2,7 +2,7 @@
 //! classified and retried by the profile and policy.
 
 use std::sync::{Arc, Weak};
-use std::time::Instant;
+use std::time::{Duration, Instant, SystemTime};
 
 use crate::backoff::Backoff;
 use crate::budget::RetryBudget;
@@ -14,7 +14,9 @@ use crate::events::Observer;
 use crate::gate::authorization::{AuthGate, Refresh};
 use crate::gate::connectivity::ConnectivityGate;
 use crate::gate::{ClientState, Secret, StateObserver};
+use crate::headers;
 use crate::kind::{Kind, Retry};
+use crate::limit::{RateLimit, RateLimiter};
 use crate::policy::Policy;
 use crate::profile::Profile;
 use crate::retry::Retrier;
@@ -56,6 +58,9 @@ struct Inner {
     profile: Arc<Profile>,
     retrier: Retrier,
     agent: ureq::Agent,
+    /// Never pools: for requests that must have a connection of their own.
+    unpooled: ureq::Agent,
+    limiter: RateLimiter,
     timeouts: Timeouts,
     caps: Caps,
     auth: AuthGate,
@@ -79,9 +84,29 @@ pub struct ClientBuilder {
     state_observer: Option<Arc<StateObserver>>,
     health_path: String,
     health_backoff: Option<Backoff>,
+    rate_limit: Option<Option<RateLimit>>,
+    route_limits: Vec<(String, String, RateLimit)>,
 }
 
 impl ClientBuilder {
+    /// The per-token limit to pace under (default: the profile's).
+    pub fn rate_limit(mut self, limit: RateLimit) -> Self {
+        self.rate_limit = Some(Some(limit));
+        self
+    }
+
+    /// No per-token limit, whatever the profile documents.
+    pub fn without_rate_limit(mut self) -> Self {
+        self.rate_limit = Some(None);
+        self
+    }
+
+    /// A lower limit for one route, added to the profile's.
+    pub fn route_limit(mut self, method: &str, pattern: &str, limit: RateLimit) -> Self {
+        self.route_limits
+            .push((method.to_ascii_uppercase(), pattern.to_owned(), limit));
+        self
+    }
     /// The access token sent as `Authorization: Bearer` (or an API key).
     pub fn token(mut self, token: Secret) -> Self {
         self.token = Some(token);
@@ -178,10 +203,20 @@ impl ClientBuilder {
 
     /// Builds the client.
     pub fn build(self) -> Client {
-        let config = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .user_agent(concat!("apiretry/", env!("CARGO_PKG_VERSION")))
-            .build();
+        let agent = |pooled: bool| {
+            let mut config = ureq::Agent::config_builder()
+                .http_status_as_error(false)
+                .user_agent(concat!("apiretry/", env!("CARGO_PKG_VERSION")));
+            if !pooled {
+                config = config
+                    .max_idle_connections(0)
+                    .max_idle_connections_per_host(0);
+            }
+            ureq::Agent::new_with_config(config.build())
+        };
+        let rate_limit = self.rate_limit.unwrap_or(self.profile.rate_limit());
+        let mut route_limits = self.route_limits;
+        route_limits.extend(self.profile.route_limits().iter().cloned());
         let health_backoff = self
             .health_backoff
             .unwrap_or_else(|| self.policy.backoff().clone());
@@ -200,7 +235,9 @@ impl ClientBuilder {
                 base: self.base.trim_end_matches('/').to_owned(),
                 profile: Arc::new(self.profile),
                 retrier,
-                agent: ureq::Agent::new_with_config(config),
+                agent: agent(true),
+                unpooled: agent(false),
+                limiter: RateLimiter::new(rate_limit, &route_limits),
                 timeouts: self.timeouts,
                 caps: self.caps,
                 auth: AuthGate::new(self.token, self.refresh, self.state_observer.clone()),
@@ -232,6 +269,8 @@ impl Client {
             state_observer: None,
             health_path: "/".to_owned(),
             health_backoff: None,
+            rate_limit: None,
+            route_limits: Vec::new(),
         }
     }
 
@@ -290,7 +329,7 @@ impl Client {
             true => inner.auth.current(until, cancel)?,
             false => (None, 0),
         };
-        match self.exchange(req, token.as_ref()) {
+        match self.exchange(req, token.as_ref(), until, cancel) {
             Err(e) if e.kind == Kind::Unauthorized && req.authorized => {
                 if *refreshed || !inner.auth.can_refresh() {
                     return Err(e.with_retry(Retry::No)); // yes* needs a refresh
@@ -298,7 +337,7 @@ impl Client {
                 *refreshed = true;
                 inner.auth.refresh_after(generation, until, cancel)?;
                 let (token, _) = inner.auth.current(until, cancel)?;
-                self.exchange(req, token.as_ref())
+                self.exchange(req, token.as_ref(), until, cancel)
                     .map_err(|e| match e.kind {
                         Kind::Unauthorized => e.with_retry(Retry::No),
                         _ => e,
@@ -308,14 +347,33 @@ impl Client {
         }
     }
 
-    /// One exchange on the wire, classified; network failures close the gate.
-    fn exchange(&self, req: &Request, token: Option<&Secret>) -> Result<Response, ApiError> {
+    /// One exchange on the wire when the rate limit allows, classified;
+    /// network failures close the connectivity gate, and a 429's
+    /// `Retry-After` pauses every call.
+    fn exchange(
+        &self,
+        req: &Request,
+        token: Option<&Secret>,
+        until: Option<Instant>,
+        cancel: &CancelToken,
+    ) -> Result<Response, ApiError> {
+        self.inner
+            .limiter
+            .acquire(&req.method, &req.url, until, cancel)?;
         let result = self.attempt(req, token);
         if let Err(e) = &result {
-            if matches!(e.kind, Kind::Connection | Kind::Dns | Kind::Timeout)
-                && self.inner.connectivity.mark_disconnected()
-            {
-                self.start_health_check();
+            match e.kind {
+                Kind::Connection | Kind::Dns | Kind::Timeout => {
+                    if self.inner.connectivity.mark_disconnected() {
+                        self.start_health_check();
+                    }
+                }
+                Kind::RateLimited => {
+                    if let Some(ms) = e.retry_after_ms {
+                        self.inner.limiter.pause_for(Duration::from_millis(ms));
+                    }
+                }
+                _ => {}
             }
         }
         result
@@ -326,14 +384,24 @@ impl Client {
         let inner = &*self.inner;
         let url = self.resolve(&req.url);
         let timeout = inner.timeouts.for_class(req.class);
+        let agent = if req.own_connection {
+            &inner.unpooled
+        } else {
+            &inner.agent
+        };
         let resp = transport::send(
-            &inner.agent,
+            agent,
             req,
             &url,
             token.map(Secret::expose),
             timeout,
             inner.caps,
         )?;
+        if headers::rate_limit_exhausted(&resp.headers) {
+            if let Some(ms) = headers::rate_limit_reset_ms(&resp.headers, SystemTime::now()) {
+                inner.limiter.pause_for(Duration::from_millis(ms));
+            }
+        }
         let profile = req.profile.as_deref().unwrap_or(&inner.profile);
         let mut raw = RawResponse::new(resp.status)
             .headers(&resp.headers)

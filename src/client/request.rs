@@ -54,6 +54,7 @@ pub struct Request {
     pub(crate) class: RequestClass,
     pub(crate) profile: Option<Arc<Profile>>,
     pub(crate) authorized: bool,
+    pub(crate) own_connection: bool,
 }
 
 impl Request {
@@ -69,6 +70,7 @@ impl Request {
             class: RequestClass::Default,
             profile: None,
             authorized: true,
+            own_connection: false,
         }
     }
 
@@ -141,6 +143,13 @@ impl Request {
     /// Sends without the token (presigned URLs, device pairing, health checks).
     pub fn without_authorization(mut self) -> Self {
         self.authorized = false;
+        self
+    }
+
+    /// Sends on a new connection, closed after (seed 001: device pairing
+    /// codes requested on a shared connection trigger `slow_down`).
+    pub fn own_connection(mut self) -> Self {
+        self.own_connection = true;
         self
     }
 

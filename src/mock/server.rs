@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use super::reply::{Action, Reply};
 use super::wire::{self, Request};
+use crate::route;
 
 /// How often the acceptor looks at its stop and down flags.
 const POLL: Duration = Duration::from_millis(2);
@@ -32,6 +33,8 @@ pub struct Recorded {
     pub at: Duration,
     /// The status answered, or `None` when the script failed the connection.
     pub status: Option<u16>,
+    /// Which connection it came on (numbered from 1 in accept order).
+    pub connection: u64,
 }
 
 impl Recorded {
@@ -83,6 +86,7 @@ struct State {
 
 struct Shared {
     state: Mutex<State>,
+    connections: std::sync::atomic::AtomicU64,
     stop: AtomicBool,
     down: AtomicBool,
     started: Instant,
@@ -115,10 +119,9 @@ impl Shared {
                 );
             }
         }
-        let route = st
-            .routes
-            .iter_mut()
-            .find(|r| r.method.eq_ignore_ascii_case(&req.method) && matches(&r.pattern, &req.path));
+        let route = st.routes.iter_mut().find(|r| {
+            r.method.eq_ignore_ascii_case(&req.method) && route::matches(&r.pattern, &req.path)
+        });
         match route {
             Some(r) if r.replies.len() > 1 => r.replies.pop_front().expect("non-empty"),
             Some(r) => r
@@ -127,20 +130,6 @@ impl Shared {
                 .cloned()
                 .unwrap_or_else(|| Reply::status(204)),
             None => Reply::simple(404, "not_found"),
-        }
-    }
-}
-
-/// `/assets/:id/children` matches `/assets/42/children`; `*` matches the rest.
-fn matches(pattern: &str, path: &str) -> bool {
-    let mut want = pattern.trim_matches('/').split('/');
-    let mut have = path.trim_matches('/').split('/');
-    loop {
-        match (want.next(), have.next()) {
-            (None, None) => return true,
-            (Some("*"), _) => return true,
-            (Some(w), Some(h)) if w.starts_with(':') || w == h => {}
-            _ => return false,
         }
     }
 }
@@ -173,6 +162,7 @@ impl MockServer {
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
             state: Mutex::default(),
+            connections: std::sync::atomic::AtomicU64::new(0),
             stop: AtomicBool::new(false),
             down: AtomicBool::new(false),
             started: Instant::now(),
@@ -295,6 +285,7 @@ fn accept_loop(listener: TcpListener, addr: SocketAddr, shared: &Arc<Shared>) {
 
 /// Serves one connection's requests until it closes or a script ends it.
 fn serve(stream: TcpStream, shared: &Shared) {
+    let connection = shared.connections.fetch_add(1, Ordering::SeqCst) + 1;
     let _ = stream.set_nonblocking(false);
     let _ = stream.set_nodelay(true);
     let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
@@ -323,6 +314,7 @@ fn serve(stream: TcpStream, shared: &Shared) {
             body_len: req.body_len,
             at: shared.started.elapsed(),
             status,
+            connection,
         });
         thread::sleep(reply.delay);
         let keep_alive = req.keep_alive;

@@ -4,6 +4,7 @@ use std::sync::OnceLock;
 
 use super::{MessageRule, Profile, UnmatchedCode};
 use crate::kind::{Kind, Retry};
+use crate::limit::RateLimit;
 
 /// Names of the built-in profiles, for `Profile::builtin`.
 pub const BUILTIN_NAMES: &[&str] = &["generic", "c2c", "s3", "frameio", "keyed", "envelope"];
@@ -93,6 +94,7 @@ fn generic() -> Profile {
 /// Frame.io Camera-to-Cloud (seed 001).
 fn c2c() -> Profile {
     let p = Profile::new("c2c")
+        .with_rate_limit(RateLimit::per_second(50))
         .with_message(MessageRule::code("Channel Paused", Kind::ChannelPaused))
         .with_message(MessageRule::code("Invalid Argument", Kind::InvalidRequest).hint(
             "An argument did not contain a valid value; check the argument named in the error detail.",
@@ -163,6 +165,8 @@ fn s3() -> Profile {
 /// The Frame.io REST API (seed 000).
 fn frameio() -> Profile {
     let p = Profile::new("frameio")
+        .with_rate_limit(RateLimit::per_second(50))
+        .with_route_limit("POST", "/assets/:id/children", RateLimit::per_second(5))
         .with_hint(
             Kind::Unauthorized,
             "Check the API token is valid and sent as 'Authorization: Bearer <token>'.",
@@ -196,6 +200,7 @@ fn frameio() -> Profile {
 /// An API-key service limited to 20 requests/minute (seed 002).
 fn keyed() -> Profile {
     Profile::new("keyed")
+        .with_rate_limit(RateLimit::per_minute(20))
         .with_message(MessageRule::contains("quota", Kind::PaymentRequired).on_status(403).hint(
             "Purchase additional API requests or wait for the quota to reset.",
         ))

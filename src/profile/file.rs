@@ -12,7 +12,9 @@
 //!   "retry": {"server_error": "yes"},
 //!   "hints": {"rate_limited": "Slow down."},
 //!   "unmatched_code": "status_table",
-//!   "max_body_bytes": 1048576
+//!   "max_body_bytes": 1048576,
+//!   "rate_limit": "50/s",
+//!   "route_limits": {"POST /assets/:id/children": "5/s"}
 //! }
 //! ```
 //!
@@ -43,6 +45,9 @@ struct File {
     hints: BTreeMap<Named<Kind>, String>,
     unmatched_code: Option<Unmatched>,
     max_body_bytes: Option<usize>,
+    rate_limit: Option<String>,
+    #[serde(default)]
+    route_limits: BTreeMap<String, String>,
 }
 
 #[derive(Deserialize)]
@@ -176,6 +181,28 @@ impl File {
             None => base.unmatched_code,
         };
         p.max_body_bytes = self.max_body_bytes.unwrap_or(base.max_body_bytes);
+        p.rate_limit = match self.rate_limit {
+            Some(l) => Some(
+                l.parse()
+                    .map_err(|e| bad(format!("invalid profile: rate_limit: {e}")))?,
+            ),
+            None => base.rate_limit,
+        };
+        for (route, limit) in self.route_limits {
+            let (method, pattern) = route
+                .split_once(' ')
+                .filter(|(m, p)| !m.is_empty() && p.starts_with('/'))
+                .ok_or_else(|| {
+                    bad(format!(
+                        "invalid profile: route_limits: {route:?} is not 'METHOD /path'"
+                    ))
+                })?;
+            let limit = limit
+                .parse()
+                .map_err(|e| bad(format!("invalid profile: route_limits: {e}")))?;
+            p = p.with_route_limit(method, pattern.trim(), limit);
+        }
+        p.route_limits.extend(base.route_limits.iter().cloned());
         Ok(p)
     }
 }

@@ -8,6 +8,7 @@
 use std::borrow::Cow;
 
 use crate::kind::{Kind, Retry};
+use crate::limit::RateLimit;
 
 mod builtin;
 mod file;
@@ -115,6 +116,8 @@ pub struct Profile {
     pub(crate) hints: Vec<(Kind, Text)>,
     pub(crate) unmatched_code: UnmatchedCode,
     pub(crate) max_body_bytes: usize,
+    pub(crate) rate_limit: Option<RateLimit>,
+    pub(crate) route_limits: Vec<(String, String, RateLimit)>,
 }
 
 impl Profile {
@@ -128,6 +131,8 @@ impl Profile {
             hints: Vec::new(),
             unmatched_code: UnmatchedCode::StatusTable,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            rate_limit: None,
+            route_limits: Vec::new(),
         }
     }
 
@@ -183,6 +188,29 @@ impl Profile {
     pub fn with_max_body_bytes(mut self, bytes: usize) -> Self {
         self.max_body_bytes = bytes;
         self
+    }
+
+    /// The API's documented per-token limit; clients pace requests under it.
+    pub fn with_rate_limit(mut self, limit: RateLimit) -> Self {
+        self.rate_limit = Some(limit);
+        self
+    }
+
+    /// A lower limit for one route (`POST`, `/assets/:id/children`).
+    pub fn with_route_limit(mut self, method: &str, pattern: &str, limit: RateLimit) -> Self {
+        self.route_limits
+            .push((method.to_ascii_uppercase(), pattern.to_owned(), limit));
+        self
+    }
+
+    /// The per-token limit, if the API documents one.
+    pub fn rate_limit(&self) -> Option<RateLimit> {
+        self.rate_limit
+    }
+
+    /// Per-route limits: method, path pattern, limit.
+    pub fn route_limits(&self) -> &[(String, String, RateLimit)] {
+        &self.route_limits
     }
 
     /// The retry class of `kind` under this profile.
