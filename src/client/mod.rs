@@ -362,18 +362,12 @@ impl Client {
             .acquire(&req.method, &req.url, until, cancel)?;
         let result = self.attempt(req, token);
         if let Err(e) = &result {
-            match e.kind {
-                Kind::Connection | Kind::Dns | Kind::Timeout => {
-                    if self.inner.connectivity.mark_disconnected() {
-                        self.start_health_check();
-                    }
-                }
-                Kind::RateLimited => {
-                    if let Some(ms) = e.retry_after_ms {
-                        self.inner.limiter.pause_for(Duration::from_millis(ms));
-                    }
-                }
-                _ => {}
+            let network = matches!(e.kind, Kind::Connection | Kind::Dns | Kind::Timeout);
+            if network && self.inner.connectivity.mark_disconnected() {
+                self.start_health_check();
+            }
+            if let (Kind::RateLimited, Some(ms)) = (e.kind, e.retry_after_ms) {
+                self.inner.limiter.pause_for(Duration::from_millis(ms));
             }
         }
         result
