@@ -29,7 +29,7 @@ mod transport;
 pub use request::{Request, RequestClass};
 pub use response::Response;
 pub use timeouts::Timeouts;
-use transport::Caps;
+use transport::{Agents, Caps};
 
 /// Default cap on error bodies kept for classification.
 pub const DEFAULT_MAX_ERROR_BODY: u64 = 1 << 20;
@@ -57,11 +57,8 @@ struct Inner {
     base: String,
     profile: Arc<Profile>,
     retrier: Retrier,
-    agent: ureq::Agent,
-    /// Never pools: for requests that must have a connection of their own.
-    unpooled: ureq::Agent,
+    agents: Agents,
     limiter: RateLimiter,
-    timeouts: Timeouts,
     caps: Caps,
     auth: AuthGate,
     connectivity: ConnectivityGate,
@@ -203,17 +200,6 @@ impl ClientBuilder {
 
     /// Builds the client.
     pub fn build(self) -> Client {
-        let agent = |pooled: bool| {
-            let mut config = ureq::Agent::config_builder()
-                .http_status_as_error(false)
-                .user_agent(concat!("apiretry/", env!("CARGO_PKG_VERSION")));
-            if !pooled {
-                config = config
-                    .max_idle_connections(0)
-                    .max_idle_connections_per_host(0);
-            }
-            ureq::Agent::new_with_config(config.build())
-        };
         let rate_limit = self.rate_limit.unwrap_or(self.profile.rate_limit());
         let mut route_limits = self.route_limits;
         route_limits.extend(self.profile.route_limits().iter().cloned());
@@ -235,10 +221,8 @@ impl ClientBuilder {
                 base: self.base.trim_end_matches('/').to_owned(),
                 profile: Arc::new(self.profile),
                 retrier,
-                agent: agent(true),
-                unpooled: agent(false),
+                agents: Agents::new(self.timeouts),
                 limiter: RateLimiter::new(rate_limit, &route_limits),
-                timeouts: self.timeouts,
                 caps: self.caps,
                 auth: AuthGate::new(self.token, self.refresh, self.state_observer.clone()),
                 connectivity: ConnectivityGate::new(self.state_observer),
@@ -377,18 +361,11 @@ impl Client {
     fn attempt(&self, req: &Request, token: Option<&Secret>) -> Result<Response, ApiError> {
         let inner = &*self.inner;
         let url = self.resolve(&req.url);
-        let timeout = inner.timeouts.for_class(req.class);
-        let agent = if req.own_connection {
-            &inner.unpooled
-        } else {
-            &inner.agent
-        };
         let resp = transport::send(
-            agent,
+            inner.agents.for_request(req),
             req,
             &url,
             token.map(Secret::expose),
-            timeout,
             inner.caps,
         )?;
         if headers::rate_limit_exhausted(&resp.headers) {
@@ -436,7 +413,12 @@ impl Client {
         if url.starts_with("http://") || url.starts_with("https://") {
             url.to_owned()
         } else {
-            format!("{}/{}", self.inner.base, url.trim_start_matches('/'))
+            let path = url.trim_start_matches('/');
+            let mut full = String::with_capacity(self.inner.base.len() + 1 + path.len());
+            full.push_str(&self.inner.base);
+            full.push('/');
+            full.push_str(path);
+            full
         }
     }
 }

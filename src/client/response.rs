@@ -1,13 +1,23 @@
 //! A response: status, headers, and the body (capped).
 
+use ureq::http::HeaderMap;
+
 use crate::headers::Headers;
 
 /// A successful response.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct Response {
     pub(crate) status: u16,
-    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) headers: HeaderMap,
     pub(crate) body: Vec<u8>,
+}
+
+/// ureq's header map, read without copying (values that are not UTF-8 are
+/// taken as absent).
+impl Headers for HeaderMap {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.get(name)?.to_str().ok().map(str::trim)
+    }
 }
 
 impl Response {
@@ -21,9 +31,11 @@ impl Response {
         self.headers.header(name)
     }
 
-    /// All headers, in order (values that were not UTF-8 are left out).
-    pub fn headers(&self) -> &[(String, String)] {
-        &self.headers
+    /// All headers, in order (values that are not UTF-8 are left out).
+    pub fn headers(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.headers
+            .iter()
+            .filter_map(|(k, v)| Some((k.as_str(), v.to_str().ok()?)))
     }
 
     /// The body.

@@ -8,8 +8,9 @@ use std::time::Duration;
 
 use ureq::http;
 
-use super::request::{Body, Request};
+use super::request::{Body, Request, RequestClass};
 use super::response::Response;
+use super::timeouts::Timeouts;
 use crate::error::ApiError;
 use crate::kind::{Kind, Retry};
 
@@ -22,13 +23,69 @@ pub(crate) struct Caps {
     pub body: u64,
 }
 
+/// One ureq agent per request class, each with that class's timeouts, and
+/// one that never pools connections. Set up once: per-request timeout
+/// configuration would copy ureq's whole config on every request.
+#[derive(Debug)]
+pub(crate) struct Agents {
+    default: ureq::Agent,
+    auth_refresh: ureq::Agent,
+    chunk_upload: ureq::Agent,
+    /// For requests that must have a connection of their own (default timeouts).
+    unpooled: ureq::Agent,
+}
+
+impl Agents {
+    pub fn new(timeouts: Timeouts) -> Self {
+        Agents {
+            default: agent(timeouts.default, true),
+            auth_refresh: agent(timeouts.auth_refresh, true),
+            chunk_upload: agent(timeouts.chunk_upload, true),
+            unpooled: agent(timeouts.default, false),
+        }
+    }
+
+    pub fn for_request(&self, req: &Request) -> &ureq::Agent {
+        match (req.own_connection, req.class) {
+            (true, _) => &self.unpooled,
+            (false, RequestClass::Default) => &self.default,
+            (false, RequestClass::AuthRefresh) => &self.auth_refresh,
+            (false, RequestClass::ChunkUpload) => &self.chunk_upload,
+        }
+    }
+}
+
+/// An agent whose every exchange has `timeout` on each phase: connect, send
+/// the request and body, wait for the response, read the body.
+///
+/// Not as one overall ureq timeout: an overall deadline makes ureq resolve
+/// names on a thread of its own per request (~60 us a call on loopback). The
+/// name lookup therefore has the system resolver's own timeouts, and the
+/// call's deadline bounds the retry loop as a whole.
+fn agent(timeout: Duration, pooled: bool) -> ureq::Agent {
+    let t = Some(timeout);
+    let mut config = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .user_agent(concat!("apiretry/", env!("CARGO_PKG_VERSION")))
+        .timeout_connect(t)
+        .timeout_send_request(t)
+        .timeout_send_body(t)
+        .timeout_recv_response(t)
+        .timeout_recv_body(t);
+    if !pooled {
+        config = config
+            .max_idle_connections(0)
+            .max_idle_connections_per_host(0);
+    }
+    ureq::Agent::new_with_config(config.build())
+}
+
 /// Sends `req` to `url` once and reads the response, capped.
 pub(crate) fn send(
     agent: &ureq::Agent,
     req: &Request,
     url: &str,
     token: Option<&str>,
-    timeout: Duration,
     caps: Caps,
 ) -> Result<Response, ApiError> {
     let mut b = http::Request::builder()
@@ -42,19 +99,15 @@ pub(crate) fn send(
     }
     let upload_failed = Arc::new(AtomicBool::new(false));
     let sent = match &req.body {
-        Body::Empty => run(agent, b.body(()), timeout),
-        Body::Bytes(bytes) => run(agent, b.body(&bytes[..]), timeout),
+        Body::Empty => run(agent, b.body(())),
+        Body::Bytes(bytes) => run(agent, b.body(&bytes[..])),
         Body::Reader(open) => {
             let inner = open().map_err(|e| local_io("cannot open the upload", &e))?;
             let reader = Tracked {
                 inner,
                 failed: upload_failed.clone(),
             };
-            run(
-                agent,
-                b.body(ureq::SendBody::from_owned_reader(reader)),
-                timeout,
-            )
+            run(agent, b.body(ureq::SendBody::from_owned_reader(reader)))
         }
     };
     let response = sent.map_err(|e| {
@@ -70,24 +123,14 @@ pub(crate) fn send(
 fn run<S: ureq::AsSendBody>(
     agent: &ureq::Agent,
     req: Result<http::Request<S>, http::Error>,
-    timeout: Duration,
 ) -> Result<http::Response<ureq::Body>, ureq::Error> {
-    let req = req?;
-    let req = agent
-        .configure_request(req)
-        .timeout_global(Some(timeout))
-        .build();
-    agent.run(req)
+    agent.run(req?)
 }
 
 fn read(response: http::Response<ureq::Body>, caps: Caps) -> Result<Response, ApiError> {
     let (parts, mut body) = response.into_parts();
     let status = parts.status.as_u16();
-    let headers = parts
-        .headers
-        .iter()
-        .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
-        .collect();
+    let headers = parts.headers;
     let body = if status >= 400 {
         // A huge error page must not turn a retryable 503 into body_too_large:
         // keep a prefix for classification and drop the rest.
