@@ -309,3 +309,9 @@ fn request_debug_hides_credentials() {
         "{shown}"
     );
 }
+
+#[test]
+fn the_client_is_shared_by_threads() {
+    fn send_sync<T: Send + Sync + Clone>() {}
+    send_sync::<Client>();
+}
