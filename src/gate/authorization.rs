@@ -97,6 +97,16 @@ impl AuthGate {
         until: Option<Instant>,
         cancel: &CancelToken,
     ) -> Result<(Option<Secret>, u64), ApiError> {
+        let s = self.settled(until, cancel)?;
+        Ok((s.token.clone(), s.generation))
+    }
+
+    /// The state once no refresh is in flight; fails while authorization is required.
+    fn settled(
+        &self,
+        until: Option<Instant>,
+        cancel: &CancelToken,
+    ) -> Result<MutexGuard<'_, State>, ApiError> {
         let s = wait_while(
             self.state(),
             &self.changed,
@@ -107,7 +117,7 @@ impl AuthGate {
         )?;
         match &s.required {
             Some(err) => Err(err.clone()),
-            None => Ok((s.token.clone(), s.generation)),
+            None => Ok(s),
         }
     }
 
@@ -128,17 +138,7 @@ impl AuthGate {
         let Some(refresh) = &self.refresh else {
             return Ok(());
         };
-        let mut s = wait_while(
-            self.state(),
-            &self.changed,
-            until,
-            cancel,
-            "token refresh",
-            |s| s.refreshing,
-        )?;
-        if let Some(err) = &s.required {
-            return Err(err.clone());
-        }
+        let mut s = self.settled(until, cancel)?;
         if s.generation != generation {
             return Ok(()); // someone else refreshed meanwhile
         }
