@@ -13,6 +13,7 @@ use std::time::Duration;
 /// "Exponential Backoff And Jitter" definitions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
+#[repr(u32)]
 pub enum Jitter {
     /// Seed 001: the delay plus a uniform value in `[0, delay/2]`.
     Seed,

@@ -9,6 +9,7 @@ use std::str::FromStr;
 /// Where a failure came from: seed 001's four buckets.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
+#[repr(u32)]
 pub enum Category {
     /// The API (or an intermediary) answered with an error.
     Api,
@@ -35,6 +36,7 @@ impl Category {
 /// Whether a failure should be retried (seed 001's retry column).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
+#[repr(u32)]
 pub enum Retry {
     /// Retry until the policy's limit.
     Yes,
@@ -89,18 +91,11 @@ impl fmt::Display for UnknownName {
 
 impl std::error::Error for UnknownName {}
 
-/// Declares `Kind` and its table in one place, so that the enum, its names,
-/// categories, default retry classes, messages and hints cannot drift apart.
+/// The table of kinds: one row per kind, so that names, categories, default
+/// retry classes, messages and hints cannot drift apart.
 macro_rules! kinds {
-    ($( $(#[$doc:meta])* $variant:ident = $name:literal, $cat:ident, $retry:ident,
+    ($( $variant:ident = $name:literal, $cat:ident, $retry:ident,
         $message:literal, $hint:literal; )*) => {
-        /// What went wrong, as one name from the taxonomy's closed set.
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        #[non_exhaustive]
-        pub enum Kind {
-            $( $(#[$doc])* $variant, )*
-        }
-
         impl Kind {
             /// Every kind, in taxonomy order.
             pub const ALL: &'static [Kind] = &[$(Kind::$variant),*];
@@ -118,6 +113,12 @@ macro_rules! kinds {
             /// The taxonomy's default retry class; profiles may override it.
             pub const fn default_retry(self) -> Retry {
                 match self { $(Kind::$variant => Retry::$retry,)* }
+            }
+
+            /// The taxonomy name as a static C string (for the C API).
+            pub(crate) fn c_name(self) -> &'static std::ffi::CStr {
+                let bytes: &'static [u8] = match self { $(Kind::$variant => concat!($name, "\0").as_bytes(),)* };
+                std::ffi::CStr::from_bytes_with_nul(bytes).expect("names have one NUL, at the end")
             }
 
             /// The message used when the failure carried none of its own.
@@ -146,112 +147,150 @@ macro_rules! kinds {
     };
 }
 
-kinds! {
+/// What went wrong, as one name from the taxonomy's closed set.
+///
+/// Written out (not generated) so that cbindgen exports it to C as
+/// `apiretry_kind` / `APIRETRY_KIND_*`; the table below must name every
+/// variant, or it does not compile.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+#[repr(u32)]
+pub enum Kind {
     /// Token missing, expired or invalid; retry only after a successful refresh.
+    Unauthorized,
+    /// Authenticated but lacking access or scope.
+    Forbidden,
+    /// Resource moved or deleted (may come from an intermediary).
+    NotFound,
+    /// Malformed request or invalid parameters.
+    InvalidRequest,
+    /// Client id/secret or client version not recognized.
+    InvalidClient,
+    /// The authorization grant is invalid; restart authorization.
+    InvalidGrant,
+    /// Content-Type not accepted.
+    UnsupportedContentType,
+    /// Plan, quota or credits exhausted, or account suspended.
+    PaymentRequired,
+    /// Too many requests: back off exponentially.
+    RateLimited,
+    /// C2C uploads are paused: never re-upload that asset.
+    ChannelPaused,
+    /// Device pairing: the user has not entered the code yet.
+    AuthorizationPending,
+    /// Device pairing declined by the user.
+    AccessDenied,
+    /// Device code expired: start pairing again.
+    ExpiredToken,
+    /// Internal server error.
+    ServerError,
+    /// 502/503/504 from the service or an intermediary.
+    Unavailable,
+    /// A success status other than the expected one.
+    UnexpectedStatus,
+    /// An error status or payload that no table names.
+    UnknownApiError,
+    /// Connect, read or write timed out.
+    Timeout,
+    /// Refused, reset, unreachable or closed early.
+    Connection,
+    /// Name resolution failed.
+    Dns,
+    /// TLS handshake or certificate failure.
+    Tls,
+    /// Malformed HTTP from the peer.
+    Protocol,
+    /// The response body exceeded the configured cap.
+    BodyTooLarge,
+    /// Local read/write failure.
+    Io,
+    /// The caller cancelled.
+    Cancelled,
+    /// The overall deadline for the call passed.
+    DeadlineExceeded,
+    /// Any other local failure.
+    Application,
+}
+
+kinds! {
     Unauthorized = "unauthorized", Api, Yes,
         "not authorized: the token is missing, expired or invalid",
         "Refresh the access token and retry; if the refresh fails, ask the user to re-authorize.";
-    /// Authenticated but lacking access or scope.
     Forbidden = "forbidden", Api, No,
         "forbidden: no access to this resource",
         "Check that the token's user and scopes grant access to this resource.";
-    /// Resource moved or deleted (may come from an intermediary).
     NotFound = "not_found", Api, Once,
         "not found: the resource was moved or deleted",
         "Check the resource id and URL; the resource may have been moved or deleted.";
-    /// Malformed request or invalid parameters.
     InvalidRequest = "invalid_request", Api, No,
         "invalid request: malformed request or invalid parameters",
         "Fix the request: check that required fields are present and values have the expected format.";
-    /// Client id/secret or client version not recognized.
     InvalidClient = "invalid_client", Api, No,
         "invalid client: client id, secret or version not recognized",
         "Check the client id, client secret and x-client-version header against what the service has on file.";
-    /// The authorization grant is invalid; restart authorization.
     InvalidGrant = "invalid_grant", Api, No,
         "invalid grant: the authorization grant is invalid",
         "Restart the authorization process; the grant or refresh token is no longer valid.";
-    /// Content-Type not accepted.
     UnsupportedContentType = "unsupported_content_type", Api, No,
         "unsupported content type",
         "Send a Content-Type the endpoint accepts (e.g. application/json or application/x-www-form-urlencoded).";
-    /// Plan, quota or credits exhausted, or account suspended.
     PaymentRequired = "payment_required", Api, No,
         "payment required: plan, quota or credits exhausted",
         "Check the account's plan, quota and payment status; top up or upgrade before retrying.";
-    /// Too many requests: back off exponentially.
     RateLimited = "rate_limited", Api, Yes,
         "rate limited: too many requests",
         "Slow down: back off exponentially and honour the server's Retry-After.";
-    /// C2C uploads are paused: never re-upload that asset.
     ChannelPaused = "channel_paused", Api, No,
         "channel paused: uploads from this device are paused",
         "Do not upload this asset again; uploads resume for new assets when the channel is unpaused.";
-    /// Device pairing: the user has not entered the code yet.
     AuthorizationPending = "authorization_pending", Api, Yes,
         "authorization pending: the user has not entered the pairing code yet",
         "Poll again after the interval received with the device code.";
-    /// Device pairing declined by the user.
     AccessDenied = "access_denied", Api, No,
         "access denied: the user declined device pairing",
         "Tell the user pairing was declined; start pairing again only if they ask.";
-    /// Device code expired: start pairing again.
     ExpiredToken = "expired_token", Api, No,
         "expired token: the device code has expired",
         "Request a new device code and start pairing again.";
-    /// Internal server error.
     ServerError = "server_error", Api, Once,
         "server error: something went wrong on the server",
         "Retry once; if it persists, report it to the API provider.";
-    /// 502/503/504 from the service or an intermediary.
     Unavailable = "unavailable", Api, Yes,
         "service unavailable",
         "The service or a gateway is temporarily unavailable; retry with backoff.";
-    /// A success status other than the expected one.
     UnexpectedStatus = "unexpected_status", Api, No,
         "unexpected status",
         "The API answered with a success status other than the expected one; report it to the API provider.";
-    /// An error status or payload that no table names.
     UnknownApiError = "unknown_api_error", Api, Once,
         "unknown API error",
         "Retry once; if it persists, report the status and message to the API provider.";
-    /// Connect, read or write timed out.
     Timeout = "timeout", Network, Yes,
         "timed out",
         "The network or server is slow; retry with backoff.";
-    /// Refused, reset, unreachable or closed early.
     Connection = "connection", Network, Yes,
         "connection failed",
         "Check the network connection; calls resume when the service is reachable again.";
-    /// Name resolution failed.
     Dns = "dns", Network, Yes,
         "name resolution failed",
         "Check the network connection and DNS settings.";
-    /// TLS handshake or certificate failure.
     Tls = "tls", Network, Once,
         "TLS handshake or certificate failure",
         "Check the device clock and trusted certificates.";
-    /// Malformed HTTP from the peer.
     Protocol = "protocol", Network, Once,
         "malformed HTTP response",
         "A proxy or server sent malformed HTTP; retry once, then check the network path.";
-    /// The response body exceeded the configured cap.
     BodyTooLarge = "body_too_large", Network, No,
         "response body too large",
         "Raise the body size limit if this response is expected to be large.";
-    /// Local read/write failure.
     Io = "io", Io, Once,
         "local I/O failure",
         "Check local storage: the file may be missing, unreadable or the disk full.";
-    /// The caller cancelled.
     Cancelled = "cancelled", Application, No,
         "cancelled",
         "The call was cancelled by the application.";
-    /// The overall deadline for the call passed.
     DeadlineExceeded = "deadline_exceeded", Application, No,
         "deadline exceeded",
         "The call's overall deadline passed; raise the deadline or try later.";
-    /// Any other local failure.
     Application = "application", Application, Once,
         "application error",
         "A local error occurred (bad argument or invalid input); check the message.";

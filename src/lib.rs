@@ -29,6 +29,8 @@ mod client;
 mod clock;
 mod error;
 mod events;
+#[allow(unsafe_code)]
+pub mod ffi;
 mod gate;
 pub mod headers;
 mod kind;

@@ -1,0 +1,249 @@
+//! Classifying responses C got with its own HTTP stack, and reading the
+//! classification.
+
+use std::ffi::c_char;
+use std::ptr;
+
+use super::profile::apiretry_profile;
+use super::{
+    apiretry_result, arg, boxed, bytes_arg, copy_out, free, guard, guard_void, out, str_arg,
+};
+use crate::classify::RawResponse;
+use crate::error::ApiError;
+use crate::kind::{Category, Kind, Retry};
+
+/// A classified failure (the taxonomy's fields). Immutable; release it with
+/// `apiretry_classification_free`.
+pub struct apiretry_classification {
+    pub(crate) error: ApiError,
+}
+
+/// One response header: NUL-terminated UTF-8 name and value.
+#[repr(C)]
+pub struct apiretry_header {
+    /// Header name, e.g. "Retry-After".
+    pub name: *const c_char,
+    /// Header value, e.g. "3".
+    pub value: *const c_char,
+}
+
+/// Classifies a response: `status`, `n_headers` headers, `body_len` body
+/// bytes (`body` may be NULL when 0), and the expected success status
+/// (`expected` < 0 for none). On success `*out` is NULL when the response is
+/// no failure, else a classification the caller owns.
+///
+/// Thread-safe; the profile may be shared.
+#[no_mangle]
+pub extern "C" fn apiretry_classify(
+    profile: *const apiretry_profile,
+    status: u16,
+    headers: *const apiretry_header,
+    n_headers: usize,
+    body: *const u8,
+    body_len: usize,
+    expected: i32,
+    out_classification: *mut *mut apiretry_classification,
+) -> apiretry_result {
+    guard(|| {
+        // SAFETY: out_classification is NULL or writable, as documented.
+        let slot = unsafe { out(out_classification) }?;
+        *slot = ptr::null_mut();
+        // SAFETY: profile is NULL or live, as documented.
+        let profile = unsafe { arg(profile) }?;
+        let raw: &[apiretry_header] = if n_headers == 0 {
+            &[]
+        } else if headers.is_null() {
+            return Err(apiretry_result::NullPointer);
+        } else {
+            // SAFETY: non-NULL, with n_headers readable elements, as documented.
+            unsafe { std::slice::from_raw_parts(headers, n_headers) }
+        };
+        let mut pairs = Vec::with_capacity(raw.len());
+        for h in raw {
+            // SAFETY: each name and value is NULL or NUL-terminated, as documented.
+            pairs.push(unsafe { (str_arg(h.name)?, str_arg(h.value)?) });
+        }
+        // SAFETY: body is NULL with 0 or has body_len readable bytes, as documented.
+        let body = unsafe { bytes_arg(body, body_len) }?;
+        let mut response = RawResponse::new(status).headers(&pairs).body(body);
+        if expected >= 0 {
+            response = response
+                .expect(u16::try_from(expected).map_err(|_| apiretry_result::InvalidArgument)?);
+        }
+        if let Some(error) = profile.inner.classify(&response) {
+            *slot = boxed(apiretry_classification { error });
+        }
+        Ok(())
+    })
+}
+
+/// Reads one field of `c` into `*out`.
+fn read<T>(
+    c: *const apiretry_classification,
+    out_value: *mut T,
+    f: impl FnOnce(&ApiError) -> T,
+) -> apiretry_result {
+    guard(|| {
+        // SAFETY: c is NULL or live, as documented.
+        let c = unsafe { arg(c) }?;
+        // SAFETY: out_value is NULL or writable, as documented.
+        *unsafe { out(out_value) }? = f(&c.error);
+        Ok(())
+    })
+}
+
+/// Copies one text field of `c` into the caller's buffer; `Absent` when unset.
+fn text(
+    c: *const apiretry_classification,
+    buf: *mut c_char,
+    len: usize,
+    out_n: *mut usize,
+    f: impl FnOnce(&ApiError) -> Option<&str>,
+) -> apiretry_result {
+    guard(|| {
+        // SAFETY: c is NULL or live, as documented.
+        let c = unsafe { arg(c) }?;
+        let value = f(&c.error).ok_or(apiretry_result::Absent)?;
+        // SAFETY: buf/len/out_n are the caller's buffer, as documented.
+        unsafe { copy_out(value, buf, len, out_n) }
+    })
+}
+
+/// The kind (`APIRETRY_KIND_*`).
+#[no_mangle]
+pub extern "C" fn apiretry_classification_kind(
+    c: *const apiretry_classification,
+    out_kind: *mut Kind,
+) -> apiretry_result {
+    read(c, out_kind, |e| e.kind)
+}
+
+/// The category (`APIRETRY_CATEGORY_*`).
+#[no_mangle]
+pub extern "C" fn apiretry_classification_category(
+    c: *const apiretry_classification,
+    out_category: *mut Category,
+) -> apiretry_result {
+    read(c, out_category, |e| e.category())
+}
+
+/// Whether to retry (`APIRETRY_RETRY_*`).
+#[no_mangle]
+pub extern "C" fn apiretry_classification_retry(
+    c: *const apiretry_classification,
+    out_retry: *mut Retry,
+) -> apiretry_result {
+    read(c, out_retry, |e| e.retry)
+}
+
+/// The HTTP status, or -1 when no response arrived.
+#[no_mangle]
+pub extern "C" fn apiretry_classification_status(
+    c: *const apiretry_classification,
+    out_status: *mut i32,
+) -> apiretry_result {
+    read(c, out_status, |e| e.status.map_or(-1, i32::from))
+}
+
+/// The server-requested wait in milliseconds, or -1 when none.
+#[no_mangle]
+pub extern "C" fn apiretry_classification_retry_after_ms(
+    c: *const apiretry_classification,
+    out_ms: *mut i64,
+) -> apiretry_result {
+    read(c, out_ms, |e| {
+        e.retry_after_ms
+            .map_or(-1, |ms| i64::try_from(ms).unwrap_or(i64::MAX))
+    })
+}
+
+/// The API's own code (e.g. "Channel Paused"); `APIRETRY_RESULT_ABSENT` when none.
+#[no_mangle]
+pub extern "C" fn apiretry_classification_code(
+    c: *const apiretry_classification,
+    buf: *mut c_char,
+    len: usize,
+    out_n: *mut usize,
+) -> apiretry_result {
+    text(c, buf, len, out_n, |e| e.code.as_deref())
+}
+
+/// The human-readable message.
+#[no_mangle]
+pub extern "C" fn apiretry_classification_message(
+    c: *const apiretry_classification,
+    buf: *mut c_char,
+    len: usize,
+    out_n: *mut usize,
+) -> apiretry_result {
+    text(c, buf, len, out_n, |e| Some(&e.message))
+}
+
+/// The request id; `APIRETRY_RESULT_ABSENT` when none.
+#[no_mangle]
+pub extern "C" fn apiretry_classification_request_id(
+    c: *const apiretry_classification,
+    buf: *mut c_char,
+    len: usize,
+    out_n: *mut usize,
+) -> apiretry_result {
+    text(c, buf, len, out_n, |e| e.request_id.as_deref())
+}
+
+/// One sentence telling a person what to do.
+#[no_mangle]
+pub extern "C" fn apiretry_classification_hint(
+    c: *const apiretry_classification,
+    buf: *mut c_char,
+    len: usize,
+    out_n: *mut usize,
+) -> apiretry_result {
+    text(c, buf, len, out_n, |e| Some(&e.hint))
+}
+
+/// The profile that classified it; `APIRETRY_RESULT_ABSENT` for failures
+/// no API answered.
+#[no_mangle]
+pub extern "C" fn apiretry_classification_profile(
+    c: *const apiretry_classification,
+    buf: *mut c_char,
+    len: usize,
+    out_n: *mut usize,
+) -> apiretry_result {
+    text(c, buf, len, out_n, |e| e.profile.as_deref())
+}
+
+/// Every field as one JSON object with the taxonomy's names (as the CLI
+/// prints it), including `fields`.
+#[no_mangle]
+pub extern "C" fn apiretry_classification_json(
+    c: *const apiretry_classification,
+    buf: *mut c_char,
+    len: usize,
+    out_n: *mut usize,
+) -> apiretry_result {
+    guard(|| {
+        // SAFETY: c is NULL or live, as documented.
+        let c = unsafe { arg(c) }?;
+        let json = serde_json::to_string(&c.error).map_err(|_| apiretry_result::Panic)?;
+        // SAFETY: buf/len/out_n are the caller's buffer, as documented.
+        unsafe { copy_out(&json, buf, len, out_n) }
+    })
+}
+
+/// The taxonomy name of a kind value (e.g. "channel_paused"), as a static
+/// NUL-terminated string that must not be freed; NULL for unknown values.
+#[no_mangle]
+pub extern "C" fn apiretry_kind_name(kind: u32) -> *const c_char {
+    Kind::ALL
+        .iter()
+        .find(|k| **k as u32 == kind)
+        .map_or(ptr::null(), |k| k.c_name().as_ptr())
+}
+
+/// Releases a classification; NULL is ignored.
+#[no_mangle]
+pub extern "C" fn apiretry_classification_free(c: *mut apiretry_classification) {
+    // SAFETY: c is NULL or came from this library and is freed once, as documented.
+    guard_void(|| unsafe { free(c) })
+}
