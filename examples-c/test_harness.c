@@ -3,8 +3,12 @@
  * arguments, small buffers. Built against the static and the shared library
  * by the Makefile and run (under valgrind) from `cargo test`.
  */
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "apiretry.h"
 
@@ -175,11 +179,238 @@ static void test_backoff(void) {
   CHECK(apiretry_backoff_default(NULL) == APIRETRY_RESULT_NULL_POINTER);
 }
 
+
+/* ---- the client, against the mock server whose URL the Rust test passes ---- */
+
+static atomic_int events = 0;
+static atomic_int retries = 0;
+static atomic_int refreshes = 0;
+
+static void on_event(void *user_data, const apiretry_event *e) {
+  (void)user_data;
+  atomic_fetch_add(&events, 1);
+  if (e->step == APIRETRY_STEP_RETRY) atomic_fetch_add(&retries, 1);
+}
+
+static apiretry_result refresh(void *user_data, char *buf, size_t len, size_t *out_n) {
+  (void)user_data;
+  const char *token = "new-token";
+  atomic_fetch_add(&refreshes, 1);
+  if (len < strlen(token)) return APIRETRY_RESULT_BUFFER_TOO_SMALL;
+  memcpy(buf, token, strlen(token));
+  *out_n = strlen(token);
+  return APIRETRY_RESULT_OK;
+}
+
+static apiretry_client *make_client(const char *url) {
+  apiretry_client_builder *b = NULL;
+  apiretry_client *client = NULL;
+  apiretry_profile *c2c = NULL;
+  apiretry_backoff_config fast;
+  CHECK(apiretry_client_builder_new(url, &b) == APIRETRY_RESULT_OK);
+  CHECK(apiretry_profile_builtin("c2c", &c2c) == APIRETRY_RESULT_OK);
+  CHECK(apiretry_client_builder_set_profile(b, c2c) == APIRETRY_RESULT_OK);
+  apiretry_profile_free(c2c);
+  CHECK(apiretry_backoff_default(&fast) == APIRETRY_RESULT_OK);
+  fast.base_ms = 10;
+  fast.cap_ms = 50;
+  CHECK(apiretry_client_builder_set_policy(b, 4, 0, &fast) == APIRETRY_RESULT_OK);
+  CHECK(apiretry_client_builder_set_timeouts(b, 5000, 5000, 5000) == APIRETRY_RESULT_OK);
+  CHECK(apiretry_client_builder_set_rate_limit(b, 0, 0) == APIRETRY_RESULT_OK);
+  CHECK(apiretry_client_builder_set_token(b, "old-token") == APIRETRY_RESULT_OK);
+  CHECK(apiretry_client_builder_set_health_path(b, "/health") == APIRETRY_RESULT_OK);
+  CHECK(apiretry_client_builder_set_refresh_callback(b, refresh, NULL) == APIRETRY_RESULT_OK);
+  CHECK(apiretry_client_builder_set_event_callback(b, on_event, NULL) == APIRETRY_RESULT_OK);
+  CHECK(apiretry_client_builder_build(b, &client) == APIRETRY_RESULT_OK && client != NULL);
+  return client;
+}
+
+/* Sends METHOD PATH; returns the status, or the failure's kind + 1000. */
+static int send(apiretry_client *client, const char *method, const char *path, int expect,
+                const apiretry_cancel *cancel) {
+  apiretry_request *req = NULL;
+  apiretry_response *resp = NULL;
+  apiretry_classification *err = NULL;
+  CHECK(apiretry_request_new(method, path, &req) == APIRETRY_RESULT_OK);
+  if (expect > 0) CHECK(apiretry_request_set_expect(req, (uint16_t)expect) == APIRETRY_RESULT_OK);
+  apiretry_result r = apiretry_client_send(client, req, cancel, &resp, &err);
+  int outcome;
+  if (r == APIRETRY_RESULT_OK) {
+    uint16_t status = 0;
+    CHECK(apiretry_response_status(resp, &status) == APIRETRY_RESULT_OK);
+    outcome = status;
+  } else {
+    apiretry_kind kind = 0;
+    CHECK(r == APIRETRY_RESULT_API_FAILURE && err != NULL);
+    CHECK(apiretry_classification_kind(err, &kind) == APIRETRY_RESULT_OK);
+    outcome = 1000 + (int)kind;
+  }
+  apiretry_response_free(resp);
+  apiretry_classification_free(err);
+  apiretry_request_free(req);
+  return outcome;
+}
+
+static void *send_five(void *client) {
+  for (int i = 0; i < 5; i++) CHECK(send(client, "GET", "/ok", 200, NULL) == 200);
+  return NULL;
+}
+
+static void *cancel_soon(void *cancel) {
+  usleep(100 * 1000);
+  CHECK(apiretry_cancel_cancel(cancel) == APIRETRY_RESULT_OK);
+  return NULL;
+}
+
+static void test_client(const char *url) {
+  apiretry_client *client = make_client(url);
+
+  /* A response: status, headers, body. */
+  apiretry_request *req = NULL;
+  apiretry_response *resp = NULL;
+  apiretry_classification *err = NULL;
+  char buf[64];
+  size_t n = 0;
+  const uint8_t *body = NULL;
+  size_t body_len = 0;
+  CHECK(apiretry_request_new("GET", "/ok", &req) == APIRETRY_RESULT_OK);
+  CHECK(apiretry_request_add_header(req, "Accept", "application/json") == APIRETRY_RESULT_OK);
+  CHECK(apiretry_client_send(client, req, NULL, &resp, &err) == APIRETRY_RESULT_OK && err == NULL);
+  CHECK(apiretry_response_header(resp, "x-request-id", buf, sizeof buf, &n) == APIRETRY_RESULT_OK &&
+        strcmp(buf, "r-1") == 0);
+  CHECK(apiretry_response_header(resp, "x-missing", buf, sizeof buf, &n) == APIRETRY_RESULT_ABSENT);
+  CHECK(apiretry_response_body(resp, &body, &body_len) == APIRETRY_RESULT_OK && body_len == 11 &&
+        memcmp(body, "{\"ok\":true}", 11) == 0);
+  apiretry_response_free(resp);
+  apiretry_request_free(req);
+
+  /* Seed 001 scenarios through the client. */
+  CHECK(send(client, "POST", "/assets/a1/children", 201, NULL) == 201); /* 429 slow_down, then 201 */
+  CHECK(send(client, "POST", "/paused", 201, NULL) == 1000 + APIRETRY_KIND_CHANNEL_PAUSED);
+  CHECK(send(client, "GET", "/secure", 200, NULL) == 200); /* 401, refresh, 200 */
+  CHECK(atomic_load(&refreshes) == 1);
+  CHECK(atomic_load(&retries) >= 1 && atomic_load(&events) >= 5);
+
+  /* An upload chunk to S3, classified with the s3 profile, retried once. */
+  apiretry_profile *s3 = NULL;
+  CHECK(apiretry_profile_builtin("s3", &s3) == APIRETRY_RESULT_OK);
+  CHECK(apiretry_request_new("PUT", "/chunk/1", &req) == APIRETRY_RESULT_OK);
+  CHECK(apiretry_request_set_profile(req, s3) == APIRETRY_RESULT_OK);
+  CHECK(apiretry_request_set_class(req, APIRETRY_REQUEST_CLASS_CHUNK_UPLOAD) == APIRETRY_RESULT_OK);
+  CHECK(apiretry_request_set_unauthorized(req, false) == APIRETRY_RESULT_OK);
+  static const uint8_t chunk[4096] = {1, 2, 3};
+  CHECK(apiretry_request_set_body(req, chunk, sizeof chunk) == APIRETRY_RESULT_OK);
+  CHECK(apiretry_client_send(client, req, NULL, &resp, &err) == APIRETRY_RESULT_OK);
+  apiretry_response_free(resp);
+  apiretry_request_free(req);
+  apiretry_profile_free(s3);
+
+  /* Several threads share the client. */
+  pthread_t threads[4];
+  for (int i = 0; i < 4; i++) pthread_create(&threads[i], NULL, send_five, client);
+  for (int i = 0; i < 4; i++) pthread_join(threads[i], NULL);
+
+  /* Cancel from another thread while the call waits out a 5 s backoff. */
+  apiretry_client_builder *b = NULL;
+  apiretry_client *slow = NULL;
+  apiretry_backoff_config backoff;
+  CHECK(apiretry_backoff_default(&backoff) == APIRETRY_RESULT_OK);
+  backoff.base_ms = 5000;
+  CHECK(apiretry_client_builder_new(url, &b) == APIRETRY_RESULT_OK);
+  CHECK(apiretry_client_builder_set_policy(b, 3, 0, &backoff) == APIRETRY_RESULT_OK);
+  CHECK(apiretry_client_builder_build(b, &slow) == APIRETRY_RESULT_OK);
+  apiretry_cancel *cancel = NULL;
+  pthread_t canceller;
+  CHECK(apiretry_cancel_new(&cancel) == APIRETRY_RESULT_OK);
+  pthread_create(&canceller, NULL, cancel_soon, cancel);
+  CHECK(send(slow, "GET", "/unavailable", 200, cancel) == 1000 + APIRETRY_KIND_CANCELLED);
+  pthread_join(canceller, NULL);
+  apiretry_cancel_free(cancel);
+  apiretry_client_free(slow);
+
+  /* New credentials from the application. */
+  CHECK(apiretry_client_set_token(client, "fresh") == APIRETRY_RESULT_OK);
+  apiretry_client_free(client);
+}
+
+static void test_client_bad_arguments(void) {
+  apiretry_client_builder *b = NULL;
+  apiretry_client *client = NULL;
+  apiretry_request *req = NULL;
+  apiretry_response *resp = NULL;
+  apiretry_classification *err = NULL;
+  apiretry_cancel *cancel = NULL;
+  uint16_t status;
+  char buf[16];
+  size_t n;
+  const uint8_t *body;
+
+  CHECK(apiretry_client_builder_new(NULL, &b) == APIRETRY_RESULT_NULL_POINTER && b == NULL);
+  CHECK(apiretry_client_builder_new(BAD_UTF8, &b) == APIRETRY_RESULT_INVALID_UTF8);
+  CHECK(apiretry_client_builder_new("ftp://x", &b) == APIRETRY_RESULT_INVALID_ARGUMENT);
+  CHECK(apiretry_client_builder_new("http://127.0.0.1:1", NULL) == APIRETRY_RESULT_NULL_POINTER);
+  CHECK(apiretry_client_builder_new("http://127.0.0.1:1", &b) == APIRETRY_RESULT_OK);
+  CHECK(apiretry_client_builder_set_profile(b, NULL) == APIRETRY_RESULT_NULL_POINTER);
+  CHECK(apiretry_client_builder_set_profile(NULL, NULL) == APIRETRY_RESULT_NULL_POINTER);
+  CHECK(apiretry_client_builder_set_policy(b, 0, 0, NULL) == APIRETRY_RESULT_INVALID_ARGUMENT);
+  CHECK(apiretry_client_builder_set_policy(NULL, 3, 0, NULL) == APIRETRY_RESULT_NULL_POINTER);
+  CHECK(apiretry_client_builder_set_timeouts(b, 0, 1, 1) == APIRETRY_RESULT_INVALID_ARGUMENT);
+  CHECK(apiretry_client_builder_set_rate_limit(b, 5, 0) == APIRETRY_RESULT_INVALID_ARGUMENT);
+  CHECK(apiretry_client_builder_set_token(b, NULL) == APIRETRY_RESULT_NULL_POINTER);
+  CHECK(apiretry_client_builder_set_token(b, BAD_UTF8) == APIRETRY_RESULT_INVALID_UTF8);
+  CHECK(apiretry_client_builder_set_health_path(b, BAD_UTF8) == APIRETRY_RESULT_INVALID_UTF8);
+  CHECK(apiretry_client_builder_set_refresh_callback(b, NULL, NULL) == APIRETRY_RESULT_NULL_POINTER);
+  CHECK(apiretry_client_builder_set_event_callback(b, NULL, NULL) == APIRETRY_RESULT_NULL_POINTER);
+  CHECK(apiretry_client_builder_set_state_callback(b, NULL, NULL) == APIRETRY_RESULT_NULL_POINTER);
+  CHECK(apiretry_client_builder_build(NULL, &client) == APIRETRY_RESULT_NULL_POINTER);
+  CHECK(apiretry_client_builder_build(b, NULL) == APIRETRY_RESULT_NULL_POINTER); /* consumes b */
+  apiretry_client_builder_free(NULL);
+  CHECK(apiretry_client_builder_new("http://127.0.0.1:1", &b) == APIRETRY_RESULT_OK);
+  apiretry_client_builder_free(b);
+
+  CHECK(apiretry_request_new(NULL, "/", &req) == APIRETRY_RESULT_NULL_POINTER);
+  CHECK(apiretry_request_new("GET", BAD_UTF8, &req) == APIRETRY_RESULT_INVALID_UTF8);
+  CHECK(apiretry_request_new("G ET", "/", &req) == APIRETRY_RESULT_INVALID_ARGUMENT);
+  CHECK(apiretry_request_new("GET", "/", &req) == APIRETRY_RESULT_OK);
+  CHECK(apiretry_request_add_header(req, "X", NULL) == APIRETRY_RESULT_NULL_POINTER);
+  CHECK(apiretry_request_add_header(req, BAD_UTF8, "v") == APIRETRY_RESULT_INVALID_UTF8);
+  CHECK(apiretry_request_add_header(NULL, "X", "v") == APIRETRY_RESULT_NULL_POINTER);
+  CHECK(apiretry_request_set_body(req, NULL, 3) == APIRETRY_RESULT_NULL_POINTER);
+  CHECK(apiretry_request_set_body(req, NULL, 0) == APIRETRY_RESULT_OK);
+  CHECK(apiretry_request_set_expect(req, 42) == APIRETRY_RESULT_INVALID_ARGUMENT);
+  CHECK(apiretry_request_set_class(req, 9) == APIRETRY_RESULT_INVALID_ARGUMENT);
+  CHECK(apiretry_request_set_profile(req, NULL) == APIRETRY_RESULT_NULL_POINTER);
+  CHECK(apiretry_request_set_unauthorized(NULL, true) == APIRETRY_RESULT_NULL_POINTER);
+  CHECK(apiretry_client_send(NULL, req, NULL, &resp, &err) == APIRETRY_RESULT_NULL_POINTER);
+  CHECK(apiretry_client_send(NULL, NULL, NULL, NULL, &err) == APIRETRY_RESULT_NULL_POINTER);
+  CHECK(apiretry_client_set_token(NULL, "x") == APIRETRY_RESULT_NULL_POINTER);
+  apiretry_request_free(req);
+  apiretry_request_free(NULL);
+
+  CHECK(apiretry_response_status(NULL, &status) == APIRETRY_RESULT_NULL_POINTER);
+  CHECK(apiretry_response_header(NULL, "x", buf, sizeof buf, &n) == APIRETRY_RESULT_NULL_POINTER);
+  CHECK(apiretry_response_body(NULL, &body, &n) == APIRETRY_RESULT_NULL_POINTER);
+  apiretry_response_free(NULL);
+  CHECK(apiretry_cancel_new(NULL) == APIRETRY_RESULT_NULL_POINTER);
+  CHECK(apiretry_cancel_cancel(NULL) == APIRETRY_RESULT_NULL_POINTER);
+  CHECK(apiretry_cancel_new(&cancel) == APIRETRY_RESULT_OK);
+  apiretry_cancel_free(cancel);
+  apiretry_cancel_free(NULL);
+  apiretry_client_free(NULL);
+}
+
 int main(void) {
   test_result_messages();
   test_profiles();
   test_classify();
   test_backoff();
+  test_client_bad_arguments();
+  const char *url = getenv("APIRETRY_MOCK_URL");
+  if (url != NULL) {
+    test_client(url);
+  } else {
+    fprintf(stderr, "APIRETRY_MOCK_URL not set: client tests skipped\n");
+  }
   printf("%d passed, %d failed\n", passed, failed);
   return failed == 0 ? 0 : 1;
 }

@@ -194,13 +194,97 @@ typedef uint32_t apiretry_jitter;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+// What the client tells the application about its state.
+enum apiretry_client_state
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // The service answers again after a disconnection.
+  APIRETRY_CLIENT_STATE_CONNECTED,
+  // A network failure: calls wait at the gate while a health check polls.
+  APIRETRY_CLIENT_STATE_DISCONNECTED,
+  // A token was refreshed, or new credentials were supplied.
+  APIRETRY_CLIENT_STATE_AUTHORIZED,
+  // Token refresh failed for good: ask the user to authorize again.
+  APIRETRY_CLIENT_STATE_AUTHORIZATION_REQUIRED,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum apiretry_client_state apiretry_client_state;
+#else
+typedef uint32_t apiretry_client_state;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// The timeout class of a request.
+enum apiretry_request_class
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // Ordinary calls (15 s by default).
+  APIRETRY_REQUEST_CLASS_DEFAULT = 0,
+  // Authorization refresh (2 min by default).
+  APIRETRY_REQUEST_CLASS_AUTH_REFRESH = 1,
+  // File chunk upload (5 min by default).
+  APIRETRY_REQUEST_CLASS_CHUNK_UPLOAD = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum apiretry_request_class apiretry_request_class;
+#else
+typedef uint32_t apiretry_request_class;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// What follows an attempt.
+enum apiretry_step
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // It succeeded.
+  APIRETRY_STEP_SUCCESS = 0,
+  // It failed; the next attempt follows after `delay_ms`.
+  APIRETRY_STEP_RETRY = 1,
+  // It failed; the call returns the failure.
+  APIRETRY_STEP_GIVE_UP = 2,
+  // The call was cancelled.
+  APIRETRY_STEP_CANCELLED = 3,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum apiretry_step apiretry_step;
+#else
+typedef uint32_t apiretry_step;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// Cancels the sends it is given, from any thread.
+typedef struct apiretry_cancel apiretry_cancel;
+
 // A classified failure (the taxonomy's fields). Immutable; release it with
 // `apiretry_classification_free`.
 typedef struct apiretry_classification apiretry_classification;
 
+// A client: thread-safe; share one between threads. Release it with
+// `apiretry_client_free` once no call is in flight.
+typedef struct apiretry_client apiretry_client;
+
+// Configures a client; consumed by `apiretry_client_builder_build`.
+typedef struct apiretry_client_builder apiretry_client_builder;
+
 // An API profile. Immutable once made: share it between threads freely;
 // release it with `apiretry_profile_free` when nothing uses it.
 typedef struct apiretry_profile apiretry_profile;
+
+// A request; reusable, and sendable again. Not to be changed while a send
+// that uses it is in flight.
+typedef struct apiretry_request apiretry_request;
+
+// A successful response; owns its body.
+typedef struct apiretry_response apiretry_response;
 
 // A backoff policy: `min(base_ms * factor^attempt, cap_ms)`, with `jitter`
 // one of `APIRETRY_JITTER_*`.
@@ -222,6 +306,39 @@ typedef struct {
   // Header value, e.g. "3".
   const char *value;
 } apiretry_header;
+
+// Writes a new access token into `buf` (`len` bytes, NUL not needed) and its
+// length into `*out_n`, returning `APIRETRY_RESULT_OK`. Return
+// `APIRETRY_RESULT_API_FAILURE` when the refresh token is rejected (the
+// client then requires authorization until `apiretry_client_set_token`); any
+// other result is a transient failure. Called on one thread at a time.
+typedef apiretry_result (*apiretry_refresh_callback)(void *user_data,
+                                                     char *buf,
+                                                     size_t len,
+                                                     size_t *out_n);
+
+// One attempt's outcome, for logging and metrics. Valid during the callback only.
+typedef struct {
+  // The attempt that ended, 0 for the first.
+  uint32_t attempt;
+  // An `APIRETRY_STEP_*` value.
+  uint32_t step;
+  // The wait before the next attempt (for `APIRETRY_STEP_RETRY`), in ms.
+  uint64_t delay_ms;
+  // Whether the attempt failed (then `kind` and `status` describe it).
+  bool failed;
+  // The failure's `APIRETRY_KIND_*`.
+  uint32_t kind;
+  // The failure's HTTP status, or -1.
+  int32_t status;
+} apiretry_event;
+
+// Called after each attempt, on the thread that sends.
+typedef void (*apiretry_event_callback)(void *user_data, const apiretry_event *event);
+
+// Called with an `APIRETRY_CLIENT_STATE_*` value when connectivity or
+// authorization changes, on whichever thread noticed.
+typedef void (*apiretry_state_callback)(void *user_data, uint32_t state);
 
 #ifdef __cplusplus
 extern "C" {
@@ -316,6 +433,149 @@ const char *apiretry_kind_name(uint32_t kind);
 
 // Releases a classification; NULL is ignored.
 void apiretry_classification_free(apiretry_classification *c);
+
+// A builder for a client of the API at `base_url` (http or https). The
+// caller owns `*out` until `apiretry_client_builder_build` (or `_free`).
+apiretry_result apiretry_client_builder_new(const char *base_url,
+                                            apiretry_client_builder **out_builder);
+
+// Classifies with (a copy of) `profile`; it also sets the rate limits.
+apiretry_result apiretry_client_builder_set_profile(apiretry_client_builder *builder,
+                                                    const apiretry_profile *profile);
+
+// The retry policy: `max_attempts` in all (>= 1), an overall deadline per
+// call (`deadline_ms` 0 for none), and the backoff (`backoff` NULL for seed
+// 001's default).
+apiretry_result apiretry_client_builder_set_policy(apiretry_client_builder *builder,
+                                                   uint32_t max_attempts,
+                                                   uint64_t deadline_ms,
+                                                   const apiretry_backoff_config *backoff);
+
+// Per-class timeouts in milliseconds (each > 0).
+apiretry_result apiretry_client_builder_set_timeouts(apiretry_client_builder *builder,
+                                                     uint64_t default_ms,
+                                                     uint64_t auth_refresh_ms,
+                                                     uint64_t chunk_upload_ms);
+
+// The per-token limit: `requests` per `per_ms`; `requests` 0 for none.
+apiretry_result apiretry_client_builder_set_rate_limit(apiretry_client_builder *builder,
+                                                       uint32_t requests,
+                                                       uint64_t per_ms);
+
+// The access token (or API key) sent as `Authorization: Bearer`. Copied.
+apiretry_result apiretry_client_builder_set_token(apiretry_client_builder *builder,
+                                                  const char *token);
+
+// Where health checks go while disconnected (default "/").
+apiretry_result apiretry_client_builder_set_health_path(apiretry_client_builder *builder,
+                                                        const char *path);
+
+// How to refresh the token after `unauthorized` (see
+// `apiretry_refresh_callback`). `user_data` must be usable from any thread
+// until the client is freed.
+apiretry_result apiretry_client_builder_set_refresh_callback(apiretry_client_builder *builder,
+                                                             apiretry_refresh_callback callback,
+                                                             void *user_data);
+
+// Receives an `apiretry_event` after every attempt. `user_data` must be
+// usable from any thread until the client is freed.
+apiretry_result apiretry_client_builder_set_event_callback(apiretry_client_builder *builder,
+                                                           apiretry_event_callback callback,
+                                                           void *user_data);
+
+// Receives `APIRETRY_CLIENT_STATE_*` changes (connected, disconnected,
+// authorized, authorization required). `user_data` must be usable from any
+// thread until the client is freed.
+apiretry_result apiretry_client_builder_set_state_callback(apiretry_client_builder *builder,
+                                                           apiretry_state_callback callback,
+                                                           void *user_data);
+
+// Builds the client into `*out` (the caller owns it). The builder is
+// consumed and freed whatever the result: do not use it again.
+apiretry_result apiretry_client_builder_build(apiretry_client_builder *builder,
+                                              apiretry_client **out_client);
+
+// Releases a builder that was not built; NULL is ignored.
+void apiretry_client_builder_free(apiretry_client_builder *builder);
+
+// New credentials after the user authorized again: clears "authorization
+// required". Thread-safe.
+apiretry_result apiretry_client_set_token(const apiretry_client *client, const char *token);
+
+// Releases a client once no call is in flight; NULL is ignored.
+void apiretry_client_free(apiretry_client *client);
+
+// Sends `request` (retrying as the policy allows); thread-safe. On
+// success `*out_response` receives the response; when the call fails the
+// result is `APIRETRY_RESULT_API_FAILURE` and `*out_error` receives the
+// classification. `cancel` may be NULL. The caller owns what it receives.
+apiretry_result apiretry_client_send(const apiretry_client *client,
+                                     const apiretry_request *request,
+                                     const apiretry_cancel *cancel,
+                                     apiretry_response **out_response,
+                                     apiretry_classification **out_error);
+
+// A request with `method` ("GET", "POST", ...) to `url` (absolute, or a
+// path joined to the client's base URL). The caller owns `*out`.
+apiretry_result apiretry_request_new(const char *method,
+                                     const char *url,
+                                     apiretry_request **out_request);
+
+// Adds a header (copied).
+apiretry_result apiretry_request_add_header(apiretry_request *request,
+                                            const char *name,
+                                            const char *value);
+
+// Sets the body (copied; sent again on each attempt). `body` may be NULL when `len` is 0.
+apiretry_result apiretry_request_set_body(apiretry_request *request,
+                                          const uint8_t *body,
+                                          size_t len);
+
+// The success status the endpoint must answer with.
+apiretry_result apiretry_request_set_expect(apiretry_request *request, uint16_t status);
+
+// The timeout class: an `APIRETRY_REQUEST_CLASS_*` value.
+apiretry_result apiretry_request_set_class(apiretry_request *request, uint32_t class_);
+
+// Classifies this request's failures with (a copy of) `profile`.
+apiretry_result apiretry_request_set_profile(apiretry_request *request,
+                                             const apiretry_profile *profile);
+
+// Sends without the token (presigned URLs, device pairing), and, when
+// `own_connection` is true, on a connection of its own, closed after.
+apiretry_result apiretry_request_set_unauthorized(apiretry_request *request, bool own_connection);
+
+// Releases a request; NULL is ignored.
+void apiretry_request_free(apiretry_request *request);
+
+// The HTTP status.
+apiretry_result apiretry_response_status(const apiretry_response *response, uint16_t *out_status);
+
+// Copies header `name`'s value into `buf`; `APIRETRY_RESULT_ABSENT` when missing.
+apiretry_result apiretry_response_header(const apiretry_response *response,
+                                         const char *name,
+                                         char *buf,
+                                         size_t len,
+                                         size_t *out_n);
+
+// Points `*out_body` at the body (`*out_len` bytes), owned by the response
+// and valid until `apiretry_response_free`.
+apiretry_result apiretry_response_body(const apiretry_response *response,
+                                       const uint8_t **out_body,
+                                       size_t *out_len);
+
+// Releases a response; NULL is ignored.
+void apiretry_response_free(apiretry_response *response);
+
+// A cancel handle (the caller owns `*out`).
+apiretry_result apiretry_cancel_new(apiretry_cancel **out_cancel);
+
+// Cancels every send given this handle, from any thread: they return
+// `APIRETRY_KIND_CANCELLED` before their next attempt, or at once from a wait.
+apiretry_result apiretry_cancel_cancel(const apiretry_cancel *cancel);
+
+// Releases a cancel handle once no send uses it; NULL is ignored.
+void apiretry_cancel_free(apiretry_cancel *cancel);
 
 // Writes a one-line description of `result` (as an integer, so any value
 // is safe) into `buf`, NUL-terminated; `out_n` receives its length.

@@ -1,5 +1,6 @@
 //! The C harness (examples-c/) against the static and the shared library,
 //! the shared one under valgrind (0 errors, 0 leaks) when valgrind is there.
+//! With the `mock` feature, each run gets a freshly scripted mock server.
 
 use std::process::Command;
 
@@ -14,27 +15,122 @@ fn run(cmd: &mut Command) -> String {
     text
 }
 
+/// A mock scripted for the harness's client tests; its URL goes to the harness.
+#[cfg(feature = "mock")]
+fn mock(cmd: &mut Command) -> apiretry::mock::MockServer {
+    use apiretry::mock::{MockServer, Reply};
+    let server = MockServer::start().unwrap();
+    server.script(
+        "GET",
+        "/ok",
+        [Reply::json(200, r#"{"ok":true}"#).header("X-Request-Id", "r-1")],
+    );
+    server.script(
+        "POST",
+        "/assets/:id/children",
+        [Reply::simple(429, "slow_down"), Reply::status(201)],
+    );
+    let paused = Reply::detailed(
+        409,
+        "Channel Paused",
+        "The channel you're uploading from is currently paused.",
+    );
+    server.script("POST", "/paused", [paused]);
+    server.script(
+        "GET",
+        "/secure",
+        [
+            Reply::detailed(401, "Not Authorized", "expired"),
+            Reply::json(200, "{}"),
+        ],
+    );
+    server.script(
+        "PUT",
+        "/chunk/:n",
+        [
+            Reply::aws(500, "InternalError", "try again"),
+            Reply::status(200),
+        ],
+    );
+    server.script("GET", "/unavailable", [Reply::status(503)]);
+    cmd.env("APIRETRY_MOCK_URL", server.url());
+    server
+}
+
 #[test]
 fn c_harness_passes() {
     let root = env!("CARGO_MANIFEST_DIR");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    // The static and shared libraries are not what `cargo test` builds.
-    run(Command::new(cargo)
-        .args(["build", "--lib", "--quiet"])
+    // The static and shared libraries are not what `cargo test` builds. Build
+    // them with this test's own features: the library's rlib has no hash in
+    // its name (it is also a cdylib), so other features would overwrite the
+    // rlib the rest of `cargo test` (doctests) links against.
+    let features: Vec<&str> = [
+        ("cli", cfg!(feature = "cli")),
+        ("mock", cfg!(feature = "mock")),
+    ]
+    .into_iter()
+    .filter_map(|(f, on)| on.then_some(f))
+    .collect();
+    let mut build = Command::new(cargo);
+    build
+        .args([
+            "build",
+            "--lib",
+            "--quiet",
+            "--features",
+            &features.join(","),
+        ])
+        .current_dir(root);
+    run(&mut build);
+    run(Command::new("make")
+        .args(["-s", "-C", "examples-c", "all", "LIBDIR=../target/debug"])
         .current_dir(root));
     let valgrind = Command::new("valgrind")
         .arg("--version")
         .output()
         .is_ok_and(|o| o.status.success());
-    let mut make = Command::new("make");
-    make.args(["-s", "-C", "examples-c", "test", "LIBDIR=../target/debug"])
-        .current_dir(root);
-    if valgrind {
-        make.arg("VALGRIND=valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect");
-    } else {
-        eprintln!("valgrind not found: the harness runs without it");
+    if !valgrind {
+        eprintln!("valgrind not found: the shared-library harness runs without it");
     }
-    let output = run(&mut make);
-    println!("{output}");
-    assert_eq!(output.matches(" passed, 0 failed").count(), 2, "{output}");
+    for (binary, under_valgrind) in [
+        ("test_harness-static", false),
+        ("test_harness-shared", valgrind),
+    ] {
+        let path = format!("{root}/examples-c/{binary}");
+        let mut cmd = if under_valgrind {
+            let mut c = Command::new("valgrind");
+            c.args([
+                "-q",
+                "--error-exitcode=1",
+                "--leak-check=full",
+                "--errors-for-leak-kinds=definite,indirect",
+            ]);
+            c.arg(&path);
+            c
+        } else {
+            Command::new(&path)
+        };
+        #[cfg(feature = "mock")]
+        let server = mock(&mut cmd);
+        let output = run(&mut cmd);
+        println!("{binary}: {output}");
+        assert!(output.contains(" passed, 0 failed"), "{binary}: {output}");
+        #[cfg(feature = "mock")]
+        {
+            assert!(!output.contains("client tests skipped"), "{output}");
+            // The token was refreshed once, then the new one was sent.
+            let secure: Vec<_> = server
+                .requests()
+                .into_iter()
+                .filter(|r| r.path == "/secure")
+                .collect();
+            let sent: Vec<_> = secure.iter().map(|r| r.header("authorization")).collect();
+            assert_eq!(
+                sent,
+                [Some("Bearer old-token"), Some("Bearer new-token")],
+                "{binary}"
+            );
+        }
+    }
 }

@@ -20,6 +20,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 pub mod backoff;
 pub mod classify;
+pub mod client;
 pub mod error;
 pub mod profile;
 

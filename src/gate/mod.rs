@@ -17,6 +17,7 @@ pub use authorization::Secret;
 /// What the client tells the application about its state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
+#[repr(u32)]
 pub enum ClientState {
     /// The service answers again after a disconnection.
     Connected,

@@ -1,0 +1,675 @@
+//! The client for C: builder, callbacks, requests, responses, cancellation.
+
+use std::ffi::{c_char, c_void};
+use std::ptr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::backoff::apiretry_backoff_config;
+use super::classify::apiretry_classification;
+use super::profile::apiretry_profile;
+use super::{
+    apiretry_result, arg, boxed, bytes_arg, copy_out, free, guard, guard_void, out, str_arg,
+};
+use crate::cancel::CancelToken;
+use crate::client::{Client, ClientBuilder, Request, RequestClass, Response, Timeouts};
+use crate::error::ApiError;
+use crate::events::{Event, Step};
+use crate::gate::{ClientState, Secret};
+use crate::kind::Kind;
+use crate::limit::RateLimit;
+use crate::policy::Policy;
+
+/// Configures a client; consumed by `apiretry_client_builder_build`.
+pub struct apiretry_client_builder {
+    inner: Option<ClientBuilder>,
+    policy: Policy,
+}
+
+/// A client: thread-safe; share one between threads. Release it with
+/// `apiretry_client_free` once no call is in flight.
+pub struct apiretry_client {
+    inner: Client,
+}
+
+/// A request; reusable, and sendable again. Not to be changed while a send
+/// that uses it is in flight.
+pub struct apiretry_request {
+    inner: Request,
+}
+
+/// A successful response; owns its body.
+pub struct apiretry_response {
+    inner: Response,
+}
+
+/// Cancels the sends it is given, from any thread.
+pub struct apiretry_cancel {
+    inner: CancelToken,
+}
+
+/// The timeout class of a request.
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum apiretry_request_class {
+    /// Ordinary calls (15 s by default).
+    Default = 0,
+    /// Authorization refresh (2 min by default).
+    AuthRefresh = 1,
+    /// File chunk upload (5 min by default).
+    ChunkUpload = 2,
+}
+
+/// What follows an attempt.
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum apiretry_step {
+    /// It succeeded.
+    Success = 0,
+    /// It failed; the next attempt follows after `delay_ms`.
+    Retry = 1,
+    /// It failed; the call returns the failure.
+    GiveUp = 2,
+    /// The call was cancelled.
+    Cancelled = 3,
+}
+
+/// One attempt's outcome, for logging and metrics. Valid during the callback only.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct apiretry_event {
+    /// The attempt that ended, 0 for the first.
+    pub attempt: u32,
+    /// An `APIRETRY_STEP_*` value.
+    pub step: u32,
+    /// The wait before the next attempt (for `APIRETRY_STEP_RETRY`), in ms.
+    pub delay_ms: u64,
+    /// Whether the attempt failed (then `kind` and `status` describe it).
+    pub failed: bool,
+    /// The failure's `APIRETRY_KIND_*`.
+    pub kind: u32,
+    /// The failure's HTTP status, or -1.
+    pub status: i32,
+}
+
+/// Called after each attempt, on the thread that sends.
+pub type apiretry_event_callback =
+    Option<extern "C" fn(user_data: *mut c_void, event: *const apiretry_event)>;
+
+/// Called with an `APIRETRY_CLIENT_STATE_*` value when connectivity or
+/// authorization changes, on whichever thread noticed.
+pub type apiretry_state_callback = Option<extern "C" fn(user_data: *mut c_void, state: u32)>;
+
+/// Writes a new access token into `buf` (`len` bytes, NUL not needed) and its
+/// length into `*out_n`, returning `APIRETRY_RESULT_OK`. Return
+/// `APIRETRY_RESULT_API_FAILURE` when the refresh token is rejected (the
+/// client then requires authorization until `apiretry_client_set_token`); any
+/// other result is a transient failure. Called on one thread at a time.
+pub type apiretry_refresh_callback = Option<
+    extern "C" fn(
+        user_data: *mut c_void,
+        buf: *mut c_char,
+        len: usize,
+        out_n: *mut usize,
+    ) -> apiretry_result,
+>;
+
+/// A C callback and its `user_data`, which the caller promised may be used
+/// from any thread (see the header).
+#[derive(Clone, Copy)]
+struct UserData(*mut c_void);
+// SAFETY: the C caller guarantees, as the header documents, that user_data
+// may be used from any thread for the client's lifetime.
+unsafe impl Send for UserData {}
+// SAFETY: as above.
+unsafe impl Sync for UserData {}
+
+fn builder_mut<'a>(
+    b: *mut apiretry_client_builder,
+) -> Result<&'a mut apiretry_client_builder, apiretry_result> {
+    // SAFETY: b is NULL or a live builder not used elsewhere meanwhile, as documented.
+    unsafe { out(b) }
+}
+
+fn with_builder(
+    b: *mut apiretry_client_builder,
+    f: impl FnOnce(ClientBuilder) -> ClientBuilder,
+) -> Result<(), apiretry_result> {
+    let b = builder_mut(b)?;
+    let inner = b.inner.take().ok_or(apiretry_result::InvalidArgument)?;
+    b.inner = Some(f(inner));
+    Ok(())
+}
+
+/// A builder for a client of the API at `base_url` (http or https). The
+/// caller owns `*out` until `apiretry_client_builder_build` (or `_free`).
+#[no_mangle]
+pub extern "C" fn apiretry_client_builder_new(
+    base_url: *const c_char,
+    out_builder: *mut *mut apiretry_client_builder,
+) -> apiretry_result {
+    guard(|| {
+        // SAFETY: out_builder is NULL or writable, as documented.
+        let slot = unsafe { out(out_builder) }?;
+        *slot = ptr::null_mut();
+        // SAFETY: base_url is NULL or NUL-terminated, as documented.
+        let url = unsafe { str_arg(base_url) }?;
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            return Err(apiretry_result::InvalidArgument);
+        }
+        *slot = boxed(apiretry_client_builder {
+            inner: Some(Client::builder(url)),
+            policy: Policy::default(),
+        });
+        Ok(())
+    })
+}
+
+/// Classifies with (a copy of) `profile`; it also sets the rate limits.
+#[no_mangle]
+pub extern "C" fn apiretry_client_builder_set_profile(
+    builder: *mut apiretry_client_builder,
+    profile: *const apiretry_profile,
+) -> apiretry_result {
+    guard(|| {
+        // SAFETY: profile is NULL or live, as documented.
+        let p = unsafe { arg(profile) }?.inner.clone();
+        with_builder(builder, |b| b.profile(p))
+    })
+}
+
+/// The retry policy: `max_attempts` in all (>= 1), an overall deadline per
+/// call (`deadline_ms` 0 for none), and the backoff (`backoff` NULL for seed
+/// 001's default).
+#[no_mangle]
+pub extern "C" fn apiretry_client_builder_set_policy(
+    builder: *mut apiretry_client_builder,
+    max_attempts: u32,
+    deadline_ms: u64,
+    backoff: *const apiretry_backoff_config,
+) -> apiretry_result {
+    guard(|| {
+        let b = builder_mut(builder)?;
+        if max_attempts == 0 {
+            return Err(apiretry_result::InvalidArgument);
+        }
+        let mut policy = Policy::default().with_max_attempts(max_attempts);
+        if deadline_ms > 0 {
+            policy = policy.with_deadline(Duration::from_millis(deadline_ms));
+        }
+        if !backoff.is_null() {
+            // SAFETY: backoff is non-NULL and live, as documented.
+            policy = policy.with_backoff(unsafe { arg(backoff) }?.to_backoff()?);
+        }
+        b.policy = policy;
+        Ok(())
+    })
+}
+
+/// Per-class timeouts in milliseconds (each > 0).
+#[no_mangle]
+pub extern "C" fn apiretry_client_builder_set_timeouts(
+    builder: *mut apiretry_client_builder,
+    default_ms: u64,
+    auth_refresh_ms: u64,
+    chunk_upload_ms: u64,
+) -> apiretry_result {
+    guard(|| {
+        if default_ms == 0 || auth_refresh_ms == 0 || chunk_upload_ms == 0 {
+            return Err(apiretry_result::InvalidArgument);
+        }
+        let t = Timeouts {
+            default: Duration::from_millis(default_ms),
+            auth_refresh: Duration::from_millis(auth_refresh_ms),
+            chunk_upload: Duration::from_millis(chunk_upload_ms),
+        };
+        with_builder(builder, |b| b.timeouts(t))
+    })
+}
+
+/// The per-token limit: `requests` per `per_ms`; `requests` 0 for none.
+#[no_mangle]
+pub extern "C" fn apiretry_client_builder_set_rate_limit(
+    builder: *mut apiretry_client_builder,
+    requests: u32,
+    per_ms: u64,
+) -> apiretry_result {
+    guard(|| match (requests, per_ms) {
+        (0, _) => with_builder(builder, ClientBuilder::without_rate_limit),
+        (_, 0) => Err(apiretry_result::InvalidArgument),
+        (n, ms) => with_builder(builder, |b| {
+            b.rate_limit(RateLimit::new(n, Duration::from_millis(ms)))
+        }),
+    })
+}
+
+/// The access token (or API key) sent as `Authorization: Bearer`. Copied.
+#[no_mangle]
+pub extern "C" fn apiretry_client_builder_set_token(
+    builder: *mut apiretry_client_builder,
+    token: *const c_char,
+) -> apiretry_result {
+    guard(|| {
+        // SAFETY: token is NULL or NUL-terminated, as documented.
+        let token = Secret::new(unsafe { str_arg(token) }?);
+        with_builder(builder, |b| b.token(token))
+    })
+}
+
+/// Where health checks go while disconnected (default "/").
+#[no_mangle]
+pub extern "C" fn apiretry_client_builder_set_health_path(
+    builder: *mut apiretry_client_builder,
+    path: *const c_char,
+) -> apiretry_result {
+    guard(|| {
+        // SAFETY: path is NULL or NUL-terminated, as documented.
+        let path = unsafe { str_arg(path) }?.to_owned();
+        with_builder(builder, |b| b.health_path(&path))
+    })
+}
+
+/// How to refresh the token after `unauthorized` (see
+/// `apiretry_refresh_callback`). `user_data` must be usable from any thread
+/// until the client is freed.
+#[no_mangle]
+pub extern "C" fn apiretry_client_builder_set_refresh_callback(
+    builder: *mut apiretry_client_builder,
+    callback: apiretry_refresh_callback,
+    user_data: *mut c_void,
+) -> apiretry_result {
+    guard(|| {
+        let cb = callback.ok_or(apiretry_result::NullPointer)?;
+        let ud = UserData(user_data);
+        with_builder(builder, move |b| {
+            b.refresh(move || {
+                let ud = ud;
+                let mut buf = vec![0u8; 8192];
+                let mut n = 0usize;
+                let result = cb(ud.0, buf.as_mut_ptr().cast::<c_char>(), buf.len(), &mut n);
+                match result {
+                    apiretry_result::Ok if n <= buf.len() => {
+                        buf.truncate(n);
+                        let token = String::from_utf8(buf).map_err(|_| {
+                            ApiError::new(Kind::Application)
+                                .with_message("refreshed token is not UTF-8")
+                        })?;
+                        Ok(Secret::new(token))
+                    }
+                    apiretry_result::ApiFailure => Err(ApiError::new(Kind::InvalidGrant)
+                        .with_message("the refresh token was rejected")),
+                    _ => Err(ApiError::new(Kind::Application).with_message("token refresh failed")),
+                }
+            })
+        })
+    })
+}
+
+/// Receives an `apiretry_event` after every attempt. `user_data` must be
+/// usable from any thread until the client is freed.
+#[no_mangle]
+pub extern "C" fn apiretry_client_builder_set_event_callback(
+    builder: *mut apiretry_client_builder,
+    callback: apiretry_event_callback,
+    user_data: *mut c_void,
+) -> apiretry_result {
+    guard(|| {
+        let cb = callback.ok_or(apiretry_result::NullPointer)?;
+        let ud = UserData(user_data);
+        let observer = move |e: &Event<'_>| {
+            let ud = ud;
+            let (step, delay) = match e.step {
+                Step::Success => (apiretry_step::Success, Duration::ZERO),
+                Step::Retry(d) => (apiretry_step::Retry, d),
+                Step::GiveUp(_) => (apiretry_step::GiveUp, Duration::ZERO),
+                _ => (apiretry_step::Cancelled, Duration::ZERO),
+            };
+            let event = apiretry_event {
+                attempt: e.attempt,
+                step: step as u32,
+                delay_ms: u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+                failed: e.error.is_some(),
+                kind: e.error.map_or(0, |err| err.kind as u32),
+                status: e.error.and_then(|err| err.status).map_or(-1, i32::from),
+            };
+            cb(ud.0, &event);
+        };
+        with_builder(builder, |b| b.observer(Arc::new(observer)))
+    })
+}
+
+/// Receives `APIRETRY_CLIENT_STATE_*` changes (connected, disconnected,
+/// authorized, authorization required). `user_data` must be usable from any
+/// thread until the client is freed.
+#[no_mangle]
+pub extern "C" fn apiretry_client_builder_set_state_callback(
+    builder: *mut apiretry_client_builder,
+    callback: apiretry_state_callback,
+    user_data: *mut c_void,
+) -> apiretry_result {
+    guard(|| {
+        let cb = callback.ok_or(apiretry_result::NullPointer)?;
+        let ud = UserData(user_data);
+        with_builder(builder, move |b| {
+            b.state_observer(move |s: ClientState| {
+                let ud = ud;
+                cb(ud.0, s as u32)
+            })
+        })
+    })
+}
+
+/// Builds the client into `*out` (the caller owns it). The builder is
+/// consumed and freed whatever the result: do not use it again.
+#[no_mangle]
+pub extern "C" fn apiretry_client_builder_build(
+    builder: *mut apiretry_client_builder,
+    out_client: *mut *mut apiretry_client,
+) -> apiretry_result {
+    guard(|| {
+        if builder.is_null() {
+            return Err(apiretry_result::NullPointer);
+        }
+        // SAFETY: builder came from apiretry_client_builder_new and is consumed here once, as documented.
+        let b = unsafe { Box::from_raw(builder) };
+        // SAFETY: out_client is NULL or writable, as documented.
+        let slot = unsafe { out(out_client) }?;
+        *slot = ptr::null_mut();
+        let inner = b
+            .inner
+            .ok_or(apiretry_result::InvalidArgument)?
+            .policy(b.policy)
+            .build();
+        *slot = boxed(apiretry_client { inner });
+        Ok(())
+    })
+}
+
+/// Releases a builder that was not built; NULL is ignored.
+#[no_mangle]
+pub extern "C" fn apiretry_client_builder_free(builder: *mut apiretry_client_builder) {
+    // SAFETY: builder is NULL or came from this library and is freed once, as documented.
+    guard_void(|| unsafe { free(builder) })
+}
+
+/// New credentials after the user authorized again: clears "authorization
+/// required". Thread-safe.
+#[no_mangle]
+pub extern "C" fn apiretry_client_set_token(
+    client: *const apiretry_client,
+    token: *const c_char,
+) -> apiretry_result {
+    guard(|| {
+        // SAFETY: client is NULL or live; token NULL or NUL-terminated, as documented.
+        let (c, token) = unsafe { (arg(client)?, str_arg(token)?) };
+        c.inner.set_token(Secret::new(token));
+        Ok(())
+    })
+}
+
+/// Releases a client once no call is in flight; NULL is ignored.
+#[no_mangle]
+pub extern "C" fn apiretry_client_free(client: *mut apiretry_client) {
+    // SAFETY: client is NULL or came from this library and is freed once, as documented.
+    guard_void(|| unsafe { free(client) })
+}
+
+/// Sends `request` (retrying as the policy allows); thread-safe. On
+/// success `*out_response` receives the response; when the call fails the
+/// result is `APIRETRY_RESULT_API_FAILURE` and `*out_error` receives the
+/// classification. `cancel` may be NULL. The caller owns what it receives.
+#[no_mangle]
+pub extern "C" fn apiretry_client_send(
+    client: *const apiretry_client,
+    request: *const apiretry_request,
+    cancel: *const apiretry_cancel,
+    out_response: *mut *mut apiretry_response,
+    out_error: *mut *mut apiretry_classification,
+) -> apiretry_result {
+    guard(|| {
+        // SAFETY: out_response and out_error are NULL or writable, as documented.
+        let (resp_slot, err_slot) = unsafe { (out(out_response)?, out(out_error)?) };
+        *resp_slot = ptr::null_mut();
+        *err_slot = ptr::null_mut();
+        // SAFETY: client and request are NULL or live, as documented.
+        let (c, r) = unsafe { (arg(client)?, arg(request)?) };
+        let never = CancelToken::new();
+        let token = if cancel.is_null() {
+            &never
+        } else {
+            // SAFETY: cancel is non-NULL and live, as documented.
+            &unsafe { arg(cancel) }?.inner
+        };
+        match c.inner.send_cancellable(&r.inner, token) {
+            Ok(resp) => {
+                *resp_slot = boxed(apiretry_response { inner: resp });
+                Ok(())
+            }
+            Err(error) => {
+                *err_slot = boxed(apiretry_classification { error });
+                Err(apiretry_result::ApiFailure)
+            }
+        }
+    })
+}
+
+/// A request with `method` ("GET", "POST", ...) to `url` (absolute, or a
+/// path joined to the client's base URL). The caller owns `*out`.
+#[no_mangle]
+pub extern "C" fn apiretry_request_new(
+    method: *const c_char,
+    url: *const c_char,
+    out_request: *mut *mut apiretry_request,
+) -> apiretry_result {
+    guard(|| {
+        // SAFETY: out_request is NULL or writable, as documented.
+        let slot = unsafe { out(out_request) }?;
+        *slot = ptr::null_mut();
+        // SAFETY: method and url are NULL or NUL-terminated, as documented.
+        let (method, url) = unsafe { (str_arg(method)?, str_arg(url)?) };
+        if method.is_empty() || !method.bytes().all(|b| b.is_ascii_alphabetic()) {
+            return Err(apiretry_result::InvalidArgument);
+        }
+        *slot = boxed(apiretry_request {
+            inner: Request::new(method, url),
+        });
+        Ok(())
+    })
+}
+
+fn with_request(
+    r: *mut apiretry_request,
+    f: impl FnOnce(Request) -> Request,
+) -> Result<(), apiretry_result> {
+    // SAFETY: r is NULL or a live request not in use by a send, as documented.
+    let r = unsafe { out(r) }?;
+    let inner = std::mem::replace(&mut r.inner, Request::get(""));
+    r.inner = f(inner);
+    Ok(())
+}
+
+/// Adds a header (copied).
+#[no_mangle]
+pub extern "C" fn apiretry_request_add_header(
+    request: *mut apiretry_request,
+    name: *const c_char,
+    value: *const c_char,
+) -> apiretry_result {
+    guard(|| {
+        // SAFETY: name and value are NULL or NUL-terminated, as documented.
+        let (name, value) = unsafe { (str_arg(name)?, str_arg(value)?) };
+        with_request(request, |r| r.header(name, value))
+    })
+}
+
+/// Sets the body (copied; sent again on each attempt). `body` may be NULL when `len` is 0.
+#[no_mangle]
+pub extern "C" fn apiretry_request_set_body(
+    request: *mut apiretry_request,
+    body: *const u8,
+    len: usize,
+) -> apiretry_result {
+    guard(|| {
+        // SAFETY: body is NULL with 0 or has len readable bytes, as documented.
+        let bytes = unsafe { bytes_arg(body, len) }?.to_vec();
+        with_request(request, |r| r.body(bytes))
+    })
+}
+
+/// The success status the endpoint must answer with.
+#[no_mangle]
+pub extern "C" fn apiretry_request_set_expect(
+    request: *mut apiretry_request,
+    status: u16,
+) -> apiretry_result {
+    guard(|| {
+        if !(100..=599).contains(&status) {
+            return Err(apiretry_result::InvalidArgument);
+        }
+        with_request(request, |r| r.expect(status))
+    })
+}
+
+/// The timeout class: an `APIRETRY_REQUEST_CLASS_*` value.
+#[no_mangle]
+pub extern "C" fn apiretry_request_set_class(
+    request: *mut apiretry_request,
+    class: u32,
+) -> apiretry_result {
+    guard(|| {
+        let class = match class {
+            0 => RequestClass::Default,
+            1 => RequestClass::AuthRefresh,
+            2 => RequestClass::ChunkUpload,
+            _ => return Err(apiretry_result::InvalidArgument),
+        };
+        with_request(request, |r| r.class(class))
+    })
+}
+
+/// Classifies this request's failures with (a copy of) `profile`.
+#[no_mangle]
+pub extern "C" fn apiretry_request_set_profile(
+    request: *mut apiretry_request,
+    profile: *const apiretry_profile,
+) -> apiretry_result {
+    guard(|| {
+        // SAFETY: profile is NULL or live, as documented.
+        let p = unsafe { arg(profile) }?.inner.clone();
+        with_request(request, |r| r.profile(p))
+    })
+}
+
+/// Sends without the token (presigned URLs, device pairing), and, when
+/// `own_connection` is true, on a connection of its own, closed after.
+#[no_mangle]
+pub extern "C" fn apiretry_request_set_unauthorized(
+    request: *mut apiretry_request,
+    own_connection: bool,
+) -> apiretry_result {
+    guard(|| {
+        with_request(request, |r| {
+            let r = r.without_authorization();
+            if own_connection {
+                r.own_connection()
+            } else {
+                r
+            }
+        })
+    })
+}
+
+/// Releases a request; NULL is ignored.
+#[no_mangle]
+pub extern "C" fn apiretry_request_free(request: *mut apiretry_request) {
+    // SAFETY: request is NULL or came from this library and is freed once, as documented.
+    guard_void(|| unsafe { free(request) })
+}
+
+/// The HTTP status.
+#[no_mangle]
+pub extern "C" fn apiretry_response_status(
+    response: *const apiretry_response,
+    out_status: *mut u16,
+) -> apiretry_result {
+    guard(|| {
+        // SAFETY: response is NULL or live; out_status NULL or writable, as documented.
+        let (r, slot) = unsafe { (arg(response)?, out(out_status)?) };
+        *slot = r.inner.status();
+        Ok(())
+    })
+}
+
+/// Copies header `name`'s value into `buf`; `APIRETRY_RESULT_ABSENT` when missing.
+#[no_mangle]
+pub extern "C" fn apiretry_response_header(
+    response: *const apiretry_response,
+    name: *const c_char,
+    buf: *mut c_char,
+    len: usize,
+    out_n: *mut usize,
+) -> apiretry_result {
+    guard(|| {
+        // SAFETY: response is NULL or live; name NULL or NUL-terminated, as documented.
+        let (r, name) = unsafe { (arg(response)?, str_arg(name)?) };
+        let value = r.inner.header(name).ok_or(apiretry_result::Absent)?;
+        // SAFETY: buf/len/out_n are the caller's buffer, as documented.
+        unsafe { copy_out(value, buf, len, out_n) }
+    })
+}
+
+/// Points `*out_body` at the body (`*out_len` bytes), owned by the response
+/// and valid until `apiretry_response_free`.
+#[no_mangle]
+pub extern "C" fn apiretry_response_body(
+    response: *const apiretry_response,
+    out_body: *mut *const u8,
+    out_len: *mut usize,
+) -> apiretry_result {
+    guard(|| {
+        // SAFETY: response is NULL or live; out_body/out_len NULL or writable, as documented.
+        let (r, body, len) = unsafe { (arg(response)?, out(out_body)?, out(out_len)?) };
+        *body = r.inner.body().as_ptr();
+        *len = r.inner.body().len();
+        Ok(())
+    })
+}
+
+/// Releases a response; NULL is ignored.
+#[no_mangle]
+pub extern "C" fn apiretry_response_free(response: *mut apiretry_response) {
+    // SAFETY: response is NULL or came from this library and is freed once, as documented.
+    guard_void(|| unsafe { free(response) })
+}
+
+/// A cancel handle (the caller owns `*out`).
+#[no_mangle]
+pub extern "C" fn apiretry_cancel_new(out_cancel: *mut *mut apiretry_cancel) -> apiretry_result {
+    guard(|| {
+        // SAFETY: out_cancel is NULL or writable, as documented.
+        let slot = unsafe { out(out_cancel) }?;
+        // The slot first: `*slot? = boxed(..)` would allocate before the NULL check.
+        *slot = boxed(apiretry_cancel {
+            inner: CancelToken::new(),
+        });
+        Ok(())
+    })
+}
+
+/// Cancels every send given this handle, from any thread: they return
+/// `APIRETRY_KIND_CANCELLED` before their next attempt, or at once from a wait.
+#[no_mangle]
+pub extern "C" fn apiretry_cancel_cancel(cancel: *const apiretry_cancel) -> apiretry_result {
+    guard(|| {
+        // SAFETY: cancel is NULL or live, as documented.
+        unsafe { arg(cancel) }?.inner.cancel();
+        Ok(())
+    })
+}
+
+/// Releases a cancel handle once no send uses it; NULL is ignored.
+#[no_mangle]
+pub extern "C" fn apiretry_cancel_free(cancel: *mut apiretry_cancel) {
+    // SAFETY: cancel is NULL or came from this library and is freed once, as documented.
+    guard_void(|| unsafe { free(cancel) })
+}
