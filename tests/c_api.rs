@@ -57,35 +57,44 @@ fn mock(cmd: &mut Command) -> apiretry::mock::MockServer {
     server
 }
 
+/// Builds the static and shared libraries and the C programs, once per run.
+fn build() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let root = env!("CARGO_MANIFEST_DIR");
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        // The static and shared libraries are not what `cargo test` builds. Build
+        // them with this test's own features: the library's rlib has no hash in
+        // its name (it is also a cdylib), so other features would overwrite the
+        // rlib the rest of `cargo test` (doctests) links against.
+        let features: Vec<&str> = [
+            ("cli", cfg!(feature = "cli")),
+            ("mock", cfg!(feature = "mock")),
+        ]
+        .into_iter()
+        .filter_map(|(f, on)| on.then_some(f))
+        .collect();
+        let mut build = Command::new(cargo);
+        build
+            .args([
+                "build",
+                "--lib",
+                "--quiet",
+                "--features",
+                &features.join(","),
+            ])
+            .current_dir(root);
+        run(&mut build);
+        run(Command::new("make")
+            .args(["-s", "-C", "examples-c", "all", "LIBDIR=../target/debug"])
+            .current_dir(root));
+    });
+}
+
 #[test]
 fn c_harness_passes() {
     let root = env!("CARGO_MANIFEST_DIR");
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    // The static and shared libraries are not what `cargo test` builds. Build
-    // them with this test's own features: the library's rlib has no hash in
-    // its name (it is also a cdylib), so other features would overwrite the
-    // rlib the rest of `cargo test` (doctests) links against.
-    let features: Vec<&str> = [
-        ("cli", cfg!(feature = "cli")),
-        ("mock", cfg!(feature = "mock")),
-    ]
-    .into_iter()
-    .filter_map(|(f, on)| on.then_some(f))
-    .collect();
-    let mut build = Command::new(cargo);
-    build
-        .args([
-            "build",
-            "--lib",
-            "--quiet",
-            "--features",
-            &features.join(","),
-        ])
-        .current_dir(root);
-    run(&mut build);
-    run(Command::new("make")
-        .args(["-s", "-C", "examples-c", "all", "LIBDIR=../target/debug"])
-        .current_dir(root));
+    build();
     let valgrind = Command::new("valgrind")
         .arg("--version")
         .output()
@@ -133,4 +142,99 @@ fn c_harness_passes() {
             );
         }
     }
+}
+
+/// `make install` into a temporary prefix, then the upload example built with
+/// nothing but `pkg-config --cflags --libs apiretry`, uploading a file in
+/// chunks to the mock while S3 answers SlowDown and InternalError.
+#[cfg(feature = "mock")]
+#[test]
+fn upload_example_built_with_pkg_config() {
+    use apiretry::mock::{MockServer, Reply};
+    let root = env!("CARGO_MANIFEST_DIR");
+    build();
+    let prefix = std::env::temp_dir().join(format!("apiretry-prefix-{}", std::process::id()));
+    let prefix_arg = format!("PREFIX={}", prefix.display());
+    run(Command::new("make")
+        .args([
+            "-s",
+            "-C",
+            "examples-c",
+            "install",
+            "LIBDIR=../target/debug",
+            &prefix_arg,
+        ])
+        .current_dir(root));
+    let pc_path = prefix.join("lib/pkgconfig");
+    let flags = run(Command::new("pkg-config")
+        .args(["--cflags", "--libs", "apiretry"])
+        .env("PKG_CONFIG_PATH", &pc_path));
+    let binary = prefix.join("upload");
+    let mut cc = Command::new("cc");
+    cc.args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-o"])
+        .arg(&binary)
+        .arg(format!("{root}/examples-c/upload.c"))
+        .args(flags.split_whitespace());
+    run(&mut cc);
+
+    let server = MockServer::start().unwrap();
+    server.script(
+        "POST",
+        "/assets/:id/children",
+        [Reply::json(201, r#"{"id": "a1"}"#)],
+    );
+    server.script(
+        "PUT",
+        "/upload/chunk/:n",
+        [
+            Reply::aws(503, "SlowDown", "Please reduce your request rate."),
+            Reply::aws(500, "InternalError", "We encountered an internal error."),
+            Reply::status(200),
+        ],
+    );
+    let file = prefix.join("clip.mov");
+    std::fs::write(&file, vec![7u8; 200 * 1024]).unwrap();
+    let output = run(Command::new(&binary)
+        .arg(server.url())
+        .arg(&file)
+        .arg("65536")
+        .env("LD_LIBRARY_PATH", prefix.join("lib")));
+    println!("{output}");
+    for want in [
+        "rate_limited (status 503), retrying",
+        "server_error (status 500), retrying",
+        "uploaded 4 chunks",
+    ] {
+        assert!(output.contains(want), "missing {want:?} in:\n{output}");
+    }
+    let chunks: Vec<u64> = server
+        .requests()
+        .iter()
+        .filter(|r| r.method == "PUT")
+        .map(|r| r.body_len)
+        .collect();
+    assert_eq!(
+        chunks,
+        [65536, 65536, 65536, 65536, 65536, 8192],
+        "3 tries of chunk 1, then one each"
+    );
+
+    // A paused channel: nothing is uploaded.
+    server.script(
+        "POST",
+        "/assets/:id/children",
+        [Reply::detailed(409, "Channel Paused", "paused")],
+    );
+    server.clear_requests();
+    let out = Command::new(&binary)
+        .arg(server.url())
+        .arg(&file)
+        .env("LD_LIBRARY_PATH", prefix.join("lib"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert!(text.contains("channel paused"), "{text}");
+    assert!(server.requests().iter().all(|r| r.method != "PUT"));
+    let _ = std::fs::remove_dir_all(&prefix);
 }
