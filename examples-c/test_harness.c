@@ -330,6 +330,17 @@ static void test_client(const char *url) {
 
   /* New credentials from the application. */
   CHECK(apiretry_client_set_token(client, "fresh") == APIRETRY_RESULT_OK);
+  CHECK(apiretry_client_set_token(client, BAD_UTF8) == APIRETRY_RESULT_INVALID_UTF8);
+  CHECK(apiretry_client_set_token(client, NULL) == APIRETRY_RESULT_NULL_POINTER);
+  CHECK(apiretry_request_new("GET", "/ok", &req) == APIRETRY_RESULT_OK);
+  CHECK(apiretry_client_send(client, req, NULL, &resp, &err) == APIRETRY_RESULT_OK);
+  CHECK(apiretry_response_header(resp, BAD_UTF8, buf, sizeof buf, &n) == APIRETRY_RESULT_INVALID_UTF8);
+  CHECK(apiretry_response_header(resp, NULL, buf, sizeof buf, &n) == APIRETRY_RESULT_NULL_POINTER);
+  CHECK(apiretry_response_header(resp, "x-request-id", buf, 2, &n) == APIRETRY_RESULT_BUFFER_TOO_SMALL && n == 3);
+  CHECK(apiretry_response_status(resp, NULL) == APIRETRY_RESULT_NULL_POINTER);
+  CHECK(apiretry_response_body(resp, NULL, &n) == APIRETRY_RESULT_NULL_POINTER);
+  apiretry_response_free(resp);
+  apiretry_request_free(req);
   apiretry_client_free(client);
 }
 
@@ -369,6 +380,7 @@ static void test_client_bad_arguments(void) {
   apiretry_client_builder_free(b);
 
   CHECK(apiretry_request_new(NULL, "/", &req) == APIRETRY_RESULT_NULL_POINTER);
+  CHECK(apiretry_request_new(BAD_UTF8, "/", &req) == APIRETRY_RESULT_INVALID_UTF8 && req == NULL);
   CHECK(apiretry_request_new("GET", BAD_UTF8, &req) == APIRETRY_RESULT_INVALID_UTF8);
   CHECK(apiretry_request_new("G ET", "/", &req) == APIRETRY_RESULT_INVALID_ARGUMENT);
   CHECK(apiretry_request_new("GET", "/", &req) == APIRETRY_RESULT_OK);

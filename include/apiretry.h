@@ -354,6 +354,16 @@ apiretry_result apiretry_backoff_schedule(const apiretry_backoff_config *config,
                                           uint64_t *out_ms,
                                           size_t n);
 
+// A cancel handle (the caller owns `*out`).
+apiretry_result apiretry_cancel_new(apiretry_cancel **out_cancel);
+
+// Cancels every send given this handle, from any thread: they return
+// `APIRETRY_KIND_CANCELLED` before their next attempt, or at once from a wait.
+apiretry_result apiretry_cancel_cancel(const apiretry_cancel *cancel);
+
+// Releases a cancel handle once no send uses it; NULL is ignored.
+void apiretry_cancel_free(apiretry_cancel *cancel);
+
 // Classifies a response: `status`, `n_headers` headers, `body_len` body
 // bytes (`body` may be NULL when 0), and the expected success status
 // (`expected` < 0 for none). On success `*out` is NULL when the response is
@@ -566,16 +576,6 @@ apiretry_result apiretry_response_body(const apiretry_response *response,
 
 // Releases a response; NULL is ignored.
 void apiretry_response_free(apiretry_response *response);
-
-// A cancel handle (the caller owns `*out`).
-apiretry_result apiretry_cancel_new(apiretry_cancel **out_cancel);
-
-// Cancels every send given this handle, from any thread: they return
-// `APIRETRY_KIND_CANCELLED` before their next attempt, or at once from a wait.
-apiretry_result apiretry_cancel_cancel(const apiretry_cancel *cancel);
-
-// Releases a cancel handle once no send uses it; NULL is ignored.
-void apiretry_cancel_free(apiretry_cancel *cancel);
 
 // Writes a one-line description of `result` (as an integer, so any value
 // is safe) into `buf`, NUL-terminated; `out_n` receives its length.

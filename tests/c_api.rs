@@ -238,3 +238,24 @@ fn upload_example_built_with_pkg_config() {
     assert!(server.requests().iter().all(|r| r.method != "PUT"));
     let _ = std::fs::remove_dir_all(&prefix);
 }
+
+/// The header compiles as C11 and as C++17 with every warning an error.
+#[test]
+fn header_compiles_as_c11_and_cpp17() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let header = format!("{root}/include/apiretry.h");
+    for (compiler, lang, std) in [("cc", "c", "-std=c11"), ("c++", "c++", "-std=c++17")] {
+        run(Command::new(compiler)
+            .args([
+                "-x",
+                lang,
+                std,
+                "-Wall",
+                "-Wextra",
+                "-Werror",
+                "-pedantic",
+                "-fsyntax-only",
+            ])
+            .arg(&header));
+    }
+}

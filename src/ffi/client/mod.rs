@@ -1,4 +1,10 @@
-//! The client for C: builder, callbacks, requests, responses, cancellation.
+//! The client for C: builder, callbacks, sending.
+
+pub mod request;
+pub mod response;
+
+pub use request::apiretry_request;
+pub use response::apiretry_response;
 
 use std::ffi::{c_char, c_void};
 use std::ptr;
@@ -8,13 +14,12 @@ use std::time::Duration;
 use super::backoff::apiretry_backoff_config;
 use super::classify::apiretry_classification;
 use super::profile::apiretry_profile;
-use super::{
-    apiretry_result, arg, boxed, bytes_arg, copy_out, free, guard, guard_void, out, str_arg,
-};
+use super::{apiretry_result, arg, boxed, free, guard, guard_void, out, str_arg};
 use crate::cancel::CancelToken;
-use crate::client::{Client, ClientBuilder, Request, RequestClass, Response, Timeouts};
+use crate::client::{Client, ClientBuilder, Timeouts};
 use crate::error::ApiError;
 use crate::events::{Event, Step};
+use crate::ffi::cancel::apiretry_cancel;
 use crate::gate::{ClientState, Secret};
 use crate::kind::Kind;
 use crate::limit::RateLimit;
@@ -30,34 +35,6 @@ pub struct apiretry_client_builder {
 /// `apiretry_client_free` once no call is in flight.
 pub struct apiretry_client {
     inner: Client,
-}
-
-/// A request; reusable, and sendable again. Not to be changed while a send
-/// that uses it is in flight.
-pub struct apiretry_request {
-    inner: Request,
-}
-
-/// A successful response; owns its body.
-pub struct apiretry_response {
-    inner: Response,
-}
-
-/// Cancels the sends it is given, from any thread.
-pub struct apiretry_cancel {
-    inner: CancelToken,
-}
-
-/// The timeout class of a request.
-#[repr(u32)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum apiretry_request_class {
-    /// Ordinary calls (15 s by default).
-    Default = 0,
-    /// Authorization refresh (2 min by default).
-    AuthRefresh = 1,
-    /// File chunk upload (5 min by default).
-    ChunkUpload = 2,
 }
 
 /// What follows an attempt.
@@ -451,225 +428,4 @@ pub extern "C" fn apiretry_client_send(
             }
         }
     })
-}
-
-/// A request with `method` ("GET", "POST", ...) to `url` (absolute, or a
-/// path joined to the client's base URL). The caller owns `*out`.
-#[no_mangle]
-pub extern "C" fn apiretry_request_new(
-    method: *const c_char,
-    url: *const c_char,
-    out_request: *mut *mut apiretry_request,
-) -> apiretry_result {
-    guard(|| {
-        // SAFETY: out_request is NULL or writable, as documented.
-        let slot = unsafe { out(out_request) }?;
-        *slot = ptr::null_mut();
-        // SAFETY: method and url are NULL or NUL-terminated, as documented.
-        let (method, url) = unsafe { (str_arg(method)?, str_arg(url)?) };
-        if method.is_empty() || !method.bytes().all(|b| b.is_ascii_alphabetic()) {
-            return Err(apiretry_result::InvalidArgument);
-        }
-        *slot = boxed(apiretry_request {
-            inner: Request::new(method, url),
-        });
-        Ok(())
-    })
-}
-
-fn with_request(
-    r: *mut apiretry_request,
-    f: impl FnOnce(Request) -> Request,
-) -> Result<(), apiretry_result> {
-    // SAFETY: r is NULL or a live request not in use by a send, as documented.
-    let r = unsafe { out(r) }?;
-    let inner = std::mem::replace(&mut r.inner, Request::get(""));
-    r.inner = f(inner);
-    Ok(())
-}
-
-/// Adds a header (copied).
-#[no_mangle]
-pub extern "C" fn apiretry_request_add_header(
-    request: *mut apiretry_request,
-    name: *const c_char,
-    value: *const c_char,
-) -> apiretry_result {
-    guard(|| {
-        // SAFETY: name and value are NULL or NUL-terminated, as documented.
-        let (name, value) = unsafe { (str_arg(name)?, str_arg(value)?) };
-        with_request(request, |r| r.header(name, value))
-    })
-}
-
-/// Sets the body (copied; sent again on each attempt). `body` may be NULL when `len` is 0.
-#[no_mangle]
-pub extern "C" fn apiretry_request_set_body(
-    request: *mut apiretry_request,
-    body: *const u8,
-    len: usize,
-) -> apiretry_result {
-    guard(|| {
-        // SAFETY: body is NULL with 0 or has len readable bytes, as documented.
-        let bytes = unsafe { bytes_arg(body, len) }?.to_vec();
-        with_request(request, |r| r.body(bytes))
-    })
-}
-
-/// The success status the endpoint must answer with.
-#[no_mangle]
-pub extern "C" fn apiretry_request_set_expect(
-    request: *mut apiretry_request,
-    status: u16,
-) -> apiretry_result {
-    guard(|| {
-        if !(100..=599).contains(&status) {
-            return Err(apiretry_result::InvalidArgument);
-        }
-        with_request(request, |r| r.expect(status))
-    })
-}
-
-/// The timeout class: an `APIRETRY_REQUEST_CLASS_*` value.
-#[no_mangle]
-pub extern "C" fn apiretry_request_set_class(
-    request: *mut apiretry_request,
-    class: u32,
-) -> apiretry_result {
-    guard(|| {
-        let class = match class {
-            0 => RequestClass::Default,
-            1 => RequestClass::AuthRefresh,
-            2 => RequestClass::ChunkUpload,
-            _ => return Err(apiretry_result::InvalidArgument),
-        };
-        with_request(request, |r| r.class(class))
-    })
-}
-
-/// Classifies this request's failures with (a copy of) `profile`.
-#[no_mangle]
-pub extern "C" fn apiretry_request_set_profile(
-    request: *mut apiretry_request,
-    profile: *const apiretry_profile,
-) -> apiretry_result {
-    guard(|| {
-        // SAFETY: profile is NULL or live, as documented.
-        let p = unsafe { arg(profile) }?.inner.clone();
-        with_request(request, |r| r.profile(p))
-    })
-}
-
-/// Sends without the token (presigned URLs, device pairing), and, when
-/// `own_connection` is true, on a connection of its own, closed after.
-#[no_mangle]
-pub extern "C" fn apiretry_request_set_unauthorized(
-    request: *mut apiretry_request,
-    own_connection: bool,
-) -> apiretry_result {
-    guard(|| {
-        with_request(request, |r| {
-            let r = r.without_authorization();
-            if own_connection {
-                r.own_connection()
-            } else {
-                r
-            }
-        })
-    })
-}
-
-/// Releases a request; NULL is ignored.
-#[no_mangle]
-pub extern "C" fn apiretry_request_free(request: *mut apiretry_request) {
-    // SAFETY: request is NULL or came from this library and is freed once, as documented.
-    guard_void(|| unsafe { free(request) })
-}
-
-/// The HTTP status.
-#[no_mangle]
-pub extern "C" fn apiretry_response_status(
-    response: *const apiretry_response,
-    out_status: *mut u16,
-) -> apiretry_result {
-    guard(|| {
-        // SAFETY: response is NULL or live; out_status NULL or writable, as documented.
-        let (r, slot) = unsafe { (arg(response)?, out(out_status)?) };
-        *slot = r.inner.status();
-        Ok(())
-    })
-}
-
-/// Copies header `name`'s value into `buf`; `APIRETRY_RESULT_ABSENT` when missing.
-#[no_mangle]
-pub extern "C" fn apiretry_response_header(
-    response: *const apiretry_response,
-    name: *const c_char,
-    buf: *mut c_char,
-    len: usize,
-    out_n: *mut usize,
-) -> apiretry_result {
-    guard(|| {
-        // SAFETY: response is NULL or live; name NULL or NUL-terminated, as documented.
-        let (r, name) = unsafe { (arg(response)?, str_arg(name)?) };
-        let value = r.inner.header(name).ok_or(apiretry_result::Absent)?;
-        // SAFETY: buf/len/out_n are the caller's buffer, as documented.
-        unsafe { copy_out(value, buf, len, out_n) }
-    })
-}
-
-/// Points `*out_body` at the body (`*out_len` bytes), owned by the response
-/// and valid until `apiretry_response_free`.
-#[no_mangle]
-pub extern "C" fn apiretry_response_body(
-    response: *const apiretry_response,
-    out_body: *mut *const u8,
-    out_len: *mut usize,
-) -> apiretry_result {
-    guard(|| {
-        // SAFETY: response is NULL or live; out_body/out_len NULL or writable, as documented.
-        let (r, body, len) = unsafe { (arg(response)?, out(out_body)?, out(out_len)?) };
-        *body = r.inner.body().as_ptr();
-        *len = r.inner.body().len();
-        Ok(())
-    })
-}
-
-/// Releases a response; NULL is ignored.
-#[no_mangle]
-pub extern "C" fn apiretry_response_free(response: *mut apiretry_response) {
-    // SAFETY: response is NULL or came from this library and is freed once, as documented.
-    guard_void(|| unsafe { free(response) })
-}
-
-/// A cancel handle (the caller owns `*out`).
-#[no_mangle]
-pub extern "C" fn apiretry_cancel_new(out_cancel: *mut *mut apiretry_cancel) -> apiretry_result {
-    guard(|| {
-        // SAFETY: out_cancel is NULL or writable, as documented.
-        let slot = unsafe { out(out_cancel) }?;
-        // The slot first: `*slot? = boxed(..)` would allocate before the NULL check.
-        *slot = boxed(apiretry_cancel {
-            inner: CancelToken::new(),
-        });
-        Ok(())
-    })
-}
-
-/// Cancels every send given this handle, from any thread: they return
-/// `APIRETRY_KIND_CANCELLED` before their next attempt, or at once from a wait.
-#[no_mangle]
-pub extern "C" fn apiretry_cancel_cancel(cancel: *const apiretry_cancel) -> apiretry_result {
-    guard(|| {
-        // SAFETY: cancel is NULL or live, as documented.
-        unsafe { arg(cancel) }?.inner.cancel();
-        Ok(())
-    })
-}
-
-/// Releases a cancel handle once no send uses it; NULL is ignored.
-#[no_mangle]
-pub extern "C" fn apiretry_cancel_free(cancel: *mut apiretry_cancel) {
-    // SAFETY: cancel is NULL or came from this library and is freed once, as documented.
-    guard_void(|| unsafe { free(cancel) })
 }
