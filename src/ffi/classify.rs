@@ -6,7 +6,8 @@ use std::ptr;
 
 use super::profile::apiretry_profile;
 use super::{
-    apiretry_result, arg, boxed, bytes_arg, copy_out, free, guard, guard_void, out, str_arg,
+    apiretry_result, arg, boundary, boxed, bytes_arg, copy_out, free, guard, guard_void, out,
+    str_arg,
 };
 use crate::classify::RawResponse;
 use crate::error::ApiError;
@@ -235,10 +236,12 @@ pub extern "C" fn apiretry_classification_json(
 /// NUL-terminated string that must not be freed; NULL for unknown values.
 #[no_mangle]
 pub extern "C" fn apiretry_kind_name(kind: u32) -> *const c_char {
-    Kind::ALL
-        .iter()
-        .find(|k| **k as u32 == kind)
-        .map_or(ptr::null(), |k| k.c_name().as_ptr())
+    boundary(ptr::null(), || {
+        Kind::ALL
+            .iter()
+            .find(|k| **k as u32 == kind)
+            .map_or(ptr::null(), |k| k.c_name().as_ptr())
+    })
 }
 
 /// Releases a classification; NULL is ignored.

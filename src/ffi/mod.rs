@@ -47,18 +47,24 @@ pub enum apiretry_result {
     Absent = 7,
 }
 
-/// The single panic boundary: runs `body`, turning a panic into `Panic`.
-pub(crate) fn guard(body: impl FnOnce() -> Result<(), apiretry_result>) -> apiretry_result {
-    match catch_unwind(AssertUnwindSafe(body)) {
-        Ok(Ok(())) => apiretry_result::Ok,
-        Ok(Err(code)) => code,
-        Err(_) => apiretry_result::Panic,
-    }
+/// The single panic boundary: runs `body`, and gives `on_panic` instead if
+/// it panics. Every `extern "C"` function runs inside it (through the
+/// wrappers below).
+pub(crate) fn boundary<T>(on_panic: T, body: impl FnOnce() -> T) -> T {
+    catch_unwind(AssertUnwindSafe(body)).unwrap_or(on_panic)
 }
 
-/// As [`guard`] for functions that return nothing (the `_free`s).
+/// For functions returning a result code: a panic becomes `Panic`.
+pub(crate) fn guard(body: impl FnOnce() -> Result<(), apiretry_result>) -> apiretry_result {
+    boundary(apiretry_result::Panic, || match body() {
+        Ok(()) => apiretry_result::Ok,
+        Err(code) => code,
+    })
+}
+
+/// For functions that return nothing (the `_free`s).
 pub(crate) fn guard_void(body: impl FnOnce()) {
-    let _ = catch_unwind(AssertUnwindSafe(body));
+    boundary((), body)
 }
 
 /// A shared reference from a C pointer, or `NullPointer`.
