@@ -31,6 +31,13 @@ impl CancelToken {
         Self::default()
     }
 
+    /// A token nobody can cancel, shared: for calls made without one
+    /// (a fresh token per call would cost an allocation each time).
+    pub(crate) fn never() -> &'static CancelToken {
+        static NEVER: std::sync::OnceLock<CancelToken> = std::sync::OnceLock::new();
+        NEVER.get_or_init(CancelToken::new)
+    }
+
     /// Cancels: calls stop before their next attempt, and sleeps end now.
     pub fn cancel(&self) {
         self.0.cancelled.store(true, Ordering::SeqCst);

@@ -6,7 +6,7 @@
 //! simulations.
 
 use std::fmt;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::backoff::Schedule;
@@ -90,7 +90,7 @@ impl<'p> RetryState<'p> {
 ///
 /// ```
 /// use apiretry::{ApiError, Kind, Policy, Retrier, VirtualClock};
-/// use std::sync::{Arc, OnceLock};
+/// use std::sync::Arc;
 ///
 /// let clock = Arc::new(VirtualClock::new());
 /// let retrier = Retrier::new(Policy::default()).with_clock(clock.clone());
@@ -158,10 +158,7 @@ impl Retrier {
     /// Runs `op` (given the attempt number, 0 first) until it succeeds or
     /// the policy says stop; returns its value or the last error.
     pub fn run<T>(&self, op: impl FnMut(u32) -> Result<T, ApiError>) -> Result<T, ApiError> {
-        // One token nobody can cancel, shared: a fresh one per call would
-        // cost an allocation on every call.
-        static NEVER: OnceLock<CancelToken> = OnceLock::new();
-        self.run_cancellable(NEVER.get_or_init(CancelToken::new), op)
+        self.run_cancellable(CancelToken::never(), op)
     }
 
     /// As [`Retrier::run`]; `cancel` stops the call before its next attempt

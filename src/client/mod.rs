@@ -276,7 +276,7 @@ impl Client {
     /// Sends `req`, retrying as the policy allows; returns the response when
     /// it is a success (and the expected status), else the classified failure.
     pub fn send(&self, req: &Request) -> Result<Response, ApiError> {
-        self.send_cancellable(req, &CancelToken::new())
+        self.send_cancellable(req, CancelToken::never())
     }
 
     /// As [`Client::send`]; `cancel` (from any thread) stops the call before
@@ -346,8 +346,7 @@ impl Client {
             .acquire(&req.method, &req.url, until, cancel)?;
         let result = self.attempt(req, token);
         if let Err(e) = &result {
-            let network = matches!(e.kind, Kind::Connection | Kind::Dns | Kind::Timeout);
-            if network && self.inner.connectivity.mark_disconnected() {
+            if unreachable(e) && self.inner.connectivity.mark_disconnected() {
                 self.start_health_check();
             }
             if let (Kind::RateLimited, Some(ms)) = (e.kind, e.retry_after_ms) {
@@ -399,7 +398,7 @@ impl Client {
                 let client = Client { inner };
                 let probe = Request::get(client.inner.health_path.clone()).without_authorization();
                 match client.attempt(&probe, None) {
-                    Err(e) if matches!(e.kind, Kind::Connection | Kind::Dns | Kind::Timeout) => {}
+                    Err(e) if unreachable(&e) => {}
                     _ => return client.inner.connectivity.mark_connected(),
                 }
             });
@@ -421,4 +420,10 @@ impl Client {
             full
         }
     }
+}
+
+/// Failures that mean the service cannot be reached (seed 001, "Detecting
+/// disconnected status"): they close the connectivity gate, and keep it closed.
+fn unreachable(e: &ApiError) -> bool {
+    matches!(e.kind, Kind::Connection | Kind::Dns | Kind::Timeout)
 }

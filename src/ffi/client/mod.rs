@@ -410,9 +410,8 @@ pub extern "C" fn apiretry_client_send(
         *err_slot = ptr::null_mut();
         // SAFETY: client and request are NULL or live, as documented.
         let (c, r) = unsafe { (arg(client)?, arg(request)?) };
-        let never = CancelToken::new();
         let token = if cancel.is_null() {
-            &never
+            CancelToken::never()
         } else {
             // SAFETY: cancel is non-NULL and live, as documented.
             &unsafe { arg(cancel) }?.inner
