@@ -97,25 +97,24 @@ pub(crate) fn send(
     if let Some(t) = token {
         b = b.header("Authorization", format!("Bearer {t}"));
     }
-    let upload_failed = Arc::new(AtomicBool::new(false));
+    // Only a streamed upload can fail locally; it reports that here.
+    let mut upload_failed: Option<Arc<AtomicBool>> = None;
     let sent = match &req.body {
         Body::Empty => run(agent, b.body(())),
         Body::Bytes(bytes) => run(agent, b.body(&bytes[..])),
         Body::Reader(open) => {
             let inner = open().map_err(|e| local_io("cannot open the upload", &e))?;
+            let failed = upload_failed.insert(Arc::new(AtomicBool::new(false)));
             let reader = Tracked {
                 inner,
-                failed: upload_failed.clone(),
+                failed: failed.clone(),
             };
             run(agent, b.body(ureq::SendBody::from_owned_reader(reader)))
         }
     };
-    let response = sent.map_err(|e| {
-        if upload_failed.load(Ordering::SeqCst) {
-            ApiError::new(Kind::Io).with_message(format!("reading the upload failed: {e}"))
-        } else {
-            network(e)
-        }
+    let response = sent.map_err(|e| match &upload_failed {
+        Some(failed) if failed.load(Ordering::SeqCst) => local_io("reading the upload failed", &e),
+        _ => network(e),
     })?;
     read(response, caps)
 }
@@ -168,7 +167,7 @@ impl Read for Tracked {
     }
 }
 
-fn local_io(what: &str, e: &io::Error) -> ApiError {
+fn local_io(what: &str, e: &dyn std::fmt::Display) -> ApiError {
     ApiError::new(Kind::Io).with_message(format!("{what}: {e}"))
 }
 
