@@ -249,3 +249,103 @@ fn help_and_demo() {
     }
     assert!(out.contains("channel_paused"));
 }
+
+mod request {
+    use super::run;
+    use apiretry::mock::{MockServer, Reply};
+
+    #[test]
+    fn prints_each_attempt_and_the_outcome() {
+        let server = MockServer::start().unwrap();
+        server.script(
+            "POST",
+            "/assets",
+            [
+                Reply::simple(429, "slow_down").header("Retry-After", "0"),
+                Reply::json(201, "{}"),
+            ],
+        );
+        let url = format!("{}/assets", server.url());
+        let (code, out, err) = run(&[
+            "request",
+            &url,
+            "--method",
+            "post",
+            "--profile",
+            "c2c",
+            "--expect",
+            "201",
+            "--body",
+            "{}",
+        ]);
+        assert_eq!(code, 0, "{out}{err}");
+        assert!(
+            err.contains("attempt 1: rate_limited (429 slow_down)")
+                && err.contains("-> retry, waiting"),
+            "{err}"
+        );
+        assert!(err.contains("attempt 2: ok -> success"), "{err}");
+        assert!(out.starts_with("201 after 2 attempt(s)"), "{out}");
+        let sent = server.requests();
+        assert_eq!(
+            (sent.len(), sent[1].method.as_str(), sent[1].body.as_slice()),
+            (2, "POST", &b"{}"[..])
+        );
+    }
+
+    #[test]
+    fn json_summary_and_failure_exit_code() {
+        let server = MockServer::start().unwrap();
+        server.script(
+            "GET",
+            "/x",
+            [Reply::detailed(409, "Channel Paused", "paused")],
+        );
+        let url = format!("{}/x", server.url());
+        let (code, out, _) = run(&["request", &url, "--profile", "c2c", "--json"]);
+        assert_eq!(code, 1, "{out}");
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["ok"], false);
+        assert_eq!(v["error"]["kind"], "channel_paused");
+        assert_eq!(v["attempts"].as_array().unwrap().len(), 1);
+        assert_eq!(v["attempts"][0]["decision"], "give up");
+    }
+
+    #[test]
+    fn bad_arguments_exit_2() {
+        let rows: &[(&[&str], &str)] = &[
+            (&["request"], "request needs a URL"),
+            (&["request", "ftp://x"], "is not an http:// or https:// URL"),
+            (
+                &["request", "http://127.0.0.1:1", "--method", "G T"],
+                "is not an HTTP method",
+            ),
+            (
+                &["request", "http://127.0.0.1:1", "--attempts", "0"],
+                "--attempts takes a positive whole number",
+            ),
+            (
+                &["request", "http://127.0.0.1:1", "--profile", "aws"],
+                "unknown profile \"aws\"",
+            ),
+            (
+                &[
+                    "request",
+                    "http://127.0.0.1:1",
+                    "--body-file",
+                    "/nonexistent/b",
+                ],
+                "cannot read body file",
+            ),
+            (
+                &["request", "http://127.0.0.1:1", "--frob"],
+                "invalid option '--frob'",
+            ),
+        ];
+        for (args, want) in rows {
+            let (code, out, err) = run(args);
+            assert_eq!(code, 2, "{args:?}: {out}{err}");
+            assert!(err.contains(want), "{args:?}: {err}");
+        }
+    }
+}

@@ -5,7 +5,7 @@ use std::ffi::OsString;
 use apiretry::{Profile, RawResponse};
 use lexopt::prelude::*;
 
-use crate::UsageError;
+use crate::{args, UsageError};
 
 const HELP: &str = "\
 usage: apiretry classify --status N [options]
@@ -22,8 +22,8 @@ options:
   --body-file F        read the response body from a file
   --expect N           the success status the endpoint should answer with";
 
-pub fn run(args: impl Iterator<Item = OsString>) -> Result<(), UsageError> {
-    let mut parser = lexopt::Parser::from_args(args);
+pub fn run(argv: impl Iterator<Item = OsString>) -> Result<i32, UsageError> {
+    let mut parser = lexopt::Parser::from_args(argv);
     let mut status = None;
     let mut expect = None;
     let mut profile: Option<Profile> = None;
@@ -31,46 +31,29 @@ pub fn run(args: impl Iterator<Item = OsString>) -> Result<(), UsageError> {
     let mut body: Option<Vec<u8>> = None;
     while let Some(arg) = parser.next()? {
         match arg {
-            Long("status") => status = Some(parse_status(&parser.value()?.string()?)?),
-            Long("expect") => expect = Some(parse_status(&parser.value()?.string()?)?),
+            Long("status") => status = Some(args::status(&parser.value()?.string()?)?),
+            Long("expect") => expect = Some(args::status(&parser.value()?.string()?)?),
             Long("profile") => {
-                let name = parser.value()?.string()?;
-                let p = Profile::builtin(&name).ok_or_else(|| {
-                    format!(
-                        "unknown profile {name:?} (expected one of: {})",
-                        Profile::BUILTIN_NAMES.join(", ")
-                    )
-                })?;
-                set_once(&mut profile, p.clone(), "--profile/--profile-file")?;
+                let p = args::builtin_profile(&parser.value()?.string()?)?;
+                args::set_once(&mut profile, p, "--profile/--profile-file")?;
             }
             Long("profile-file") => {
-                let path = parser.value()?;
-                let p = Profile::load(&path).map_err(|e| e.message.into_owned())?;
-                set_once(&mut profile, p, "--profile/--profile-file")?;
+                let p = args::profile_file(&parser.value()?)?;
+                args::set_once(&mut profile, p, "--profile/--profile-file")?;
             }
-            Long("header") => {
-                let h = parser.value()?.string()?;
-                let (name, value) = h
-                    .split_once(':')
-                    .filter(|(n, _)| !n.trim().is_empty())
-                    .ok_or_else(|| format!("--header {h:?} is not 'Name: value'"))?;
-                headers.push((name.trim().to_owned(), value.trim().to_owned()));
-            }
-            Long("body") => set_once(
+            Long("header") => headers.push(args::header(&parser.value()?.string()?)?),
+            Long("body") => args::set_once(
                 &mut body,
                 parser.value()?.string()?.into_bytes(),
                 "--body/--body-file",
             )?,
             Long("body-file") => {
-                let path = parser.value()?;
-                let bytes = std::fs::read(&path).map_err(|e| {
-                    format!("cannot read body file {}: {e}", path.to_string_lossy())
-                })?;
-                set_once(&mut body, bytes, "--body/--body-file")?;
+                let bytes = args::read_file(&parser.value()?, "body file")?;
+                args::set_once(&mut body, bytes, "--body/--body-file")?;
             }
             Long("help") | Short('h') => {
                 println!("{HELP}");
-                return Ok(());
+                return Ok(0);
             }
             _ => return Err(arg.unexpected().into()),
         }
@@ -87,19 +70,5 @@ pub fn run(args: impl Iterator<Item = OsString>) -> Result<(), UsageError> {
         "{}",
         serde_json::to_string_pretty(&classification).expect("classification serializes")
     );
-    Ok(())
-}
-
-fn parse_status(s: &str) -> Result<u16, UsageError> {
-    s.parse::<u16>()
-        .ok()
-        .filter(|n| (100..=599).contains(n))
-        .ok_or_else(|| UsageError(format!("{s:?} is not an HTTP status (100-599)")))
-}
-
-fn set_once<T>(slot: &mut Option<T>, value: T, what: &str) -> Result<(), UsageError> {
-    if slot.replace(value).is_some() {
-        return Err(UsageError(format!("{what} given more than once")));
-    }
-    Ok(())
+    Ok(0)
 }

@@ -7,7 +7,7 @@ use apiretry::{Profile, RawResponse};
 
 use crate::UsageError;
 
-pub fn run(mut args: impl Iterator<Item = OsString>) -> Result<(), UsageError> {
+pub fn run(mut args: impl Iterator<Item = OsString>) -> Result<i32, UsageError> {
     if let Some(arg) = args.next() {
         return Err(UsageError(format!("demo takes no arguments, got {arg:?}")));
     }
@@ -36,5 +36,5 @@ pub fn run(mut args: impl Iterator<Item = OsString>) -> Result<(), UsageError> {
         );
         println!("{:<30} {}", "", err.message);
     }
-    Ok(())
+    Ok(0)
 }

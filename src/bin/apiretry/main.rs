@@ -1,12 +1,15 @@
 //! `apiretry`: classify API responses from the command line.
 //!
-//! Exit codes: 0 when the command did its job (whatever the classification
-//! says), 2 for bad arguments or unreadable input files.
+//! Exit codes: 0 when the command did its job (for `classify`, whatever the
+//! classification says), 1 when `request` failed, 2 for bad arguments or
+//! unreadable input files.
 
 use std::process::ExitCode;
 
+mod args;
 mod classify;
 mod demo;
+mod request;
 
 const USAGE: &str = "\
 apiretry: classify HTTP API failures into the apiretry taxonomy
@@ -14,6 +17,8 @@ apiretry: classify HTTP API failures into the apiretry taxonomy
 usage:
   apiretry classify --status N [--profile NAME | --profile-file F] [--header 'Name: value']...
                     [--body S | --body-file F] [--expect N]
+  apiretry request URL [--method M] [--profile NAME] [--header 'N: V']... [--body S] [--expect N] [--json]
+                    send one request with retries, printing each attempt
   apiretry demo     classify the example responses of the source documents
   apiretry help     show this text
 
@@ -40,15 +45,16 @@ fn main() -> ExitCode {
     let result = match command.as_deref() {
         Some("classify") => classify::run(args),
         Some("demo") => demo::run(args),
+        Some("request") => request::run(args),
         Some("help" | "--help" | "-h") => {
             println!("{USAGE}");
-            Ok(())
+            Ok(0)
         }
         Some(other) => Err(UsageError(format!("unknown command {other:?}"))),
         None => Err(UsageError("no command given".into())),
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => ExitCode::from(code as u8),
         Err(UsageError(message)) => {
             eprintln!("apiretry: error: {message}\n\n{USAGE}");
             ExitCode::from(2)

@@ -1,0 +1,65 @@
+//! Argument parsing shared by the subcommands.
+
+use std::ffi::OsStr;
+
+use apiretry::Profile;
+
+use crate::UsageError;
+
+/// A built-in profile by name.
+pub fn builtin_profile(name: &str) -> Result<Profile, UsageError> {
+    Profile::builtin(name).cloned().ok_or_else(|| {
+        UsageError(format!(
+            "unknown profile {name:?} (expected one of: {})",
+            Profile::BUILTIN_NAMES.join(", ")
+        ))
+    })
+}
+
+/// A profile from a JSON file.
+pub fn profile_file(path: &OsStr) -> Result<Profile, UsageError> {
+    Profile::load(path).map_err(|e| UsageError(e.message.into_owned()))
+}
+
+/// `Name: value`.
+pub fn header(h: &str) -> Result<(String, String), UsageError> {
+    let (name, value) = h
+        .split_once(':')
+        .filter(|(n, _)| !n.trim().is_empty())
+        .ok_or_else(|| UsageError(format!("--header {h:?} is not 'Name: value'")))?;
+    Ok((name.trim().to_owned(), value.trim().to_owned()))
+}
+
+/// A file's bytes; `what` names it in the error.
+pub fn read_file(path: &OsStr, what: &str) -> Result<Vec<u8>, UsageError> {
+    std::fs::read(path).map_err(|e| {
+        UsageError(format!(
+            "cannot read {what} {}: {e}",
+            path.to_string_lossy()
+        ))
+    })
+}
+
+/// An HTTP status, 100 to 599.
+pub fn status(s: &str) -> Result<u16, UsageError> {
+    s.parse::<u16>()
+        .ok()
+        .filter(|n| (100..=599).contains(n))
+        .ok_or_else(|| UsageError(format!("{s:?} is not an HTTP status (100-599)")))
+}
+
+/// A positive whole number for `option`.
+pub fn number(s: &str, option: &str) -> Result<u32, UsageError> {
+    s.parse::<u32>()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| UsageError(format!("{option} takes a positive whole number, not {s:?}")))
+}
+
+/// Fills `slot`, refusing a second value.
+pub fn set_once<T>(slot: &mut Option<T>, value: T, what: &str) -> Result<(), UsageError> {
+    if slot.replace(value).is_some() {
+        return Err(UsageError(format!("{what} given more than once")));
+    }
+    Ok(())
+}

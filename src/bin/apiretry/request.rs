@@ -1,0 +1,177 @@
+//! `apiretry request`: one request through `Client`, each attempt printed as
+//! it happens, and the outcome (a JSON summary with `--json`).
+
+use std::ffi::OsString;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use apiretry::{Client, Event, Policy, Profile, Request, Secret, Step, Timeouts};
+use lexopt::prelude::*;
+
+use crate::{args, UsageError};
+
+const HELP: &str = "\
+usage: apiretry request URL [options]
+
+Sends one request through the retrying client and prints each attempt as it
+happens (kind, retry decision, delay). Exit code 0 when the call succeeds,
+1 when it fails (the classification is printed), 2 for bad arguments.
+
+options:
+  --method M           HTTP method (default GET)
+  --profile NAME       built-in profile: generic (default), c2c, s3, frameio, keyed, envelope
+  --profile-file F     load the profile from a JSON file instead
+  --header 'N: V'      a request header (repeatable)
+  --body S             the request body
+  --body-file F        read the request body from a file
+  --expect N           the success status the endpoint must answer with
+  --token T            send 'Authorization: Bearer T'
+  --attempts N         attempts in all (default 8)
+  --deadline-ms N      overall deadline for the call
+  --timeout-ms N       timeout of each phase of an attempt (default 15000)
+  --json               print a JSON summary instead of text";
+
+pub fn run(argv: impl Iterator<Item = OsString>) -> Result<i32, UsageError> {
+    let mut parser = lexopt::Parser::from_args(argv);
+    let mut url = None;
+    let mut method = "GET".to_owned();
+    let mut profile: Option<Profile> = None;
+    let mut headers: Vec<(String, String)> = Vec::new();
+    let mut body: Option<Vec<u8>> = None;
+    let mut expect = None;
+    let mut token = None;
+    let mut policy = Policy::default();
+    let mut timeouts = Timeouts::default();
+    let mut json = false;
+    while let Some(arg) = parser.next()? {
+        match arg {
+            Value(v) if url.is_none() => url = Some(v.string()?),
+            Long("method") => method = parser.value()?.string()?.to_ascii_uppercase(),
+            Long("profile") => {
+                let p = args::builtin_profile(&parser.value()?.string()?)?;
+                args::set_once(&mut profile, p, "--profile/--profile-file")?;
+            }
+            Long("profile-file") => {
+                let p = args::profile_file(&parser.value()?)?;
+                args::set_once(&mut profile, p, "--profile/--profile-file")?;
+            }
+            Long("header") => headers.push(args::header(&parser.value()?.string()?)?),
+            Long("body") => args::set_once(
+                &mut body,
+                parser.value()?.string()?.into_bytes(),
+                "--body/--body-file",
+            )?,
+            Long("body-file") => {
+                let bytes = args::read_file(&parser.value()?, "body file")?;
+                args::set_once(&mut body, bytes, "--body/--body-file")?;
+            }
+            Long("expect") => expect = Some(args::status(&parser.value()?.string()?)?),
+            Long("token") => token = Some(Secret::new(parser.value()?.string()?)),
+            Long("attempts") => {
+                policy = policy
+                    .with_max_attempts(args::number(&parser.value()?.string()?, "--attempts")?)
+            }
+            Long("deadline-ms") => {
+                let ms = args::number(&parser.value()?.string()?, "--deadline-ms")?;
+                policy = policy.with_deadline(Duration::from_millis(ms.into()));
+            }
+            Long("timeout-ms") => {
+                let ms = args::number(&parser.value()?.string()?, "--timeout-ms")?;
+                timeouts.default = Duration::from_millis(ms.into());
+            }
+            Long("json") => json = true,
+            Long("help") | Short('h') => {
+                println!("{HELP}");
+                return Ok(0);
+            }
+            _ => return Err(arg.unexpected().into()),
+        }
+    }
+    let url = url.ok_or_else(|| "request needs a URL".to_owned())?;
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        return Err(UsageError(format!(
+            "{url:?} is not an http:// or https:// URL"
+        )));
+    }
+    if method.is_empty() || !method.bytes().all(|b| b.is_ascii_alphabetic()) {
+        return Err(UsageError(format!("{method:?} is not an HTTP method")));
+    }
+
+    let attempts: Arc<Mutex<Vec<serde_json::Value>>> = Arc::default();
+    let log = attempts.clone();
+    let started = Instant::now();
+    let observer = move |e: &Event<'_>| {
+        let (decision, delay) = match e.step {
+            Step::Success => ("success", None),
+            Step::Retry(d) => ("retry", Some(d)),
+            Step::GiveUp(_) => ("give up", None),
+            _ => ("cancelled", None),
+        };
+        let what = e.error.map_or("ok".to_owned(), |err| err.to_string());
+        if !json {
+            let wait = delay.map_or(String::new(), |d| format!(", waiting {} ms", d.as_millis()));
+            eprintln!("attempt {}: {what} -> {decision}{wait}", e.attempt + 1);
+        }
+        log.lock().unwrap().push(serde_json::json!({
+            "attempt": e.attempt + 1,
+            "kind": e.error.map(|err| err.kind.as_str()),
+            "status": e.error.and_then(|err| err.status),
+            "decision": decision,
+            "delay_ms": delay.map(|d| d.as_millis() as u64),
+            "at_ms": started.elapsed().as_millis() as u64,
+        }));
+    };
+    let mut builder = Client::builder(url.clone())
+        .profile(profile.unwrap_or_else(|| Profile::builtin("generic").expect("built in").clone()))
+        .policy(policy)
+        .timeouts(timeouts)
+        .observer(Arc::new(observer));
+    if let Some(t) = token {
+        builder = builder.token(t);
+    }
+    let client = builder.build();
+    let mut req = Request::new(&method, url);
+    for (k, v) in &headers {
+        req = req.header(k, v);
+    }
+    if let Some(b) = body {
+        req = req.body(b);
+    }
+    if let Some(e) = expect {
+        req = req.expect(e);
+    }
+    let result = client.send(&req);
+    let elapsed_ms = started.elapsed().as_millis() as u64;
+    let attempts = attempts.lock().unwrap().clone();
+    if json {
+        let summary = match &result {
+            Ok(r) => serde_json::json!({
+                "ok": true, "status": r.status(), "bytes": r.body().len(),
+                "attempts": attempts, "elapsed_ms": elapsed_ms, "error": null,
+            }),
+            Err(e) => serde_json::json!({
+                "ok": false, "status": e.status, "bytes": null,
+                "attempts": attempts, "elapsed_ms": elapsed_ms, "error": e,
+            }),
+        };
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&summary).expect("serializes")
+        );
+    } else {
+        match &result {
+            Ok(r) => println!(
+                "{} after {} attempt(s), {elapsed_ms} ms, {} bytes",
+                r.status(),
+                attempts.len(),
+                r.body().len()
+            ),
+            Err(e) => println!(
+                "failed after {} attempt(s), {elapsed_ms} ms: {e}\nhint: {}",
+                attempts.len(),
+                e.hint
+            ),
+        }
+    }
+    Ok(if result.is_ok() { 0 } else { 1 })
+}
