@@ -349,3 +349,89 @@ mod request {
         }
     }
 }
+
+mod serve {
+    use super::run;
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    #[test]
+    fn serves_a_scenario_file() {
+        let scenario = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/scenarios/c2c.json");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_apiretry"))
+            .args(["serve", "--scenario", scenario, "--port", "0", "--for", "2"])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let first = lines.next().unwrap().unwrap();
+        let url = first.rsplit(' ').next().unwrap().to_owned();
+        assert!(
+            first.starts_with("apiretry mock API listening on http://127.0.0.1:"),
+            "{first}"
+        );
+
+        let paused = format!("{url}/v2/assets/paused");
+        let (code, out, _) = run(&[
+            "request",
+            &paused,
+            "--method",
+            "POST",
+            "--profile",
+            "c2c",
+            "--token",
+            "device-token",
+            "--json",
+        ]);
+        assert_eq!(code, 1);
+        assert!(out.contains("\"kind\": \"channel_paused\""), "{out}");
+        let (code, out, _) = run(&[
+            "request",
+            &paused,
+            "--method",
+            "POST",
+            "--profile",
+            "c2c",
+            "--json",
+        ]);
+        assert_eq!(code, 1, "no token: the scenario requires one");
+        assert!(out.contains("\"kind\": \"unauthorized\""), "{out}");
+
+        assert!(child.wait().unwrap().success());
+        let last = lines.map(Result::unwrap).last().unwrap();
+        assert_eq!(last, "served 2 requests (0 answered 429)");
+    }
+
+    #[test]
+    fn bad_scenarios_exit_2() {
+        let bad =
+            std::env::temp_dir().join(format!("apiretry-bad-scenario-{}.json", std::process::id()));
+        std::fs::write(
+            &bad,
+            r#"{"routes": [{"method": "GET", "path": "/", "replies": [{}]}]}"#,
+        )
+        .unwrap();
+        let bad = bad.to_str().unwrap();
+        let good = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/scenarios/c2c.json");
+        let rows: &[(&[&str], &str)] = &[
+            (&["serve"], "serve needs --scenario FILE"),
+            (
+                &["serve", "--scenario", "/nonexistent/s.json"],
+                "cannot read scenario file /nonexistent/s.json",
+            ),
+            (
+                &["serve", "--scenario", bad],
+                "routes[0].replies[0]: a reply needs \"status\" or \"fault\"",
+            ),
+            (
+                &["serve", "--scenario", good, "--port", "http"],
+                "--port takes a port number",
+            ),
+        ];
+        for (args, want) in rows {
+            let (code, out, err) = run(args);
+            assert_eq!(code, 2, "{args:?}: {out}{err}");
+            assert!(err.contains(want), "{args:?}: {err}");
+        }
+    }
+}

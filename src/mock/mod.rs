@@ -13,8 +13,10 @@
 //! ```
 
 mod reply;
+mod scenario;
 mod server;
 mod wire;
 
 pub use reply::Reply;
+pub use scenario::Scenario;
 pub use server::{MockServer, Recorded};

@@ -10,6 +10,7 @@ mod args;
 mod classify;
 mod demo;
 mod request;
+mod serve;
 
 const USAGE: &str = "\
 apiretry: classify HTTP API failures into the apiretry taxonomy
@@ -19,6 +20,8 @@ usage:
                     [--body S | --body-file F] [--expect N]
   apiretry request URL [--method M] [--profile NAME] [--header 'N: V']... [--body S] [--expect N] [--json]
                     send one request with retries, printing each attempt
+  apiretry serve --scenario FILE [--port N] [--for SECONDS]
+                    run the mock API server, scripted by a scenario file
   apiretry demo     classify the example responses of the source documents
   apiretry help     show this text
 
@@ -46,6 +49,7 @@ fn main() -> ExitCode {
         Some("classify") => classify::run(args),
         Some("demo") => demo::run(args),
         Some("request") => request::run(args),
+        Some("serve") => serve::run(args),
         Some("help" | "--help" | "-h") => {
             println!("{USAGE}");
             Ok(0)

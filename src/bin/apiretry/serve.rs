@@ -1,0 +1,79 @@
+//! `apiretry serve`: the mock API server on the command line, scripted by a
+//! scenario file, so that device code in any language can be tested against
+//! Channel Paused, slow_down, outages and expired tokens.
+
+use std::ffi::OsString;
+use std::io::Write;
+use std::time::Duration;
+
+use apiretry::mock::{MockServer, Scenario};
+use lexopt::prelude::*;
+
+use crate::{args, UsageError};
+
+const HELP: &str = "\
+usage: apiretry serve --scenario FILE [--port N] [--for SECONDS]
+
+Runs the mock API server on 127.0.0.1, answering each route as the scenario
+file says (format: src/mock/scenario.rs and the README). Prints the URL, then
+serves until interrupted, or for SECONDS.
+
+options:
+  --scenario FILE      the scenario (required)
+  --port N             the port (default 0: the system picks one)
+  --for SECONDS        stop after this long";
+
+pub fn run(argv: impl Iterator<Item = OsString>) -> Result<i32, UsageError> {
+    let mut parser = lexopt::Parser::from_args(argv);
+    let mut scenario = None;
+    let mut port = 0u16;
+    let mut seconds = None;
+    while let Some(arg) = parser.next()? {
+        match arg {
+            Long("scenario") => {
+                let path = parser.value()?;
+                let text = args::read_file(&path, "scenario file")?;
+                let text = String::from_utf8(text).map_err(|_| {
+                    UsageError(format!(
+                        "scenario file {} is not UTF-8",
+                        path.to_string_lossy()
+                    ))
+                })?;
+                let s = Scenario::from_json(&text)
+                    .map_err(|e| UsageError(format!("{}: {e}", path.to_string_lossy())))?;
+                args::set_once(&mut scenario, s, "--scenario")?;
+            }
+            Long("port") => {
+                let p = parser.value()?.string()?;
+                port = p
+                    .parse()
+                    .map_err(|_| UsageError(format!("--port takes a port number, not {p:?}")))?;
+            }
+            Long("for") => seconds = Some(args::number(&parser.value()?.string()?, "--for")?),
+            Long("help") | Short('h') => {
+                println!("{HELP}");
+                return Ok(0);
+            }
+            _ => return Err(arg.unexpected().into()),
+        }
+    }
+    let scenario = scenario.ok_or_else(|| "serve needs --scenario FILE".to_owned())?;
+    let server = MockServer::start_on(port)
+        .map_err(|e| UsageError(format!("cannot listen on port {port}: {e}")))?;
+    scenario.apply(&server);
+    println!("apiretry mock API listening on {}", server.url());
+    let _ = std::io::stdout().flush();
+    match seconds {
+        Some(s) => std::thread::sleep(Duration::from_secs(s.into())),
+        None => loop {
+            std::thread::park();
+        },
+    }
+    let requests = server.requests();
+    let limited = requests.iter().filter(|r| r.status == Some(429)).count();
+    println!(
+        "served {} requests ({limited} answered 429)",
+        requests.len()
+    );
+    Ok(0)
+}

@@ -1,0 +1,223 @@
+//! Scenario files: the mock server's script as JSON, for `apiretry serve`.
+//!
+//! ```json
+//! {
+//!   "rate_limit": {"per_second": 50, "burst": 5},
+//!   "token": "access-token",
+//!   "routes": [
+//!     {"method": "POST", "path": "/assets/:id/children", "replies": [
+//!       {"status": 409, "dialect": "detailed", "message": "Channel Paused", "detail": "paused"},
+//!       {"status": 429, "dialect": "simple", "code": "slow_down", "headers": {"Retry-After": "1"}},
+//!       {"status": 503, "dialect": "aws", "code": "SlowDown", "message": "Reduce your rate"},
+//!       {"status": 400, "dialect": "envelope", "code": "missing_field", "message": "frames is required"},
+//!       {"status": 201, "body": "{\"id\": \"a1\"}", "delay_ms": 100},
+//!       {"fault": "reset"},
+//!       {"fault": "close_before_headers"},
+//!       {"status": 200, "body": "0123456789", "truncate_after": 4},
+//!       {"status": 200, "huge_bytes": 10000000},
+//!       {"status": 200, "body": "slow", "slow_chunk": 1, "slow_interval_ms": 200}
+//!     ]}
+//!   ]
+//! }
+//! ```
+//!
+//! Replies are used in order and the last repeats, as with
+//! [`MockServer::script`](super::MockServer::script).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::{MockServer, Reply};
+
+/// A parsed scenario.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    #[serde(default)]
+    rate_limit: Option<Limit>,
+    #[serde(default)]
+    token: Option<String>,
+    routes: Vec<Route>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Limit {
+    per_second: f64,
+    #[serde(default = "one")]
+    burst: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Route {
+    method: String,
+    path: String,
+    replies: Vec<ReplySpec>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReplySpec {
+    status: Option<u16>,
+    dialect: Option<Dialect>,
+    code: Option<String>,
+    message: Option<String>,
+    detail: Option<String>,
+    body: Option<String>,
+    #[serde(default)]
+    headers: BTreeMap<String, String>,
+    delay_ms: Option<u64>,
+    fault: Option<Fault>,
+    truncate_after: Option<usize>,
+    huge_bytes: Option<usize>,
+    slow_chunk: Option<usize>,
+    slow_interval_ms: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Dialect {
+    Simple,
+    Detailed,
+    Envelope,
+    Aws,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Fault {
+    Reset,
+    CloseBeforeHeaders,
+}
+
+impl Scenario {
+    /// Parses a scenario; the error says where and what is wrong.
+    pub fn from_json(text: &str) -> Result<Scenario, String> {
+        let s: Scenario =
+            serde_json::from_str(text).map_err(|e| format!("invalid scenario: {e}"))?;
+        for (i, r) in s.routes.iter().enumerate() {
+            if r.replies.is_empty() {
+                return Err(format!("invalid scenario: routes[{i}] has no replies"));
+            }
+            for (j, reply) in r.replies.iter().enumerate() {
+                reply
+                    .to_reply()
+                    .map_err(|e| format!("invalid scenario: routes[{i}].replies[{j}]: {e}"))?;
+            }
+        }
+        Ok(s)
+    }
+
+    /// Scripts `server` with this scenario.
+    pub fn apply(&self, server: &MockServer) {
+        if let Some(l) = &self.rate_limit {
+            server.rate_limit(l.per_second, l.burst);
+        }
+        server.require_token(self.token.as_deref());
+        for r in &self.routes {
+            let replies = r
+                .replies
+                .iter()
+                .map(|spec| spec.to_reply().expect("checked when parsed"));
+            server.script(&r.method, &r.path, replies.collect::<Vec<_>>());
+        }
+    }
+}
+
+impl ReplySpec {
+    fn to_reply(&self) -> Result<Reply, String> {
+        let text = |v: &Option<String>, field: &str| {
+            v.clone()
+                .ok_or_else(|| format!("this dialect needs \"{field}\""))
+        };
+        let mut reply = match (&self.fault, self.status) {
+            (Some(Fault::Reset), _) => Reply::reset(),
+            (Some(Fault::CloseBeforeHeaders), _) => Reply::close_before_headers(),
+            (None, None) => return Err("a reply needs \"status\" or \"fault\"".into()),
+            (None, Some(status)) if !(100..=599).contains(&status) => {
+                return Err(format!("{status} is not an HTTP status"));
+            }
+            (None, Some(status)) => match &self.dialect {
+                Some(Dialect::Simple) => Reply::simple(status, &text(&self.code, "code")?),
+                Some(Dialect::Detailed) => {
+                    let message = text(&self.message, "message")?;
+                    Reply::detailed(status, &message, self.detail.as_deref().unwrap_or(&message))
+                }
+                Some(Dialect::Envelope) => Reply::envelope(
+                    status,
+                    &text(&self.code, "code")?,
+                    &text(&self.message, "message")?,
+                ),
+                Some(Dialect::Aws) => Reply::aws(
+                    status,
+                    &text(&self.code, "code")?,
+                    self.message.as_deref().unwrap_or(""),
+                ),
+                None => match self.huge_bytes {
+                    Some(n) => Reply::huge(status, n),
+                    None => Reply::status(status).body(self.body.as_deref().unwrap_or("")),
+                },
+            },
+        };
+        for (k, v) in &self.headers {
+            reply = reply.header(k, v);
+        }
+        if let Some(ms) = self.delay_ms {
+            reply = reply.after(Duration::from_millis(ms));
+        }
+        if let Some(n) = self.truncate_after {
+            reply = reply.truncated(n);
+        }
+        if let Some(chunk) = self.slow_chunk {
+            reply = reply.slow(
+                chunk,
+                Duration::from_millis(self.slow_interval_ms.unwrap_or(100)),
+            );
+        }
+        Ok(reply)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_scenarios_say_what_is_wrong() {
+        let rows = [
+            ("{", "invalid scenario"),
+            (
+                r#"{"routes": [{"method": "GET", "path": "/", "replies": []}]}"#,
+                "routes[0] has no replies",
+            ),
+            (
+                r#"{"routes": [{"method": "GET", "path": "/", "replies": [{}]}]}"#,
+                "needs \"status\" or \"fault\"",
+            ),
+            (
+                r#"{"routes": [{"method": "GET", "path": "/", "replies": [{"status": 409, "dialect": "simple"}]}]}"#,
+                "needs \"code\"",
+            ),
+            (
+                r#"{"routes": [{"method": "GET", "path": "/", "replies": [{"status": 9}]}]}"#,
+                "9 is not an HTTP status",
+            ),
+            (r#"{"routes": [], "colour": 1}"#, "unknown field `colour`"),
+            (
+                r#"{"routes": [{"method": "GET", "path": "/", "replies": [{"fault": "explode"}]}]}"#,
+                "unknown variant",
+            ),
+        ];
+        for (text, want) in rows {
+            let err = Scenario::from_json(text).unwrap_err();
+            assert!(err.contains(want), "{text}: {err}");
+        }
+    }
+}
