@@ -225,7 +225,8 @@ fn bad_arguments_exit_2_with_a_clear_message() {
             &["classify", "--status", "500", "--colour"],
             "invalid option '--colour'",
         ),
-        (&["demo", "extra"], "demo takes no arguments"),
+        (&["samples", "extra"], "samples takes no arguments"),
+        (&["demo", "extra"], "unexpected argument \"extra\""),
     ];
     for (args, want) in rows {
         let (code, out, err) = run(args);
@@ -236,18 +237,64 @@ fn bad_arguments_exit_2_with_a_clear_message() {
 }
 
 #[test]
-fn help_and_demo() {
-    for args in [&["help"][..], &["--help"], &["classify", "--help"]] {
+fn help_and_samples() {
+    for args in [
+        &["help"][..],
+        &["--help"],
+        &["classify", "--help"],
+        &["request", "--help"],
+        &["serve", "--help"],
+        &["demo", "--help"],
+    ] {
         let (code, out, _) = run(args);
         assert_eq!(code, 0, "{args:?}");
         assert!(out.contains("usage"), "{args:?}: {out}");
     }
-    let (code, out, _) = run(&["demo"]);
+    let (code, out, _) = run(&["samples"]);
     assert_eq!(code, 0);
     for s in apiretry::samples::SEEDS {
-        assert!(out.contains(s.name), "demo lacks {}", s.name);
+        assert!(out.contains(s.name), "samples lacks {}", s.name);
     }
     assert!(out.contains("channel_paused"));
+}
+
+/// The README's main job: the C2C device session, in well under a minute,
+/// with the final table the scenario implies.
+#[test]
+fn demo_runs_the_c2c_session() {
+    let started = std::time::Instant::now();
+    let (code, out, err) = run(&["demo"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(60));
+    let table = &out[out.find("step ").expect("a final table")..];
+    let rows: Vec<&str> = table
+        .lines()
+        .skip(1)
+        .take_while(|l| !l.is_empty())
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            "pair device                   7  paired (slow_down: interval +5 s, code expired: paired again)",
+            "create asset                  3  201 created (token refreshed first)",
+            "upload chunks                 7  4 of 4 uploaded (SlowDown, InternalError, outage)",
+            "create paused asset           1  channel_paused: not uploaded, not retried",
+        ],
+        "{out}"
+    );
+    for step in [
+        "authorization_pending: polling again in 5 s",
+        "slow_down: polling interval now 10 s",
+        "expired_token",
+        "[client] Authorized",
+        "503 SlowDown",
+        "500 InternalError",
+        "[client] Disconnected",
+        "[client] Connected",
+    ] {
+        assert!(out.contains(step), "missing {step:?}:\n{out}");
+    }
+    assert!(run(&["demo", "--time-scale", "5"]).0 == 2);
 }
 
 mod request {

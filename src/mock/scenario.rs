@@ -4,6 +4,7 @@
 //! {
 //!   "rate_limit": {"per_second": 50, "burst": 5},
 //!   "token": "access-token",
+//!   "open_paths": ["/health", "/auth/*"],
 //!   "routes": [
 //!     {"method": "POST", "path": "/assets/:id/children", "replies": [
 //!       {"status": 409, "dialect": "detailed", "message": "Channel Paused", "detail": "paused"},
@@ -39,6 +40,8 @@ pub struct Scenario {
     rate_limit: Option<Limit>,
     #[serde(default)]
     token: Option<String>,
+    #[serde(default)]
+    open_paths: Vec<String>,
     routes: Vec<Route>,
 }
 
@@ -121,6 +124,9 @@ impl Scenario {
             server.rate_limit(l.per_second, l.burst);
         }
         server.require_token(self.token.as_deref());
+        for p in &self.open_paths {
+            server.open_path(p);
+        }
         for r in &self.routes {
             let replies = r
                 .replies

@@ -82,6 +82,7 @@ struct State {
     log: Vec<Recorded>,
     limit: Option<Bucket>,
     token: Option<String>,
+    open: Vec<String>,
 }
 
 struct Shared {
@@ -106,7 +107,8 @@ impl Shared {
                 return Reply::simple(429, "slow_down").header("Retry-After", &secs.to_string());
             }
         }
-        if let Some(token) = &st.token {
+        let open = st.open.iter().any(|p| route::matches(p, &req.path));
+        if let Some(token) = st.token.as_ref().filter(|_| !open) {
             let sent = req
                 .headers
                 .iter()
@@ -222,6 +224,12 @@ impl MockServer {
     /// whose `Authorization` is not `Bearer <token>`; `None` turns it off.
     pub fn require_token(&self, token: Option<&str>) {
         self.shared.state().token = token.map(str::to_owned);
+    }
+
+    /// Exempts paths matching `pattern` from `require_token` (sign-in
+    /// endpoints, health checks, presigned uploads).
+    pub fn open_path(&self, pattern: &str) {
+        self.shared.state().open.push(pattern.to_owned());
     }
 
     /// Takes the server down (connections refused, open ones reset) or back up.

@@ -9,7 +9,9 @@ use crate::UsageError;
 
 pub fn run(mut args: impl Iterator<Item = OsString>) -> Result<i32, UsageError> {
     if let Some(arg) = args.next() {
-        return Err(UsageError(format!("demo takes no arguments, got {arg:?}")));
+        return Err(UsageError(format!(
+            "samples takes no arguments, got {arg:?}"
+        )));
     }
     println!(
         "{:<30} {:<9} {:>6}  {:<18} {:<5} {:<20} {:>9}",

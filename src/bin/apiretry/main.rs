@@ -11,6 +11,7 @@ mod classify;
 mod demo;
 mod request;
 mod serve;
+mod session;
 
 const USAGE: &str = "\
 apiretry: classify HTTP API failures into the apiretry taxonomy
@@ -22,7 +23,8 @@ usage:
                     send one request with retries, printing each attempt
   apiretry serve --scenario FILE [--port N] [--for SECONDS]
                     run the mock API server, scripted by a scenario file
-  apiretry demo     classify the example responses of the source documents
+  apiretry demo     a C2C device session against the built-in mock API
+  apiretry samples  classify the example responses of the source documents
   apiretry help     show this text
 
 'apiretry COMMAND --help' shows a command's options.";
@@ -47,7 +49,8 @@ fn main() -> ExitCode {
     let command = args.next().map(|c| c.to_string_lossy().into_owned());
     let result = match command.as_deref() {
         Some("classify") => classify::run(args),
-        Some("demo") => demo::run(args),
+        Some("demo") => session::run(args),
+        Some("samples") => demo::run(args),
         Some("request") => request::run(args),
         Some("serve") => serve::run(args),
         Some("help" | "--help" | "-h") => {
