@@ -31,6 +31,12 @@ pub use response::Response;
 pub use timeouts::Timeouts;
 use transport::{Agents, Caps};
 
+/// The default health check follows the policy's backoff but waits at most
+/// this long between polls: one poll per client is cheap, and every waiting
+/// call resumes only when a poll succeeds (with seed 001's 32 s cap, calls
+/// resumed ~10 s after an outage ended in the peers benchmark).
+pub const HEALTH_CHECK_CAP: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Default cap on error bodies kept for classification.
 pub const DEFAULT_MAX_ERROR_BODY: u64 = 1 << 20;
 /// Default cap on success bodies.
@@ -139,7 +145,7 @@ impl ClientBuilder {
     }
 
     /// The health check's polling schedule (default: the policy's backoff,
-    /// as seed 001 recommends).
+    /// as seed 001 recommends, capped at [`HEALTH_CHECK_CAP`]).
     pub fn health_backoff(mut self, backoff: Backoff) -> Self {
         self.health_backoff = Some(backoff);
         self
@@ -203,9 +209,10 @@ impl ClientBuilder {
         let rate_limit = self.rate_limit.unwrap_or(self.profile.rate_limit());
         let mut route_limits = self.route_limits;
         route_limits.extend(self.profile.route_limits().iter().cloned());
-        let health_backoff = self
-            .health_backoff
-            .unwrap_or_else(|| self.policy.backoff().clone());
+        let health_backoff = self.health_backoff.unwrap_or_else(|| {
+            let b = self.policy.backoff();
+            b.clone().with_cap(b.delay(u32::MAX).min(HEALTH_CHECK_CAP))
+        });
         let mut retrier = Retrier::new(self.policy);
         if let Some(b) = self.budget {
             retrier = retrier.with_budget(b);
