@@ -449,6 +449,46 @@ mod serve {
         assert_eq!(last, "served 2 requests (0 answered 429)");
     }
 
+    /// A call made during a scripted outage waits and succeeds after it.
+    #[test]
+    fn scenario_outages() {
+        let file =
+            std::env::temp_dir().join(format!("apiretry-outage-{}.json", std::process::id()));
+        std::fs::write(
+            &file,
+            r#"{"outages": [{"after_ms": 300, "for_ms": 1200}],
+                "routes": [{"method": "GET", "path": "/x", "replies": [{"status": 200}]},
+                           {"method": "GET", "path": "/", "replies": [{"status": 204}]}]}"#,
+        )
+        .unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_apiretry"))
+            .args(["serve", "--scenario", file.to_str().unwrap(), "--for", "4"])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let url = lines
+            .next()
+            .unwrap()
+            .unwrap()
+            .rsplit(' ')
+            .next()
+            .unwrap()
+            .to_owned();
+        assert_eq!(
+            lines.next().unwrap().unwrap().split(" at ").next(),
+            Some("outage: down")
+        );
+        let started = std::time::Instant::now();
+        let (code, out, err) = run(&["request", &format!("{url}/x"), "--json"]);
+        assert_eq!(code, 0, "{out}{err}");
+        assert!(
+            started.elapsed() >= std::time::Duration::from_millis(500),
+            "it waited for the outage to end"
+        );
+        assert!(child.wait().unwrap().success());
+    }
+
     #[test]
     fn bad_scenarios_exit_2() {
         let bad =

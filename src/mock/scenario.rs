@@ -5,6 +5,7 @@
 //!   "rate_limit": {"per_second": 50, "burst": 5},
 //!   "token": "access-token",
 //!   "open_paths": ["/health", "/auth/*"],
+//!   "outages": [{"after_ms": 5000, "for_ms": 30000}],
 //!   "routes": [
 //!     {"method": "POST", "path": "/assets/:id/children", "replies": [
 //!       {"status": 409, "dialect": "detailed", "message": "Channel Paused", "detail": "paused"},
@@ -42,7 +43,17 @@ pub struct Scenario {
     token: Option<String>,
     #[serde(default)]
     open_paths: Vec<String>,
+    #[serde(default)]
+    outages: Vec<Outage>,
     routes: Vec<Route>,
+}
+
+/// The server is down (connections refused) from `after_ms` for `for_ms`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Outage {
+    after_ms: u64,
+    for_ms: u64,
 }
 
 #[derive(Debug, Deserialize)]
@@ -118,7 +129,23 @@ impl Scenario {
         Ok(s)
     }
 
-    /// Scripts `server` with this scenario.
+    /// The outages, as (start, end) since the server started, in order.
+    pub fn outages(&self) -> Vec<(Duration, Duration)> {
+        let mut v: Vec<_> = self
+            .outages
+            .iter()
+            .map(|o| {
+                (
+                    Duration::from_millis(o.after_ms),
+                    Duration::from_millis(o.after_ms + o.for_ms),
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// Scripts `server` with this scenario (outages are the caller's to play out).
     pub fn apply(&self, server: &MockServer) {
         if let Some(l) = &self.rate_limit {
             server.rate_limit(l.per_second, l.burst);

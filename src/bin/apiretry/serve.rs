@@ -4,7 +4,7 @@
 
 use std::ffi::OsString;
 use std::io::Write;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use apiretry::mock::{MockServer, Scenario};
 use lexopt::prelude::*;
@@ -15,8 +15,9 @@ const HELP: &str = "\
 usage: apiretry serve --scenario FILE [--port N] [--for SECONDS]
 
 Runs the mock API server on 127.0.0.1, answering each route as the scenario
-file says (format: src/mock/scenario.rs and the README). Prints the URL, then
-serves until interrupted, or for SECONDS.
+file says (format: src/mock/scenario.rs and the README), taking it down for
+the scenario's outages. Prints the URL and each outage, then serves until
+interrupted, or for SECONDS.
 
 options:
   --scenario FILE      the scenario (required)
@@ -63,8 +64,26 @@ pub fn run(argv: impl Iterator<Item = OsString>) -> Result<i32, UsageError> {
     scenario.apply(&server);
     println!("apiretry mock API listening on {}", server.url());
     let _ = std::io::stdout().flush();
-    match seconds {
-        Some(s) => std::thread::sleep(Duration::from_secs(s.into())),
+    let started = Instant::now();
+    let end = seconds.map(|s| Duration::from_secs(s.into()));
+    let sleep_until = |at: Duration| {
+        let now = started.elapsed();
+        let at = end.map_or(at, |e| at.min(e));
+        std::thread::sleep(at.saturating_sub(now));
+    };
+    for (down, up) in scenario.outages() {
+        sleep_until(down);
+        if end.is_some_and(|e| started.elapsed() >= e) {
+            break;
+        }
+        server.set_down(true);
+        println!("outage: down at {} ms", started.elapsed().as_millis());
+        sleep_until(up);
+        server.set_down(false);
+        println!("outage: back at {} ms", started.elapsed().as_millis());
+    }
+    match end {
+        Some(e) => sleep_until(e),
         None => loop {
             std::thread::park();
         },
