@@ -3,6 +3,7 @@
 use std::ffi::OsStr;
 
 use apiretry::Profile;
+use lexopt::ValueExt;
 
 use crate::UsageError;
 
@@ -62,4 +63,73 @@ pub fn set_once<T>(slot: &mut Option<T>, value: T, what: &str) -> Result<(), Usa
         return Err(UsageError(format!("{what} given more than once")));
     }
     Ok(())
+}
+
+/// The options `classify` and `request` share: the profile, and the headers,
+/// body and expected status of the message.
+#[derive(Default)]
+pub struct MessageArgs {
+    pub profile: Option<Profile>,
+    pub headers: Vec<(String, String)>,
+    pub body: Option<Vec<u8>>,
+    pub expect: Option<u16>,
+}
+
+impl MessageArgs {
+    const NAMES: &'static [&'static str] = &[
+        "profile",
+        "profile-file",
+        "header",
+        "body",
+        "body-file",
+        "expect",
+    ];
+
+    /// Whether `--name` is one of these options.
+    pub fn takes(name: &str) -> bool {
+        Self::NAMES.contains(&name)
+    }
+
+    /// Reads option `--name`'s value from `parser`.
+    pub fn parse(&mut self, name: &str, parser: &mut lexopt::Parser) -> Result<(), UsageError> {
+        let value = parser.value()?;
+        match name {
+            "profile" => set_once(
+                &mut self.profile,
+                builtin_profile(&value.string()?)?,
+                "--profile/--profile-file",
+            ),
+            "profile-file" => set_once(
+                &mut self.profile,
+                profile_file(&value)?,
+                "--profile/--profile-file",
+            ),
+            "header" => {
+                self.headers.push(header(&value.string()?)?);
+                Ok(())
+            }
+            "body" => set_once(
+                &mut self.body,
+                value.string()?.into_bytes(),
+                "--body/--body-file",
+            ),
+            "body-file" => set_once(
+                &mut self.body,
+                read_file(&value, "body file")?,
+                "--body/--body-file",
+            ),
+            "expect" => {
+                self.expect = Some(status(&value.string()?)?);
+                Ok(())
+            }
+            _ => unreachable!("takes() said yes"),
+        }
+    }
+
+    /// The profile given, or `generic`.
+    pub fn profile_or_generic(&mut self) -> Profile {
+        self.profile
+            .take()
+            .unwrap_or_else(|| Profile::builtin("generic").expect("built in").clone())
+    }
 }

@@ -2,7 +2,7 @@
 
 use std::ffi::OsString;
 
-use apiretry::{Profile, RawResponse};
+use apiretry::RawResponse;
 use lexopt::prelude::*;
 
 use crate::{args, UsageError};
@@ -25,31 +25,13 @@ options:
 pub fn run(argv: impl Iterator<Item = OsString>) -> Result<i32, UsageError> {
     let mut parser = lexopt::Parser::from_args(argv);
     let mut status = None;
-    let mut expect = None;
-    let mut profile: Option<Profile> = None;
-    let mut headers: Vec<(String, String)> = Vec::new();
-    let mut body: Option<Vec<u8>> = None;
+    let mut message = args::MessageArgs::default();
     while let Some(arg) = parser.next()? {
         match arg {
             Long("status") => status = Some(args::status(&parser.value()?.string()?)?),
-            Long("expect") => expect = Some(args::status(&parser.value()?.string()?)?),
-            Long("profile") => {
-                let p = args::builtin_profile(&parser.value()?.string()?)?;
-                args::set_once(&mut profile, p, "--profile/--profile-file")?;
-            }
-            Long("profile-file") => {
-                let p = args::profile_file(&parser.value()?)?;
-                args::set_once(&mut profile, p, "--profile/--profile-file")?;
-            }
-            Long("header") => headers.push(args::header(&parser.value()?.string()?)?),
-            Long("body") => args::set_once(
-                &mut body,
-                parser.value()?.string()?.into_bytes(),
-                "--body/--body-file",
-            )?,
-            Long("body-file") => {
-                let bytes = args::read_file(&parser.value()?, "body file")?;
-                args::set_once(&mut body, bytes, "--body/--body-file")?;
+            Long(name) if args::MessageArgs::takes(name) => {
+                let name = name.to_owned();
+                message.parse(&name, &mut parser)?;
             }
             Long("help") | Short('h') => {
                 println!("{HELP}");
@@ -59,10 +41,12 @@ pub fn run(argv: impl Iterator<Item = OsString>) -> Result<i32, UsageError> {
         }
     }
     let status = status.ok_or_else(|| "classify needs --status N".to_owned())?;
-    let profile = profile.unwrap_or_else(|| Profile::builtin("generic").expect("built in").clone());
-    let body = body.unwrap_or_default();
-    let mut response = RawResponse::new(status).headers(&headers).body(&body);
-    if let Some(e) = expect {
+    let profile = message.profile_or_generic();
+    let body = message.body.unwrap_or_default();
+    let mut response = RawResponse::new(status)
+        .headers(&message.headers)
+        .body(&body);
+    if let Some(e) = message.expect {
         response = response.expect(e);
     }
     let classification = profile.classify(&response);

@@ -5,7 +5,7 @@ use std::ffi::OsString;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use apiretry::{Client, Event, Policy, Profile, Request, Secret, Step, Timeouts};
+use apiretry::{Client, Event, Policy, Request, Secret, Step, Timeouts};
 use lexopt::prelude::*;
 
 use crate::{args, UsageError};
@@ -35,10 +35,7 @@ pub fn run(argv: impl Iterator<Item = OsString>) -> Result<i32, UsageError> {
     let mut parser = lexopt::Parser::from_args(argv);
     let mut url = None;
     let mut method = "GET".to_owned();
-    let mut profile: Option<Profile> = None;
-    let mut headers: Vec<(String, String)> = Vec::new();
-    let mut body: Option<Vec<u8>> = None;
-    let mut expect = None;
+    let mut message = args::MessageArgs::default();
     let mut token = None;
     let mut policy = Policy::default();
     let mut timeouts = Timeouts::default();
@@ -47,25 +44,10 @@ pub fn run(argv: impl Iterator<Item = OsString>) -> Result<i32, UsageError> {
         match arg {
             Value(v) if url.is_none() => url = Some(v.string()?),
             Long("method") => method = parser.value()?.string()?.to_ascii_uppercase(),
-            Long("profile") => {
-                let p = args::builtin_profile(&parser.value()?.string()?)?;
-                args::set_once(&mut profile, p, "--profile/--profile-file")?;
+            Long(name) if args::MessageArgs::takes(name) => {
+                let name = name.to_owned();
+                message.parse(&name, &mut parser)?;
             }
-            Long("profile-file") => {
-                let p = args::profile_file(&parser.value()?)?;
-                args::set_once(&mut profile, p, "--profile/--profile-file")?;
-            }
-            Long("header") => headers.push(args::header(&parser.value()?.string()?)?),
-            Long("body") => args::set_once(
-                &mut body,
-                parser.value()?.string()?.into_bytes(),
-                "--body/--body-file",
-            )?,
-            Long("body-file") => {
-                let bytes = args::read_file(&parser.value()?, "body file")?;
-                args::set_once(&mut body, bytes, "--body/--body-file")?;
-            }
-            Long("expect") => expect = Some(args::status(&parser.value()?.string()?)?),
             Long("token") => token = Some(Secret::new(parser.value()?.string()?)),
             Long("attempts") => {
                 policy = policy
@@ -122,7 +104,7 @@ pub fn run(argv: impl Iterator<Item = OsString>) -> Result<i32, UsageError> {
         }));
     };
     let mut builder = Client::builder(url.clone())
-        .profile(profile.unwrap_or_else(|| Profile::builtin("generic").expect("built in").clone()))
+        .profile(message.profile_or_generic())
         .policy(policy)
         .timeouts(timeouts)
         .observer(Arc::new(observer));
@@ -131,13 +113,13 @@ pub fn run(argv: impl Iterator<Item = OsString>) -> Result<i32, UsageError> {
     }
     let client = builder.build();
     let mut req = Request::new(&method, url);
-    for (k, v) in &headers {
+    for (k, v) in &message.headers {
         req = req.header(k, v);
     }
-    if let Some(b) = body {
+    if let Some(b) = message.body {
         req = req.body(b);
     }
-    if let Some(e) = expect {
+    if let Some(e) = message.expect {
         req = req.expect(e);
     }
     let result = client.send(&req);
