@@ -7,7 +7,7 @@ use std::time::SystemTime;
 use crate::error::{clean, ApiError};
 use crate::headers::{self, Headers};
 use crate::kind::Kind;
-use crate::payload::{self, Payload, MAX_CODES};
+use crate::payload::{self, Payload, Schema, MAX_CODES};
 use crate::profile::{MessageRule, Profile, UnmatchedCode};
 
 /// Field-level messages kept per classification; a payload listing more is
@@ -37,6 +37,7 @@ pub struct RawResponse<'a> {
     headers: &'a dyn Headers,
     body: &'a [u8],
     expected: Option<u16>,
+    method: Option<&'a str>,
     now: Option<SystemTime>,
 }
 
@@ -48,6 +49,7 @@ impl<'a> RawResponse<'a> {
             headers: &(),
             body: &[],
             expected: None,
+            method: None,
             now: None,
         }
     }
@@ -70,6 +72,13 @@ impl<'a> RawResponse<'a> {
         self
     }
 
+    /// The request's method (default: unknown). A GET or HEAD answer's body
+    /// is the resource itself, never an error document.
+    pub fn method(mut self, method: &'a str) -> Self {
+        self.method = Some(method);
+        self
+    }
+
     /// The time `Retry-After` dates are measured from (default: now).
     pub fn at(mut self, now: SystemTime) -> Self {
         self.now = Some(now);
@@ -87,6 +96,9 @@ impl Profile {
     /// status, if one was given), else the failure it represents.
     pub fn classify(&self, r: &RawResponse<'_>) -> Option<ApiError> {
         if r.status < 400 {
+            if let Some(err) = self.error_document(r) {
+                return Some(err);
+            }
             let expected = r.expected.filter(|&e| e != r.status)?;
             let mut err = self.error(Kind::UnexpectedStatus, None);
             err.message = Cow::Owned(format!("expected status {expected}, got {}", r.status));
@@ -98,6 +110,37 @@ impl Profile {
         let payload = (r.body.len() <= self.max_body_bytes
             && payload::decode(r.body, &mut decoded))
         .then_some(&decoded);
+        Some(self.classify_failure(r, payload))
+    }
+
+    /// A 2xx whose body is an AWS `<Error>` document, where the profile
+    /// says such answers happen: classified by its code as a 500 (as
+    /// botocore does), keeping the real status.
+    fn error_document(&self, r: &RawResponse<'_>) -> Option<ApiError> {
+        let body_is_resource = r
+            .method
+            .is_some_and(|m| m.eq_ignore_ascii_case("GET") || m.eq_ignore_ascii_case("HEAD"));
+        if !self.error_document_on_success
+            || !(200..300).contains(&r.status)
+            || body_is_resource
+            || r.body.len() > self.max_body_bytes
+            || r.body.trim_ascii_start().first() != Some(&b'<')
+        {
+            return None;
+        }
+        let mut decoded = Payload::default();
+        if !payload::decode(r.body, &mut decoded) || decoded.schema != Some(Schema::AwsXml) {
+            return None;
+        }
+        let as_500 = RawResponse { status: 500, ..*r };
+        let mut err = self.classify_failure(&as_500, Some(&decoded));
+        err.status = Some(r.status);
+        Some(err)
+    }
+
+    /// A failed response: payload rules or status table, then what the
+    /// headers and body say about waiting and request ids.
+    fn classify_failure(&self, r: &RawResponse<'_>, payload: Option<&Payload<'_>>) -> ApiError {
         let mut err = match payload {
             Some(p) => self.classify_payload(r, p),
             None => self.error(self.kind_for_status(r.status), None),
@@ -119,7 +162,7 @@ impl Profile {
                 err.request_id = Some(clean(id).into_owned());
             }
         }
-        Some(err)
+        err
     }
 
     /// Message table, then (unless the profile says otherwise) status table.
@@ -134,7 +177,14 @@ impl Profile {
         let mut err = match matched {
             Some((rule, _)) => self.error(rule.kind, Some(rule)),
             None if code.is_some() && self.unmatched_code == UnmatchedCode::Unknown => {
-                self.error(Kind::UnknownApiError, None)
+                // Seed 001: an unknown code is retried once; but never less
+                // than the bare status would be (a 503 or 429 with a new code).
+                let by_status = self.kind_for_status(r.status);
+                let kind = match self.retry_for(by_status) < self.retry_for(Kind::UnknownApiError) {
+                    true => by_status,
+                    false => Kind::UnknownApiError,
+                };
+                self.error(kind, None)
             }
             None => self.error(self.kind_for_status(r.status), None),
         };

@@ -16,6 +16,7 @@ struct Case {
     body: &'static str,
     headers: Vec<(&'static str, &'static str)>,
     expect: Option<u16>,
+    method: Option<&'static str>,
     want: Option<(Kind, Retry)>,
     code: Option<&'static str>,
     message: Option<&'static str>,
@@ -30,6 +31,7 @@ fn case(profile: &'static str, status: u16, body: &'static str) -> Case {
         body,
         headers: Vec::new(),
         expect: None,
+        method: None,
         want: None,
         code: None,
         message: None,
@@ -63,6 +65,10 @@ impl Case {
         self.expect = Some(status);
         self
     }
+    fn method(mut self, method: &'static str) -> Self {
+        self.method = Some(method);
+        self
+    }
     fn wait(mut self, ms: u64) -> Self {
         self.wait = Some(ms);
         self
@@ -85,7 +91,13 @@ fn check(rows: Vec<Case>) {
         if let Some(e) = c.expect {
             r = r.expect(e);
         }
-        let label = format!("{} {} {:?} {}", c.profile, c.status, c.headers, c.body);
+        if let Some(m) = c.method {
+            r = r.method(m);
+        }
+        let label = format!(
+            "{} {:?} {} {:?} {}",
+            c.profile, c.method, c.status, c.headers, c.body
+        );
         let got = profile.classify(&r);
         let Some((kind, retry)) = c.want else {
             if let Some(err) = got {
@@ -223,6 +235,150 @@ fn s3_codes() {
         case("s3", 503, "").is(Unavailable, Yes),
         case("s3", 500, "").is(ServerError, Once),
     ]);
+}
+
+/// Issue 11, items 1-4: what the AWS SDKs and S3's documentation say that
+/// seed 001's short table does not.
+#[test]
+fn s3_codes_the_aws_sdks_document() {
+    const INTERNAL: &str = "<Error><Code>InternalError</Code><Message>x</Message></Error>";
+    const SLOW: &str =
+        "<?xml version=\"1.0\"?>\n<Error><Code>SlowDown</Code><Message>slow</Message></Error>";
+    const ODD: &str = "<Error><Code>SomethingNew</Code><Message>new</Message></Error>";
+    let mut rows = vec![
+        // 1. A 200 carrying an <Error> document (CompleteMultipartUpload,
+        //    CopyObject, UploadPartCopy) is a failure, classified by its code.
+        case("s3", 200, INTERNAL)
+            .is(ServerError, Once)
+            .code("InternalError")
+            .msg("x"),
+        case("s3", 200, INTERNAL)
+            .method("POST")
+            .is(ServerError, Once)
+            .code("InternalError")
+            .msg("x"),
+        case("s3", 200, SLOW)
+            .method("PUT")
+            .is(RateLimited, Yes)
+            .code("SlowDown")
+            .msg("slow"),
+        case("s3", 200, ODD)
+            .method("PUT")
+            .is(UnknownApiError, Once)
+            .code("SomethingNew")
+            .msg("new"),
+        //    ... but a GET's body is the object, whatever it holds.
+        case("s3", 200, INTERNAL).method("GET"),
+        case("s3", 200, INTERNAL).method("HEAD"),
+        case("s3", 200, "<ListBucketResult></ListBucketResult>").method("POST"),
+        case("s3", 200, ""),
+        //    Other profiles never read a success body.
+        case("generic", 200, INTERNAL),
+        // 2. 429 is rate_limited in every profile, with or without a payload.
+        case("s3", 429, "").is(RateLimited, Yes),
+        case("s3", 429, ODD)
+            .is(RateLimited, Yes)
+            .code("SomethingNew")
+            .msg("new"),
+        // A 503 with an unknown code is retried like a bare 503; a 403 with
+        // one keeps the seed's one retry.
+        case("s3", 503, ODD)
+            .is(Unavailable, Yes)
+            .code("SomethingNew")
+            .msg("new"),
+        case("s3", 403, ODD)
+            .is(UnknownApiError, Once)
+            .code("SomethingNew")
+            .msg("new"),
+        case("s3", 500, ODD)
+            .is(UnknownApiError, Once)
+            .code("SomethingNew")
+            .msg("new"),
+    ];
+    for profile in ["generic", "c2c", "s3", "frameio", "keyed", "envelope"] {
+        rows.push(case(profile, 429, "").is(RateLimited, Yes));
+    }
+    // 3. The SDKs' throttling and transient codes are retried (`yes`).
+    for code in THROTTLING {
+        let body: &'static str =
+            format!("<Error><Code>{code}</Code><Message>m</Message></Error>").leak();
+        rows.push(
+            case("s3", 400, body)
+                .is(RateLimited, Yes)
+                .code(code)
+                .msg("m"),
+        );
+        rows.push(
+            case("s3", 503, body)
+                .is(RateLimited, Yes)
+                .code(code)
+                .msg("m"),
+        );
+    }
+    for code in [
+        "RequestTimeout",
+        "RequestTimeoutException",
+        "PriorRequestNotComplete",
+    ] {
+        let body: &'static str =
+            format!("<Error><Code>{code}</Code><Message>m</Message></Error>").leak();
+        rows.push(case("s3", 400, body).is(Timeout, Yes).code(code).msg("m"));
+    }
+    // 4. Codes no re-send can fix: retry `no`.
+    for (code, status, kind) in HOPELESS {
+        let body: &'static str =
+            format!("<Error><Code>{code}</Code><Message>m</Message></Error>").leak();
+        rows.push(case("s3", *status, body).is(*kind, No).code(code).msg("m"));
+    }
+    check(rows);
+}
+
+const THROTTLING: &[&str] = &[
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "RequestThrottled",
+    "RequestThrottledException",
+    "TooManyRequestsException",
+    "ProvisionedThroughputExceededException",
+    "RequestLimitExceeded",
+    "BandwidthLimitExceeded",
+    "LimitExceededException",
+    "EC2ThrottledException",
+];
+
+/// Code, the status S3 sends it with, and the kind.
+const HOPELESS: &[(&str, u16, Kind)] = &[
+    ("EntityTooLarge", 400, InvalidRequest),
+    ("EntityTooSmall", 400, InvalidRequest),
+    ("BadDigest", 400, InvalidRequest),
+    ("InvalidDigest", 400, InvalidRequest),
+    ("InvalidPart", 400, InvalidRequest),
+    ("InvalidPartOrder", 400, InvalidRequest),
+    ("NoSuchUpload", 404, NotFound),
+    ("NoSuchBucket", 404, NotFound),
+    ("InvalidAccessKeyId", 403, Forbidden),
+    ("SignatureDoesNotMatch", 403, Forbidden),
+    ("RequestTimeTooSkewed", 403, Forbidden),
+];
+
+#[test]
+fn hopeless_s3_codes_say_what_to_do() {
+    let s3 = Profile::builtin("s3").unwrap();
+    for (code, status, _) in HOPELESS {
+        let body = format!("<Error><Code>{code}</Code><Message>m</Message></Error>");
+        let err = s3
+            .classify(&RawResponse::new(*status).body(body.as_bytes()))
+            .unwrap();
+        assert_ne!(
+            err.hint,
+            err.kind.default_hint(),
+            "{code} has no hint of its own"
+        );
+    }
+    let body = b"<Error><Code>RequestTimeTooSkewed</Code><Message>m</Message></Error>";
+    let err = s3.classify(&RawResponse::new(403).body(body)).unwrap();
+    assert!(err.hint.contains("device clock"), "{}", err.hint);
 }
 
 #[test]

@@ -382,7 +382,8 @@ impl Client {
         let profile = req.profile.as_deref().unwrap_or(&inner.profile);
         let mut raw = RawResponse::new(resp.status)
             .headers(&resp.headers)
-            .body(&resp.body);
+            .body(&resp.body)
+            .method(&req.method);
         if let Some(e) = req.expect {
             raw = raw.expect(e);
         }

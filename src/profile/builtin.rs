@@ -141,7 +141,8 @@ fn c2c() -> Profile {
     )
 }
 
-/// AWS S3 during chunk upload (seed 001's AWS table).
+/// AWS S3 during chunk upload (seed 001's AWS table), and the AWS-documented
+/// codes the seed does not name, with the class the AWS SDKs give them.
 fn s3() -> Profile {
     const PRESIGN: &str = "The presigned upload URL has expired: request a new one from the API.";
     let p = Profile::new("s3")
@@ -154,13 +155,72 @@ fn s3() -> Profile {
             MessageRule::code("AccessDenied", Kind::Forbidden)
                 .and_contains("Request has expired")
                 .hint(PRESIGN),
-        )
+        );
+    // The codes the AWS SDKs' standard retry mode treats as throttling and
+    // as transient: retried like SlowDown and RequestTimeout.
+    let p = S3_THROTTLING.iter().fold(p, |p, &code| {
+        p.with_message(MessageRule::code(code, Kind::RateLimited))
+    });
+    let p = S3_TRANSIENT.iter().fold(p, |p, &code| {
+        p.with_message(MessageRule::code(code, Kind::Timeout))
+    });
+    let p = S3_HOPELESS.iter().fold(p, |p, &(code, kind, hint)| {
+        p.with_message(MessageRule::code(code, kind).retry(Retry::No).hint(hint))
+    });
+    let p = p
         .with_unmatched_code(UnmatchedCode::Unknown)
+        .with_error_document_on_success()
         .with_status(403, Kind::Forbidden)
         .with_status(404, Kind::NotFound)
+        .with_status(429, Kind::RateLimited)
         .with_status(500, Kind::ServerError);
     with_gateways(p)
 }
+
+/// AWS codes that mean "slow down" (retry `yes`, backing off).
+pub(crate) const S3_THROTTLING: &[&str] = &[
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "RequestThrottled",
+    "RequestThrottledException",
+    "TooManyRequestsException",
+    "ProvisionedThroughputExceededException",
+    "RequestLimitExceeded",
+    "BandwidthLimitExceeded",
+    "LimitExceededException",
+    "EC2ThrottledException",
+];
+
+/// AWS codes for a request that timed out or raced a previous one (retry `yes`).
+pub(crate) const S3_TRANSIENT: &[&str] = &["RequestTimeoutException", "PriorRequestNotComplete"];
+
+/// S3 codes that no re-send of the same request can fix: retry `no`, with
+/// what a person (or the device's code) has to change.
+pub(crate) const S3_HOPELESS: &[(&str, Kind, &str)] = &[
+    ("EntityTooLarge", Kind::InvalidRequest,
+     "The part or object is larger than S3 allows (5 GiB per part): split it into more parts."),
+    ("EntityTooSmall", Kind::InvalidRequest,
+     "Every part but the last must be at least 5 MiB: use larger chunks."),
+    ("BadDigest", Kind::InvalidRequest,
+     "The Content-MD5 sent does not match the bytes sent: recompute it from the chunk as uploaded."),
+    ("InvalidDigest", Kind::InvalidRequest,
+     "The Content-MD5 header is not a valid base64 MD5: recompute it."),
+    ("InvalidPart", Kind::InvalidRequest,
+     "A listed part was not uploaded or its ETag differs: upload it again and list the ETag S3 returned."),
+    ("InvalidPartOrder", Kind::InvalidRequest,
+     "List the parts in ascending part-number order when completing the upload."),
+    ("NoSuchUpload", Kind::NotFound,
+     "The multipart upload was completed or aborted: start a new upload."),
+    ("NoSuchBucket", Kind::NotFound,
+     "The bucket does not exist: check the upload URL the API returned."),
+    ("InvalidAccessKeyId", Kind::Forbidden,
+     "The access key in the signature is unknown: request a new presigned URL."),
+    ("SignatureDoesNotMatch", Kind::Forbidden,
+     "The URL or headers were changed after signing: send the presigned URL and signed headers exactly as given."),
+    ("RequestTimeTooSkewed", Kind::Forbidden,
+     "The device clock is wrong (more than 15 minutes off S3's): set it from NTP, then request a new URL."),
+];
 
 /// The Frame.io REST API (seed 000).
 fn frameio() -> Profile {

@@ -13,6 +13,7 @@
 //!   "hints": {"rate_limited": "Slow down."},
 //!   "unmatched_code": "status_table",
 //!   "max_body_bytes": 1048576,
+//!   "error_document_on_success": false,
 //!   "rate_limit": "50/s",
 //!   "route_limits": {"POST /assets/:id/children": "5/s"}
 //! }
@@ -45,6 +46,7 @@ struct File {
     hints: BTreeMap<Named<Kind>, String>,
     unmatched_code: Option<Unmatched>,
     max_body_bytes: Option<usize>,
+    error_document_on_success: Option<bool>,
     rate_limit: Option<String>,
     #[serde(default)]
     route_limits: BTreeMap<String, String>,
@@ -181,6 +183,9 @@ impl File {
             None => base.unmatched_code,
         };
         p.max_body_bytes = self.max_body_bytes.unwrap_or(base.max_body_bytes);
+        p.error_document_on_success = self
+            .error_document_on_success
+            .unwrap_or(base.error_document_on_success);
         p.rate_limit = match self.rate_limit {
             Some(l) => Some(
                 l.parse()

@@ -116,6 +116,7 @@ pub struct Profile {
     pub(crate) hints: Vec<(Kind, Text)>,
     pub(crate) unmatched_code: UnmatchedCode,
     pub(crate) max_body_bytes: usize,
+    pub(crate) error_document_on_success: bool,
     pub(crate) rate_limit: Option<RateLimit>,
     pub(crate) route_limits: Vec<(String, String, RateLimit)>,
 }
@@ -131,6 +132,7 @@ impl Profile {
             hints: Vec::new(),
             unmatched_code: UnmatchedCode::StatusTable,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            error_document_on_success: false,
             rate_limit: None,
             route_limits: Vec::new(),
         }
@@ -184,6 +186,26 @@ impl Profile {
         self
     }
 
+    /// A success answer (2xx) whose body is an AWS `<Error>` document is a
+    /// failure, classified by its code as if the status were 500 (S3's
+    /// CompleteMultipartUpload, CopyObject and UploadPartCopy answer so;
+    /// botocore does the same). Not applied to GET and HEAD, whose body is
+    /// the object itself.
+    ///
+    /// ```
+    /// use apiretry::{Kind, Profile, RawResponse};
+    ///
+    /// let body = b"<Error><Code>InternalError</Code><Message>x</Message></Error>";
+    /// let s3 = Profile::builtin("s3").unwrap();
+    /// let err = s3.classify(&RawResponse::new(200).body(body).method("POST")).unwrap();
+    /// assert_eq!((err.kind, err.status), (Kind::ServerError, Some(200)));
+    /// assert!(s3.classify(&RawResponse::new(200).body(body).method("GET")).is_none());
+    /// ```
+    pub fn with_error_document_on_success(mut self) -> Self {
+        self.error_document_on_success = true;
+        self
+    }
+
     /// Bodies larger than this are not decoded (classified by status alone).
     pub fn with_max_body_bytes(mut self, bytes: usize) -> Self {
         self.max_body_bytes = bytes;
@@ -229,12 +251,19 @@ impl Profile {
             .map_or(Cow::Borrowed(kind.default_hint()), |(_, h)| h.clone())
     }
 
-    /// The status table's kind for `status`, `unknown_api_error` when none.
+    /// The status table's kind for `status`; when no row names it,
+    /// `rate_limited` for 429 (its meaning in every API) and else
+    /// `unknown_api_error`.
     pub fn kind_for_status(&self, status: u16) -> Kind {
-        self.statuses
+        match self
+            .statuses
             .iter()
             .find(|r| (r.from..=r.to).contains(&status))
-            .map_or(Kind::UnknownApiError, |r| r.kind)
+        {
+            Some(r) => r.kind,
+            None if status == 429 => Kind::RateLimited,
+            None => Kind::UnknownApiError,
+        }
     }
 
     /// The first rule matching `status` and a payload with these codes and message;
