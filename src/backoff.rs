@@ -128,6 +128,17 @@ impl Backoff {
         }
     }
 
+    /// The longest delay the schedule can draw before retry `attempt`
+    /// (0-indexed), jitter included.
+    pub(crate) fn max_delay(&self, attempt: u32) -> Duration {
+        let delay = self.delay(attempt);
+        match self.jitter {
+            Jitter::Seed => delay + delay / 2,
+            Jitter::None | Jitter::Full | Jitter::Equal => delay,
+            Jitter::Decorrelated => self.cap.max(self.base),
+        }
+    }
+
     /// An endless schedule of jittered delays, randomly seeded.
     pub fn schedule(&self) -> Schedule {
         self.schedule_seeded(fastrand::u64(..))

@@ -30,6 +30,16 @@ pub struct Policy {
     deadline: Option<Duration>,
     max_retry_after: Duration,
     overrides: Vec<(Kind, Retry)>,
+    network_wait: NetworkWait,
+}
+
+/// How long a call may wait at a closed connectivity gate.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum NetworkWait {
+    /// As long as the policy's retries could have backed off.
+    Derived,
+    Limit(Duration),
+    Forever,
 }
 
 impl Default for Policy {
@@ -40,6 +50,7 @@ impl Default for Policy {
             deadline: None,
             max_retry_after: Duration::from_secs(300),
             overrides: Vec::new(),
+            network_wait: NetworkWait::Derived,
         }
     }
 }
@@ -75,6 +86,47 @@ impl Policy {
         self.overrides.retain(|(k, _)| *k != kind);
         self.overrides.push((kind, retry));
         self
+    }
+
+    /// The longest a call waits, in all, at a closed connectivity gate for
+    /// its origin to answer again. When the wait is over, the call makes its
+    /// next attempt anyway, so that the attempt limit (and so the call)
+    /// always ends. Default: the most the policy's retries could back off
+    /// (95.25 s for the default policy; nothing for one attempt).
+    pub fn with_network_wait(mut self, wait: Duration) -> Self {
+        self.network_wait = NetworkWait::Limit(wait);
+        self
+    }
+
+    /// Calls wait at a closed connectivity gate until the network is back,
+    /// however long that takes (bounded only by a deadline or cancellation).
+    pub fn wait_for_network_forever(mut self) -> Self {
+        self.network_wait = NetworkWait::Forever;
+        self
+    }
+
+    /// How long a call may wait at a closed connectivity gate; `None` for
+    /// ever.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use apiretry::Policy;
+    ///
+    /// let p = Policy::default();
+    /// assert_eq!(p.network_wait(), Some(Duration::from_millis(95_250)));
+    /// assert_eq!(p.clone().with_max_attempts(2).network_wait(), Some(Duration::from_millis(750)));
+    /// assert_eq!(p.wait_for_network_forever().network_wait(), None);
+    /// ```
+    pub fn network_wait(&self) -> Option<Duration> {
+        match self.network_wait {
+            NetworkWait::Derived => Some(
+                (0..self.max_attempts - 1)
+                    .map(|i| self.backoff.max_delay(i))
+                    .sum(),
+            ),
+            NetworkWait::Limit(d) => Some(d),
+            NetworkWait::Forever => None,
+        }
     }
 
     /// Attempts in all.

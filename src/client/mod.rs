@@ -12,7 +12,6 @@ use crate::clock::Clock;
 use crate::error::ApiError;
 use crate::events::Observer;
 use crate::gate::authorization::{AuthGate, Refresh};
-use crate::gate::connectivity::ConnectivityGate;
 use crate::gate::{ClientState, Secret, StateObserver};
 use crate::headers;
 use crate::kind::{Kind, Retry};
@@ -21,21 +20,30 @@ use crate::policy::Policy;
 use crate::profile::Profile;
 use crate::retry::Retrier;
 
+mod origin;
+mod redirect;
 mod request;
 mod response;
 mod timeouts;
 mod transport;
 
+use origin::{origin_of, Origin, Origins};
 pub use request::{Request, RequestClass};
 pub use response::Response;
 pub use timeouts::Timeouts;
-use transport::{Agents, Caps};
+use transport::{Agents, Caps, Exchange, Failed};
 
 /// The default health check follows the policy's backoff but waits at most
 /// this long between polls: one poll per client is cheap, and every waiting
 /// call resumes only when a poll succeeds (with seed 001's 32 s cap, calls
 /// resumed ~10 s after an outage ended in the peers benchmark).
 pub const HEALTH_CHECK_CAP: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// While calls wait at a closed gate, probes come at least this often
+/// (each pause drawn between half this and this, so that a fleet's probes
+/// do not line up): the first call after an outage goes out about as soon
+/// as a client that retried on its own would have sent one.
+pub const WAITING_PROBE_CAP: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Default cap on error bodies kept for classification.
 pub const DEFAULT_MAX_ERROR_BODY: u64 = 1 << 20;
@@ -64,11 +72,9 @@ struct Inner {
     profile: Arc<Profile>,
     retrier: Retrier,
     agents: Agents,
-    limiter: RateLimiter,
     caps: Caps,
     auth: AuthGate,
-    connectivity: ConnectivityGate,
-    health_path: String,
+    origins: Origins,
     health_backoff: Backoff,
 }
 
@@ -223,17 +229,23 @@ impl ClientBuilder {
         if let Some(o) = self.observer {
             retrier = retrier.with_observer(o);
         }
+        let base = self.base.trim_end_matches('/').to_owned();
+        let health_url = resolve(&base, &self.health_path);
+        let origins = Origins::new(
+            origin_of(&base).unwrap_or_else(|| base.clone()),
+            RateLimiter::new(rate_limit, &route_limits),
+            health_url,
+            self.state_observer.clone(),
+        );
         Client {
             inner: Arc::new(Inner {
-                base: self.base.trim_end_matches('/').to_owned(),
+                base,
                 profile: Arc::new(self.profile),
                 retrier,
                 agents: Agents::new(self.timeouts),
-                limiter: RateLimiter::new(rate_limit, &route_limits),
                 caps: self.caps,
-                auth: AuthGate::new(self.token, self.refresh, self.state_observer.clone()),
-                connectivity: ConnectivityGate::new(self.state_observer),
-                health_path: self.health_path,
+                auth: AuthGate::new(self.token, self.refresh, self.state_observer),
+                origins,
                 health_backoff,
             }),
         }
@@ -270,9 +282,9 @@ impl Client {
         self.inner.auth.set_token(token);
     }
 
-    /// Whether calls are being held for a lost connection.
+    /// Whether calls to any origin are being held for a lost connection.
     pub fn is_disconnected(&self) -> bool {
-        self.inner.connectivity.is_disconnected()
+        self.inner.origins.any_disconnected()
     }
 
     /// The client's profile.
@@ -293,42 +305,49 @@ impl Client {
         req: &Request,
         cancel: &CancelToken,
     ) -> Result<Response, ApiError> {
-        let until = self
-            .inner
+        let policy = self.inner.retrier.policy();
+        let until = policy.deadline().map(|d| Instant::now() + d);
+        let mut call = Call {
+            until,
+            network_wait: policy.network_wait(),
+            refreshed: false,
+        };
+        self.inner
             .retrier
-            .policy()
-            .deadline()
-            .map(|d| Instant::now() + d);
-        let mut refreshed = false;
-        self.inner.retrier.run_cancellable(cancel, |_| {
-            self.gated_attempt(req, until, cancel, &mut refreshed)
-        })
+            .run_cancellable(cancel, |_| self.gated_attempt(req, &mut call, cancel))
     }
 
-    /// One attempt through the gates; an `unauthorized` answer gets one
-    /// token refresh and an immediate second try.
+    /// One attempt through the gates of its origin; an `unauthorized`
+    /// answer gets one token refresh and an immediate second try.
     fn gated_attempt(
         &self,
         req: &Request,
-        until: Option<Instant>,
+        call: &mut Call,
         cancel: &CancelToken,
-        refreshed: &mut bool,
     ) -> Result<Response, ApiError> {
         let inner = &*self.inner;
-        inner.connectivity.wait(until, cancel)?;
+        let url = resolve(&inner.base, &req.url);
+        let origin = inner.origins.of(&url);
+        let until = call.until;
+        let arrived = Instant::now();
+        let patience = call.network_wait.map(|w| arrived + w);
+        origin.gate.wait(until, patience, cancel)?;
+        if let Some(w) = &mut call.network_wait {
+            *w = w.saturating_sub(arrived.elapsed());
+        }
         let (token, generation) = match req.authorized {
             true => inner.auth.current(until, cancel)?,
             false => (None, 0),
         };
-        match self.exchange(req, token.as_ref(), until, cancel) {
+        match self.exchange(req, &url, &origin, token.as_ref(), until, cancel) {
             Err(e) if e.kind == Kind::Unauthorized && req.authorized => {
-                if *refreshed || !inner.auth.can_refresh() {
+                if call.refreshed || !inner.auth.can_refresh() {
                     return Err(e.with_retry(Retry::No)); // yes* needs a refresh
                 }
-                *refreshed = true;
+                call.refreshed = true;
                 inner.auth.refresh_after(generation, until, cancel)?;
                 let (token, _) = inner.auth.current(until, cancel)?;
-                self.exchange(req, token.as_ref(), until, cancel)
+                self.exchange(req, &url, &origin, token.as_ref(), until, cancel)
                     .map_err(|e| match e.kind {
                         Kind::Unauthorized => e.with_retry(Retry::No),
                         _ => e,
@@ -338,100 +357,150 @@ impl Client {
         }
     }
 
-    /// One exchange on the wire when the rate limit allows, classified;
-    /// network failures close the connectivity gate, and a 429's
-    /// `Retry-After` pauses every call.
+    /// One exchange when the origin's rate limit allows, classified; a
+    /// failure showing the origin unreachable closes its gate, and a 429's
+    /// `Retry-After` pauses every call to it.
     fn exchange(
         &self,
         req: &Request,
+        url: &str,
+        origin: &Arc<Origin>,
         token: Option<&Secret>,
         until: Option<Instant>,
         cancel: &CancelToken,
     ) -> Result<Response, ApiError> {
-        self.inner
-            .limiter
-            .acquire(&req.method, &req.url, until, cancel)?;
-        let result = self.attempt(req, token);
-        if let Err(e) = &result {
-            if unreachable(e) && self.inner.connectivity.mark_disconnected() {
-                self.start_health_check();
-            }
-            if let (Kind::RateLimited, Some(ms)) = (e.kind, e.retry_after_ms) {
-                self.inner.limiter.pause_for(Duration::from_millis(ms));
-            }
+        origin.limiter.acquire(&req.method, url, until, cancel)?;
+        let Failed { error, unreachable } = match self.attempt(req, url, origin, token, until) {
+            Ok(resp) => return Ok(resp),
+            Err(failed) => failed,
+        };
+        if unreachable && origin.gate.mark_disconnected() {
+            self.start_health_check(origin.clone());
         }
-        result
+        if let (Kind::RateLimited, Some(ms)) = (error.kind, error.retry_after_ms) {
+            origin.limiter.pause_for(Duration::from_millis(ms));
+        }
+        Err(error)
     }
 
-    /// One attempt, classified.
-    fn attempt(&self, req: &Request, token: Option<&Secret>) -> Result<Response, ApiError> {
+    /// One attempt, redirects followed, classified.
+    fn attempt(
+        &self,
+        req: &Request,
+        url: &str,
+        origin: &Origin,
+        token: Option<&Secret>,
+        until: Option<Instant>,
+    ) -> Result<Response, Failed> {
         let inner = &*self.inner;
-        let url = self.resolve(&req.url);
-        let resp = transport::send(
-            inner.agents.for_request(req),
-            req,
-            &url,
-            token.map(Secret::expose),
-            inner.caps,
-        )?;
-        if headers::rate_limit_exhausted(&resp.headers) {
-            if let Some(ms) = headers::rate_limit_reset_ms(&resp.headers, SystemTime::now()) {
-                inner.limiter.pause_for(Duration::from_millis(ms));
+        let mut hop = redirect::Hop {
+            method: req.method.clone(),
+            url: url.to_owned(),
+            body: true,
+        };
+        for _ in 0..=redirect::MAX_REDIRECTS {
+            // Credentials never leave the request's own origin.
+            let credentials = hop.url == url || origin_of(&hop.url).as_deref() == Some(&origin.key);
+            let x = Exchange {
+                method: &hop.method,
+                url: &hop.url,
+                body: hop.body,
+                credentials,
+                token: token.map(Secret::expose),
+                left: until.map(|u| u.saturating_duration_since(Instant::now())),
+            };
+            let resp = transport::send(&inner.agents, req, &x, inner.caps)?;
+            if let Some(next) = redirect::next(resp.status, &resp.headers, &hop.method, &hop.url) {
+                hop = redirect::Hop {
+                    body: hop.body && next.body,
+                    ..next
+                };
+                continue;
             }
+            if headers::rate_limit_exhausted(&resp.headers) {
+                if let Some(ms) = headers::rate_limit_reset_ms(&resp.headers, SystemTime::now()) {
+                    origin.limiter.pause_for(Duration::from_millis(ms));
+                }
+            }
+            let profile = req.profile.as_deref().unwrap_or(&inner.profile);
+            let mut raw = RawResponse::new(resp.status)
+                .headers(&resp.headers)
+                .body(&resp.body)
+                .method(&hop.method);
+            if let Some(e) = req.expect {
+                raw = raw.expect(e);
+            }
+            return match profile.classify(&raw) {
+                None => Ok(resp),
+                Some(err) => Err(err.into()),
+            };
         }
-        let profile = req.profile.as_deref().unwrap_or(&inner.profile);
-        let mut raw = RawResponse::new(resp.status)
-            .headers(&resp.headers)
-            .body(&resp.body)
-            .method(&req.method);
-        if let Some(e) = req.expect {
-            raw = raw.expect(e);
-        }
-        match profile.classify(&raw) {
-            None => Ok(resp),
-            Some(err) => Err(err),
-        }
+        Err(ApiError::new(Kind::Protocol)
+            .with_retry(Retry::No)
+            .with_message(format!(
+                "too many redirects: more than {} (a redirect loop?), last to {}",
+                redirect::MAX_REDIRECTS,
+                crate::redact::secrets(&hop.url)
+            ))
+            .into())
     }
 
-    /// Polls the health path with backoff on a thread of its own until any
-    /// HTTP answer comes back; ends early if the client is dropped.
-    fn start_health_check(&self) {
+    /// Probes `origin` with backoff on a thread of its own until any HTTP
+    /// answer comes back; ends early if the client is dropped.
+    fn start_health_check(&self, origin: Arc<Origin>) {
         let weak: Weak<Inner> = Arc::downgrade(&self.inner);
         let mut schedule = self.inner.health_backoff.schedule();
         let spawned = std::thread::Builder::new()
             .name("apiretry-health".into())
-            .spawn(move || loop {
-                std::thread::sleep(schedule.next().unwrap_or_default());
-                let Some(inner) = weak.upgrade() else { return };
-                let client = Client { inner };
-                let probe = Request::get(client.inner.health_path.clone()).without_authorization();
-                match client.attempt(&probe, None) {
-                    Err(e) if unreachable(&e) => {}
-                    _ => return client.inner.connectivity.mark_connected(),
+            .spawn({
+                let origin = origin.clone();
+                move || loop {
+                    let busy = WAITING_PROBE_CAP.mul_f64(0.5 + fastrand::f64() / 2.0);
+                    origin
+                        .gate
+                        .pause_between_probes(schedule.next().unwrap_or_default(), busy);
+                    let Some(inner) = weak.upgrade() else { return };
+                    let (method, url) = (origin.probe.0, origin.probe.1.as_str());
+                    let probe = Request::new(method, url).without_authorization();
+                    let x = Exchange {
+                        method,
+                        url,
+                        body: false,
+                        credentials: false,
+                        token: None,
+                        left: None,
+                    };
+                    match transport::send(&inner.agents, &probe, &x, inner.caps) {
+                        Err(f) if f.unreachable => {}
+                        _ => return origin.gate.mark_connected(),
+                    }
                 }
             });
         if spawned.is_err() {
             // No thread for the check: do not hold calls that nothing would release.
-            self.inner.connectivity.mark_connected();
-        }
-    }
-
-    fn resolve(&self, url: &str) -> String {
-        if url.starts_with("http://") || url.starts_with("https://") {
-            url.to_owned()
-        } else {
-            let path = url.trim_start_matches('/');
-            let mut full = String::with_capacity(self.inner.base.len() + 1 + path.len());
-            full.push_str(&self.inner.base);
-            full.push('/');
-            full.push_str(path);
-            full
+            origin.gate.mark_connected();
         }
     }
 }
 
-/// Failures that mean the service cannot be reached (seed 001, "Detecting
-/// disconnected status"): they close the connectivity gate, and keep it closed.
-fn unreachable(e: &ApiError) -> bool {
-    matches!(e.kind, Kind::Connection | Kind::Dns | Kind::Timeout)
+/// What one call carries from attempt to attempt.
+struct Call {
+    until: Option<Instant>,
+    /// Time it may still wait at closed gates (`None`: for ever).
+    network_wait: Option<Duration>,
+    refreshed: bool,
+}
+
+/// `url` if absolute, else the path joined to `base`.
+fn resolve(base: &str, url: &str) -> String {
+    if url.starts_with("http://") || url.starts_with("https://") {
+        url.to_owned()
+    } else {
+        let path = url.trim_start_matches('/');
+        let mut full = String::with_capacity(base.len() + 1 + path.len());
+        full.push_str(base);
+        full.push('/');
+        full.push_str(path);
+        full
+    }
 }

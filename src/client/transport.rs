@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use ureq::http;
 
-use super::request::{Body, Request, RequestClass};
+use super::request::{is_secret_header, Body, Request, RequestClass};
 use super::response::Response;
 use super::timeouts::Timeouts;
 use crate::error::ApiError;
@@ -28,6 +28,7 @@ pub(crate) struct Caps {
 /// configuration would copy ureq's whole config on every request.
 #[derive(Debug)]
 pub(crate) struct Agents {
+    timeouts: Timeouts,
     default: ureq::Agent,
     auth_refresh: ureq::Agent,
     chunk_upload: ureq::Agent,
@@ -38,6 +39,7 @@ pub(crate) struct Agents {
 impl Agents {
     pub fn new(timeouts: Timeouts) -> Self {
         Agents {
+            timeouts,
             default: agent(timeouts.default, true),
             auth_refresh: agent(timeouts.auth_refresh, true),
             chunk_upload: agent(timeouts.chunk_upload, true),
@@ -45,27 +47,36 @@ impl Agents {
         }
     }
 
-    pub fn for_request(&self, req: &Request) -> &ureq::Agent {
-        match (req.own_connection, req.class) {
+    /// The agent for `req`, and its phase timeout.
+    fn for_request(&self, req: &Request) -> (&ureq::Agent, Duration) {
+        let agent = match (req.own_connection, req.class) {
             (true, _) => &self.unpooled,
             (false, RequestClass::Default) => &self.default,
             (false, RequestClass::AuthRefresh) => &self.auth_refresh,
             (false, RequestClass::ChunkUpload) => &self.chunk_upload,
-        }
+        };
+        let class = if req.own_connection {
+            RequestClass::Default
+        } else {
+            req.class
+        };
+        (agent, self.timeouts.for_class(class))
     }
 }
 
 /// An agent whose every exchange has `timeout` on each phase: connect, send
-/// the request and body, wait for the response, read the body.
+/// the request and body, wait for the response, read the body. Redirects
+/// are returned, not followed (the client follows them: see `redirect`).
 ///
 /// Not as one overall ureq timeout: an overall deadline makes ureq resolve
-/// names on a thread of its own per request (~60 us a call on loopback). The
-/// name lookup therefore has the system resolver's own timeouts, and the
-/// call's deadline bounds the retry loop as a whole.
+/// names on a thread of its own per request (~60 us a call on loopback), so
+/// it is set per request only when the call's deadline is near enough to
+/// bind.
 fn agent(timeout: Duration, pooled: bool) -> ureq::Agent {
     let t = Some(timeout);
     let mut config = ureq::Agent::config_builder()
         .http_status_as_error(false)
+        .max_redirects(0)
         .user_agent(concat!("apiretry/", env!("CARGO_PKG_VERSION")))
         .timeout_connect(t)
         .timeout_send_request(t)
@@ -80,28 +91,74 @@ fn agent(timeout: Duration, pooled: bool) -> ureq::Agent {
     ureq::Agent::new_with_config(config.build())
 }
 
-/// Sends `req` to `url` once and reads the response, capped.
-pub(crate) fn send(
-    agent: &ureq::Agent,
-    req: &Request,
-    url: &str,
-    token: Option<&str>,
-    caps: Caps,
-) -> Result<Response, ApiError> {
-    let mut b = http::Request::builder()
-        .method(req.method.as_str())
-        .uri(url);
-    for (k, v) in &req.headers {
-        b = b.header(k.as_str(), v.as_str());
+/// Phases of an exchange that each have the class timeout: a deadline
+/// further away than this many timeouts cannot end an attempt early.
+const PHASES: u32 = 5;
+
+/// One exchange of a request on the wire (the request itself, or a hop of
+/// a redirect).
+pub(crate) struct Exchange<'a> {
+    pub method: &'a str,
+    pub url: &'a str,
+    /// Whether the request's body is sent.
+    pub body: bool,
+    /// Whether credentials go along: the token and secret headers (only to
+    /// the request's own origin).
+    pub credentials: bool,
+    pub token: Option<&'a str>,
+    /// Time left before the call's deadline, if it has one.
+    pub left: Option<Duration>,
+}
+
+/// A failed exchange, and whether it shows the origin unreachable (which
+/// closes its connectivity gate).
+#[derive(Debug)]
+pub(crate) struct Failed {
+    pub error: ApiError,
+    pub unreachable: bool,
+}
+
+impl From<ApiError> for Failed {
+    fn from(error: ApiError) -> Self {
+        Failed {
+            error,
+            unreachable: false,
+        }
     }
-    if let Some(t) = token {
+}
+
+/// Sends one exchange of `req` and reads the response, capped.
+pub(crate) fn send(
+    agents: &Agents,
+    req: &Request,
+    x: &Exchange<'_>,
+    caps: Caps,
+) -> Result<Response, Failed> {
+    let (agent, timeout) = agents.for_request(req);
+    let overall = match x.left {
+        Some(left) if left.is_zero() => {
+            return Err(ApiError::new(Kind::DeadlineExceeded)
+                .with_message("the deadline passed before the attempt could start")
+                .into())
+        }
+        Some(left) if left < timeout * PHASES => Some(left),
+        _ => None,
+    };
+    let mut b = http::Request::builder().method(x.method).uri(x.url);
+    for (k, v) in &req.headers {
+        if x.credentials || !is_secret_header(k) {
+            b = b.header(k.as_str(), v.as_str());
+        }
+    }
+    if let Some(t) = x.token.filter(|_| x.credentials) {
         b = b.header("Authorization", format!("Bearer {t}"));
     }
     // Only a streamed upload can fail locally; it reports that here.
     let mut upload_failed: Option<Arc<AtomicBool>> = None;
-    let sent = match &req.body {
-        Body::Empty => run(agent, b.body(())),
-        Body::Bytes(bytes) => run(agent, b.body(&bytes[..])),
+    let body = if x.body { &req.body } else { &Body::Empty };
+    let sent = match body {
+        Body::Empty => run(agent, b.body(()), overall),
+        Body::Bytes(bytes) => run(agent, b.body(&bytes[..]), overall),
         Body::Reader(open) => {
             let inner = open().map_err(|e| local_io("cannot open the upload", &e))?;
             let failed = upload_failed.insert(Arc::new(AtomicBool::new(false)));
@@ -109,21 +166,59 @@ pub(crate) fn send(
                 inner,
                 failed: failed.clone(),
             };
-            run(agent, b.body(ureq::SendBody::from_owned_reader(reader)))
+            let body = ureq::SendBody::from_owned_reader(reader);
+            run(agent, b.body(body), overall)
         }
     };
     let response = sent.map_err(|e| match &upload_failed {
-        Some(failed) if failed.load(Ordering::SeqCst) => local_io("reading the upload failed", &e),
-        _ => network(e),
+        Some(failed) if failed.load(Ordering::SeqCst) => {
+            local_io("reading the upload failed", &e).into()
+        }
+        _ => Failed {
+            unreachable: shows_unreachable(&e),
+            error: network(e),
+        },
     })?;
-    read(response, caps)
+    read(response, caps).map_err(Failed::from)
 }
 
 fn run<S: ureq::AsSendBody>(
     agent: &ureq::Agent,
     req: Result<http::Request<S>, http::Error>,
+    overall: Option<Duration>,
 ) -> Result<http::Response<ureq::Body>, ureq::Error> {
-    agent.run(req?)
+    let req = match overall {
+        Some(t) => agent
+            .configure_request(req?)
+            .timeout_global(Some(t))
+            .build(),
+        None => req?,
+    };
+    agent.run(req)
+}
+
+/// Failures that show the origin cannot be reached at all: no name, no
+/// connection, or a connection refused, reset or closed before any answer.
+/// A read timeout on one slow endpoint is not one of them.
+fn shows_unreachable(err: &ureq::Error) -> bool {
+    use io::ErrorKind as K;
+    use ureq::Error as E;
+    match err {
+        E::HostNotFound | E::ConnectionFailed => true,
+        E::Timeout(t) => matches!(t, ureq::Timeout::Connect | ureq::Timeout::Resolve),
+        E::Io(e) => matches!(
+            e.kind(),
+            K::ConnectionRefused
+                | K::ConnectionReset
+                | K::ConnectionAborted
+                | K::NotConnected
+                | K::HostUnreachable
+                | K::NetworkUnreachable
+                | K::NetworkDown
+                | K::AddrNotAvailable
+        ),
+        _ => false,
+    }
 }
 
 fn read(response: http::Response<ureq::Body>, caps: Caps) -> Result<Response, ApiError> {
@@ -175,6 +270,10 @@ fn local_io(what: &str, e: &dyn std::fmt::Display) -> ApiError {
 pub(crate) fn network(err: ureq::Error) -> ApiError {
     use ureq::Error as E;
     let kind = match &err {
+        E::Timeout(ureq::Timeout::Global) => {
+            return ApiError::new(Kind::DeadlineExceeded)
+                .with_message("the call's deadline passed during the attempt");
+        }
         E::Timeout(_) | E::BodyStalled => Kind::Timeout,
         E::HostNotFound => Kind::Dns,
         E::Io(e) => io_kind(e),

@@ -110,7 +110,7 @@ impl AuthGate {
         let s = wait_while(
             self.state(),
             &self.changed,
-            until,
+            (until, None),
             cancel,
             "token refresh",
             |s| s.refreshing,

@@ -41,11 +41,13 @@ pub(crate) fn notify(observer: &Option<Arc<StateObserver>>, state: ClientState) 
 /// How often a gate waiter looks at its cancel token.
 const CANCEL_POLL: Duration = Duration::from_millis(10);
 
-/// Waits on `changed` while `blocked` holds, until `until` or cancellation.
+/// Waits on `changed` while `blocked` holds, until `until` (an error) or
+/// `patience` (not an error: the caller goes on, still blocked), or
+/// cancellation.
 pub(crate) fn wait_while<'a, T>(
     mut guard: MutexGuard<'a, T>,
     changed: &Condvar,
-    until: Option<Instant>,
+    (until, patience): (Option<Instant>, Option<Instant>),
     cancel: &CancelToken,
     what: &str,
     mut blocked: impl FnMut(&T) -> bool,
@@ -55,17 +57,16 @@ pub(crate) fn wait_while<'a, T>(
             return Err(ApiError::new(Kind::Cancelled)
                 .with_message(format!("cancelled while waiting for {what}")));
         }
-        let slice = match until {
-            Some(u) => {
-                let left = u.saturating_duration_since(Instant::now());
-                if left.is_zero() {
-                    return Err(ApiError::new(Kind::DeadlineExceeded)
-                        .with_message(format!("deadline exceeded while waiting for {what}")));
-                }
-                left.min(CANCEL_POLL)
-            }
-            None => CANCEL_POLL,
-        };
+        let now = Instant::now();
+        if until.is_some_and(|u| now >= u) {
+            return Err(ApiError::new(Kind::DeadlineExceeded)
+                .with_message(format!("deadline exceeded while waiting for {what}")));
+        }
+        if patience.is_some_and(|p| now >= p) {
+            break;
+        }
+        let wake = until.into_iter().chain(patience).min();
+        let slice = wake.map_or(CANCEL_POLL, |w| (w - now).min(CANCEL_POLL));
         guard = changed
             .wait_timeout(guard, slice)
             .unwrap_or_else(PoisonError::into_inner)
