@@ -73,9 +73,12 @@ fn resolve(base: &str, location: &str) -> Option<String> {
 mod tests {
     use super::*;
 
+    /// Method, URL, and whether the body goes along.
+    type Want = Option<(&'static str, &'static str, bool)>;
+
     #[test]
     fn where_a_redirect_goes() {
-        let rows: [(u16, &str, &str, Option<(&str, &str, bool)>); 10] = [
+        let rows: [(u16, &str, &str, Want); 10] = [
             (
                 307,
                 "PUT",
