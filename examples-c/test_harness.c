@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "apiretry.h"
@@ -344,6 +345,38 @@ static void test_client(const char *url) {
   apiretry_client_free(client);
 }
 
+static double seconds_since(const struct timespec *t0) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* Every call ends: a dead host with 2 attempts, and a deadline that falls
+ * while the server has not answered yet (issue 11, items 7 and 9). The
+ * bounds leave room for valgrind. */
+static void test_calls_end(const char *url) {
+  apiretry_client_builder *b = NULL;
+  apiretry_client *client = NULL;
+  struct timespec t0;
+
+  CHECK(apiretry_client_builder_new("http://127.0.0.1:1", &b) == APIRETRY_RESULT_OK);
+  CHECK(apiretry_client_builder_set_policy(b, 2, 0, NULL) == APIRETRY_RESULT_OK);
+  CHECK(apiretry_client_builder_build(b, &client) == APIRETRY_RESULT_OK);
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  CHECK(send(client, "GET", "/x", 200, NULL) == 1000 + APIRETRY_KIND_CONNECTION);
+  CHECK(seconds_since(&t0) < 10.0);
+  apiretry_client_free(client);
+
+  CHECK(apiretry_client_builder_new(url, &b) == APIRETRY_RESULT_OK);
+  CHECK(apiretry_client_builder_set_policy(b, 3, 1000, NULL) == APIRETRY_RESULT_OK);
+  CHECK(apiretry_client_builder_build(b, &client) == APIRETRY_RESULT_OK);
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  CHECK(send(client, "GET", "/delay", 200, NULL) == 1000 + APIRETRY_KIND_DEADLINE_EXCEEDED);
+  double took = seconds_since(&t0);
+  CHECK(took >= 1.0 && took < 5.0);
+  apiretry_client_free(client);
+}
+
 static void test_client_bad_arguments(void) {
   apiretry_client_builder *b = NULL;
   apiretry_client *client = NULL;
@@ -420,6 +453,7 @@ int main(void) {
   const char *url = getenv("APIRETRY_MOCK_URL");
   if (url != NULL) {
     test_client(url);
+    test_calls_end(url);
   } else {
     fprintf(stderr, "APIRETRY_MOCK_URL not set: client tests skipped\n");
   }

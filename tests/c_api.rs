@@ -53,6 +53,11 @@ fn mock(cmd: &mut Command) -> apiretry::mock::MockServer {
         ],
     );
     server.script("GET", "/unavailable", [Reply::status(503)]);
+    server.script(
+        "GET",
+        "/delay",
+        [Reply::status(200).after(std::time::Duration::from_secs(10))],
+    );
     cmd.env("APIRETRY_MOCK_URL", server.url());
     server
 }

@@ -111,6 +111,19 @@ fn classify_rows() {
         ),
         (&["--status", "500"], "profile", "generic"),
         (&["--profile", "keyed", "--status", "401"], "retry", "no"),
+        // Issue 11: S3 answers some operations 200 with an <Error> document.
+        (
+            &[
+                "--profile",
+                "s3",
+                "--status",
+                "200",
+                "--body",
+                "<Error><Code>InternalError</Code><Message>x</Message></Error>",
+            ],
+            "kind",
+            "server_error",
+        ),
     ];
     for (args, field, want) in rows {
         let mut all = vec!["classify"];
@@ -300,6 +313,7 @@ fn demo_runs_the_c2c_session() {
 mod request {
     use super::run;
     use apiretry::mock::{MockServer, Reply};
+    use std::time::{Duration, Instant};
 
     #[test]
     fn prints_each_attempt_and_the_outcome() {
@@ -338,6 +352,45 @@ mod request {
             (sent.len(), sent[1].method.as_str(), sent[1].body.as_slice()),
             (2, "POST", &b"{}"[..])
         );
+    }
+
+    /// Issue 11: a dead host with 2 attempts ends (it waited for ever), and
+    /// a deadline ends the attempt in flight (it waited for the reply).
+    #[test]
+    fn every_call_ends() {
+        let dead = MockServer::start().unwrap().url();
+        let slow = MockServer::start().unwrap();
+        slow.script(
+            "GET",
+            "/delay",
+            [Reply::status(200).after(Duration::from_secs(10))],
+        );
+        let rows: Vec<(Vec<String>, &str, Duration)> = vec![
+            (
+                vec![format!("{dead}/x"), "--attempts".into(), "2".into()],
+                "connection",
+                Duration::from_secs(5),
+            ),
+            (
+                vec![
+                    format!("{}/delay", slow.url()),
+                    "--deadline-ms".into(),
+                    "1000".into(),
+                ],
+                "deadline_exceeded",
+                Duration::from_millis(1500),
+            ),
+        ];
+        for (args, kind, within) in rows {
+            let mut all = vec!["request", "--json"];
+            all.extend(args.iter().map(String::as_str));
+            let t = Instant::now();
+            let (code, out, err) = run(&all);
+            assert_eq!(code, 1, "{args:?}: {out}{err}");
+            let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+            assert_eq!(v["error"]["kind"], kind, "{args:?}");
+            assert!(t.elapsed() < within, "{args:?} took {:?}", t.elapsed());
+        }
     }
 
     #[test]
