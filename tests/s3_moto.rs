@@ -1,0 +1,242 @@
+//! Against a real S3 implementation: moto's server (a Python package, in a
+//! virtual environment that `.ci/moto-venv` makes), started on a free
+//! loopback port and stopped at the end. A presigned multipart upload end to
+//! end through `Client`, and the error bodies moto really sends.
+//!
+//! Skipped, with the reason printed, only when python3 is missing.
+
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use apiretry::{Client, Kind, Policy, Profile, Request, RequestClass, Retry, VirtualClock};
+use serde_json::Value;
+
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+const MIB: usize = 1 << 20;
+
+/// moto's server on a free port, stopped when dropped.
+struct Moto {
+    child: Child,
+    endpoint: String,
+    venv: PathBuf,
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Moto {
+    /// `None` (with the reason printed) only when there is no python3.
+    fn start() -> Option<Moto> {
+        if Command::new("python3").arg("--version").output().is_err() {
+            eprintln!("SKIPPED: python3 is missing, so moto's S3 server cannot run");
+            return None;
+        }
+        let out = Command::new("bash")
+            .arg(Path::new(ROOT).join(".ci/moto-venv"))
+            .stderr(Stdio::inherit())
+            .output()
+            .expect("bash runs .ci/moto-venv");
+        assert!(
+            out.status.success(),
+            "could not install moto (.ci/moto-venv)"
+        );
+        let venv = PathBuf::from(String::from_utf8(out.stdout).unwrap().trim());
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(venv.join("bin/moto_server"))
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("moto_server starts");
+        let moto = Moto {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+            venv,
+        };
+        let t = Instant::now();
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                t.elapsed() < Duration::from_secs(60),
+                "moto_server did not start"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Some(moto)
+    }
+
+    /// Runs `tests/s3/fixture.py` (boto3) and reads its JSON.
+    fn fixture(&self, args: &[&str]) -> Value {
+        let out = Command::new(self.venv.join("bin/python"))
+            .arg(Path::new(ROOT).join("tests/s3/fixture.py"))
+            .arg(&self.endpoint)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "fixture.py {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+}
+
+fn client(moto: &Moto) -> Client {
+    Client::builder(&moto.endpoint)
+        .profile(Profile::builtin("s3").unwrap().clone())
+        .clock(Arc::new(VirtualClock::new()))
+        .policy(Policy::default().with_max_attempts(3))
+        .build()
+}
+
+fn url(v: &Value) -> String {
+    v.as_str().expect("a URL").to_owned()
+}
+
+/// Uploads `parts` to presigned part URLs; returns the CompleteMultipartUpload body.
+fn upload_parts(c: &Client, urls: &[Value], parts: &[&[u8]]) -> String {
+    let mut complete = String::from("<CompleteMultipartUpload>");
+    for (n, (u, part)) in urls.iter().zip(parts).enumerate() {
+        let req = Request::put(url(u))
+            .class(RequestClass::ChunkUpload)
+            .without_authorization()
+            .body(part.to_vec())
+            .expect(200);
+        let resp = c
+            .send(&req)
+            .unwrap_or_else(|e| panic!("part {}: {e}", n + 1));
+        let etag = resp.header("etag").expect("S3 answers an ETag").to_owned();
+        complete += &format!(
+            "<Part><PartNumber>{}</PartNumber><ETag>{etag}</ETag></Part>",
+            n + 1
+        );
+    }
+    complete + "</CompleteMultipartUpload>"
+}
+
+fn complete(c: &Client, u: &Value, body: &str) -> Result<apiretry::Response, apiretry::ApiError> {
+    c.send(
+        &Request::post(url(u))
+            .without_authorization()
+            .header("Content-Type", "application/xml")
+            .body(body.as_bytes().to_vec())
+            .expect(200),
+    )
+}
+
+/// One request of a table row.
+type Send<'a> = dyn Fn() -> Result<apiretry::Response, apiretry::ApiError> + 'a;
+
+#[test]
+fn moto_s3_upload_and_real_error_bodies() {
+    let Some(moto) = Moto::start() else { return };
+    let f = moto.fixture(&["setup"]);
+    let c = client(&moto);
+
+    // A presigned multipart upload end to end: 5 MiB, 5 MiB and 1 MiB parts.
+    let data: Vec<u8> = (0..11 * MIB).map(|i| (i % 251) as u8).collect();
+    let parts: Vec<&[u8]> = vec![
+        &data[..5 * MIB],
+        &data[5 * MIB..10 * MIB],
+        &data[10 * MIB..],
+    ];
+    let clip = &f["clip"];
+    let body = upload_parts(&c, clip["parts"].as_array().unwrap(), &parts);
+    let done = complete(&c, &clip["complete"], &body).unwrap();
+    assert!(
+        String::from_utf8_lossy(done.body()).contains("CompleteMultipartUploadResult"),
+        "{}",
+        String::from_utf8_lossy(done.body())
+    );
+    let expected = std::env::temp_dir().join(format!("apiretry-moto-{}.bin", std::process::id()));
+    std::fs::write(&expected, &data).unwrap();
+    let check = moto.fixture(&["verify", "clip.mov", expected.to_str().unwrap()]);
+    let _ = std::fs::remove_file(&expected);
+    assert_eq!(check["size"], data.len());
+    assert_eq!(check["md5"], check["expected_md5"]);
+    let got = c
+        .send(
+            &Request::get(url(&f["get_clip"]))
+                .without_authorization()
+                .expect(200),
+        )
+        .unwrap();
+    assert_eq!(got.body().len(), data.len());
+
+    // The real error bodies: (what, request, kind, retry, code).
+    let small = &f["small"];
+    let bogus_part = "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber>\
+                      <ETag>\"0000\"</ETag></Part></CompleteMultipartUpload>";
+    let bucket = format!("{}/no-such-bucket/x.mov", moto.endpoint);
+    let rows: Vec<(&str, Box<Send<'_>>, Kind, Retry, &str)> = vec![
+        (
+            "GET a missing key",
+            Box::new(|| c.send(&Request::get(url(&f["missing_key"])).without_authorization())),
+            Kind::UnknownApiError,
+            Retry::Once,
+            "NoSuchKey",
+        ),
+        (
+            "GET from a missing bucket",
+            Box::new(|| c.send(&Request::get(bucket.clone()).without_authorization())),
+            Kind::NotFound,
+            Retry::No,
+            "NoSuchBucket",
+        ),
+        (
+            "list the parts of an unknown upload",
+            Box::new(|| c.send(&Request::get(url(&f["no_upload"])).without_authorization())),
+            Kind::NotFound,
+            Retry::No,
+            "NoSuchUpload",
+        ),
+        (
+            "complete with a part never uploaded",
+            Box::new(|| complete(&c, &small["complete"], bogus_part)),
+            Kind::InvalidRequest,
+            Retry::No,
+            "InvalidPart",
+        ),
+        (
+            "complete with a first part under 5 MiB",
+            Box::new(|| {
+                let body = upload_parts(
+                    &c,
+                    small["parts"].as_array().unwrap(),
+                    &[&[1u8; 1000], &[2u8; 1000]],
+                );
+                complete(&c, &small["complete"], &body)
+            }),
+            Kind::InvalidRequest,
+            Retry::No,
+            "EntityTooSmall",
+        ),
+    ];
+    for (what, send, kind, retry, code) in rows {
+        let err = send().expect_err(what);
+        assert_eq!(
+            (err.kind, err.retry, err.code.as_deref()),
+            (kind, retry, Some(code)),
+            "{what}: {err}"
+        );
+        assert!(
+            err.request_id.is_some(),
+            "{what}: moto sends a request id: {err:?}"
+        );
+        assert!(
+            !err.message.is_empty() && err.status.is_some(),
+            "{what}: {err:?}"
+        );
+    }
+}
