@@ -2,18 +2,22 @@
 //! the same mock server and scenarios:
 //! 1. goodput under a 50 req/s server limit (16 threads, 10 s);
 //! 2. a 30 s total outage in a 40 s run (16 threads): failed requests sent
-//!    during the outage per calling thread, and time to first success after it.
+//!    during the outage per calling thread (apiretry's health probes
+//!    counted too), and time to first success after it, as ratios;
+//! 3. two origins in one client (the API and S3): S3 down while API calls
+//!    go on, against the same run with S3 up (apiretry only: a urllib3
+//!    PoolManager has no state shared across hosts to get wrong).
 //!
 //! Run: `cargo bench --bench peers --features mock` (needs python3 with
 //! urllib3: `pip install urllib3`). Figures: BENCHMARKS.md.
 
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use apiretry::mock::{MockServer, Reply};
-use apiretry::{Client, Event, Observer, Profile, Request};
+use apiretry::{Client, Event, Observer, Profile, Request, RequestClass};
 
 const THREADS: usize = 16;
 
@@ -142,10 +146,40 @@ fn goodput() {
     }
 }
 
+/// Counts the client's health probes that found the origin unreachable
+/// (logged at debug level under `apiretry::probe`), by time since `START`.
+struct ProbeLog;
+
+static PROBES: Mutex<Vec<f64>> = Mutex::new(Vec::new());
+static START: OnceLock<Mutex<Instant>> = OnceLock::new();
+
+impl log::Log for ProbeLog {
+    fn enabled(&self, m: &log::Metadata<'_>) -> bool {
+        m.target() == "apiretry::probe"
+    }
+    fn log(&self, r: &log::Record<'_>) {
+        if self.enabled(r.metadata()) && r.level() == log::Level::Debug {
+            let start = *START
+                .get_or_init(|| Mutex::new(Instant::now()))
+                .lock()
+                .unwrap();
+            PROBES.lock().unwrap().push(start.elapsed().as_secs_f64());
+        }
+    }
+    fn flush(&self) {}
+}
+
+fn count_probes_from(start: Instant) {
+    let _ = log::set_logger(&ProbeLog).map(|()| log::set_max_level(log::LevelFilter::Debug));
+    *START.get_or_init(|| Mutex::new(start)).lock().unwrap() = start;
+    PROBES.lock().unwrap().clear();
+}
+
 fn outage() {
     const DOWN: f64 = 2.0;
     const UP: f64 = 32.0;
     println!("\n2. a 30 s outage ({DOWN} s to {UP} s) in a 40 s run, {THREADS} threads");
+    let mut results = Vec::new();
     for side in ["apiretry", "urllib3"] {
         let server = MockServer::start().unwrap();
         server.script("GET", "/x", [Reply::json(200, "{}")]);
@@ -166,6 +200,7 @@ fn outage() {
         let counts = match side {
             "apiretry" => apiretry_side(
                 |c, s| {
+                    count_probes_from(s);
                     Client::builder(server.url())
                         .observer(recording(c, s))
                         .build()
@@ -183,6 +218,10 @@ fn outage() {
         // Requests sent during the outage that did not succeed: the load the
         // outage cost, per calling thread (every thread has a call in flight).
         let failed = in_outage(&counts.attempts_at).saturating_sub(in_outage(&counts.successes_at));
+        let probes = match side {
+            "apiretry" => in_outage(&PROBES.lock().unwrap()),
+            _ => 0,
+        };
         let first = counts
             .successes_at
             .iter()
@@ -191,16 +230,131 @@ fn outage() {
             .fold(f64::INFINITY, f64::min)
             - UP;
         println!(
-            "  {side:<9} {failed:>4} failed requests during the outage = {:.2} per thread; first success {first:.2} s after recovery",
+            "  {side:<9} {failed:>4} failed requests during the outage = {:.2} per thread (+ {probes} health probes); first success {first:.2} s after recovery",
             failed as f64 / THREADS as f64,
         );
+        results.push((failed, probes, first));
     }
+    if let [(ours, probes, our_first), (theirs, _, their_first)] = results[..] {
+        println!(
+            "  ratios apiretry / urllib3: failed requests {:.2} ({:.2} with the probes), first success after recovery {:.2}",
+            ours as f64 / theirs as f64,
+            (ours + probes) as f64 / theirs as f64,
+            our_first / their_first
+        );
+    }
+}
+
+/// Per phase: API calls that succeeded, and their latencies (ms).
+#[derive(Default)]
+struct Phase {
+    api_ok: usize,
+    api_ms: Vec<f64>,
+    uploads_ok: usize,
+}
+
+fn two_origins() {
+    const PHASE: f64 = 5.0;
+    const PER_SIDE: usize = THREADS / 2;
+    println!(
+        "\n3. two origins in one client: {PER_SIDE} threads call the API and {PER_SIDE} upload to S3; \
+         {PHASE} s with S3 up, then {PHASE} s with S3 down"
+    );
+    let api = MockServer::start().unwrap();
+    let s3 = MockServer::start().unwrap();
+    api.script("GET", "/assets/:id", [Reply::json(200, "{}")]);
+    api.script("GET", "/health", [Reply::status(204)]);
+    s3.script("PUT", "/bucket/:part", [Reply::status(200)]);
+    s3.script("HEAD", "/", [Reply::status(403)]);
+    // No rate limit on the API side: its latency is then the wire's, and
+    // any hold from the S3 side would show.
+    let client = Client::builder(api.url()).health_path("/health").build();
+    let phases: Arc<Mutex<[Phase; 2]>> = Arc::default();
+    let start = Instant::now();
+    let phase_of = move || usize::from(start.elapsed().as_secs_f64() >= PHASE);
+    let stop = Arc::new(AtomicBool::new(false));
+    let threads: Vec<_> = (0..THREADS)
+        .map(|i| {
+            let (c, phases, stop) = (client.clone(), phases.clone(), stop.clone());
+            let part = format!("{}/bucket/p{i}", s3.url());
+            std::thread::spawn(move || {
+                let s3_profile = Profile::builtin("s3").unwrap().clone();
+                while !stop.load(Ordering::Relaxed) {
+                    let t = Instant::now();
+                    let phase = phase_of();
+                    if i % 2 == 0 {
+                        let ok = c.send(&Request::get("/assets/1").expect(200)).is_ok();
+                        let mut p = phases.lock().unwrap();
+                        if ok && phase_of() == phase {
+                            p[phase].api_ok += 1;
+                            p[phase].api_ms.push(t.elapsed().as_secs_f64() * 1000.0);
+                        }
+                    } else {
+                        let req = Request::put(part.clone())
+                            .profile(s3_profile.clone())
+                            .class(RequestClass::ChunkUpload)
+                            .without_authorization()
+                            .body(vec![0u8; 64 << 10]);
+                        let ok = c.send(&req).is_ok();
+                        if ok && phase_of() == phase {
+                            phases.lock().unwrap()[phase].uploads_ok += 1;
+                        }
+                    }
+                }
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_secs_f64(PHASE));
+    s3.set_down(true);
+    std::thread::sleep(Duration::from_secs_f64(PHASE));
+    stop.store(true, Ordering::Relaxed);
+    s3.set_down(false);
+    for t in threads {
+        t.join().unwrap();
+    }
+    let mut p = phases.lock().unwrap();
+    let pct = |v: &mut Vec<f64>, q: f64| {
+        v.sort_by(f64::total_cmp);
+        v.get(((v.len() as f64 - 1.0) * q).round() as usize)
+            .copied()
+            .unwrap_or(f64::NAN)
+    };
+    let [up, down] = &mut *p;
+    let (up_p50, up_p99) = (pct(&mut up.api_ms, 0.5), pct(&mut up.api_ms, 0.99));
+    let (down_p50, down_p99) = (pct(&mut down.api_ms, 0.5), pct(&mut down.api_ms, 0.99));
+    println!(
+        "  S3 up:   {} API calls ({:.1}/s), p50 {up_p50:.2} ms, p99 {up_p99:.2} ms; {} uploads",
+        up.api_ok,
+        up.api_ok as f64 / PHASE,
+        up.uploads_ok
+    );
+    println!(
+        "  S3 down: {} API calls ({:.1}/s), p50 {down_p50:.2} ms, p99 {down_p99:.2} ms; {} uploads",
+        down.api_ok,
+        down.api_ok as f64 / PHASE,
+        down.uploads_ok
+    );
+    println!(
+        "  ratios S3 down / S3 up: API calls {:.2}, API p50 latency {:.2}, p99 {:.2}",
+        down.api_ok as f64 / up.api_ok.max(1) as f64,
+        down_p50 / up_p50,
+        down_p99 / up_p99
+    );
 }
 
 fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
     }
-    goodput();
-    outage();
+    let only = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+    let run = |name: &str| only.as_deref().is_none_or(|o| name.contains(o));
+    if run("goodput") {
+        goodput();
+    }
+    if run("outage") {
+        outage();
+    }
+    if run("two_origins") {
+        two_origins();
+    }
 }

@@ -39,11 +39,11 @@ use transport::{Agents, Caps, Exchange, Failed};
 /// resumed ~10 s after an outage ended in the peers benchmark).
 pub const HEALTH_CHECK_CAP: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// While calls wait at a closed gate, probes come at least this often
-/// (each pause drawn between half this and this, so that a fleet's probes
-/// do not line up): the first call after an outage goes out about as soon
-/// as a client that retried on its own would have sent one.
-pub const WAITING_PROBE_CAP: std::time::Duration = std::time::Duration::from_secs(1);
+/// While calls wait at a closed gate, probes come at least this often by
+/// default (each pause drawn between half this and this, so that a fleet's
+/// probes do not line up): the first call after an outage goes out about as
+/// soon as a client that retried on its own would have sent one.
+pub const WAITING_PROBE_CAP: std::time::Duration = std::time::Duration::from_millis(1500);
 
 /// Default cap on error bodies kept for classification.
 pub const DEFAULT_MAX_ERROR_BODY: u64 = 1 << 20;
@@ -76,6 +76,7 @@ struct Inner {
     auth: AuthGate,
     origins: Origins,
     health_backoff: Backoff,
+    waiting_probe_cap: Duration,
 }
 
 /// Configures a [`Client`].
@@ -93,6 +94,7 @@ pub struct ClientBuilder {
     state_observer: Option<Arc<StateObserver>>,
     health_path: String,
     health_backoff: Option<Backoff>,
+    waiting_probe_cap: Duration,
     rate_limit: Option<Option<RateLimit>>,
     route_limits: Vec<(String, String, RateLimit)>,
 }
@@ -154,6 +156,14 @@ impl ClientBuilder {
     /// as seed 001 recommends, capped at [`HEALTH_CHECK_CAP`]).
     pub fn health_backoff(mut self, backoff: Backoff) -> Self {
         self.health_backoff = Some(backoff);
+        self
+    }
+
+    /// While calls wait at a closed gate, probe at least this often (each
+    /// pause drawn in `[cap/2, cap]`; default [`WAITING_PROBE_CAP`]). Lower
+    /// recovers sooner; higher sends fewer probes into an outage.
+    pub fn waiting_probe_cap(mut self, cap: Duration) -> Self {
+        self.waiting_probe_cap = cap;
         self
     }
     /// The API's error dialect (default: `generic`).
@@ -247,6 +257,7 @@ impl ClientBuilder {
                 auth: AuthGate::new(self.token, self.refresh, self.state_observer),
                 origins,
                 health_backoff,
+                waiting_probe_cap: self.waiting_probe_cap,
             }),
         }
     }
@@ -272,6 +283,7 @@ impl Client {
             state_observer: None,
             health_path: "/".to_owned(),
             health_backoff: None,
+            waiting_probe_cap: WAITING_PROBE_CAP,
             rate_limit: None,
             route_limits: Vec::new(),
         }
@@ -450,12 +462,13 @@ impl Client {
     fn start_health_check(&self, origin: Arc<Origin>) {
         let weak: Weak<Inner> = Arc::downgrade(&self.inner);
         let mut schedule = self.inner.health_backoff.schedule();
+        let cap = self.inner.waiting_probe_cap;
         let spawned = std::thread::Builder::new()
             .name("apiretry-health".into())
             .spawn({
                 let origin = origin.clone();
                 move || loop {
-                    let busy = WAITING_PROBE_CAP.mul_f64(0.5 + fastrand::f64() / 2.0);
+                    let busy = cap.mul_f64(0.5 + fastrand::f64() / 2.0);
                     origin
                         .gate
                         .pause_between_probes(schedule.next().unwrap_or_default(), busy);
@@ -471,8 +484,13 @@ impl Client {
                         left: None,
                     };
                     match transport::send(&inner.agents, &probe, &x, inner.caps) {
-                        Err(f) if f.unreachable => {}
-                        _ => return origin.gate.mark_connected(),
+                        Err(f) if f.unreachable => {
+                            log::debug!(target: "apiretry::probe", "{method} {}: {}", origin.key, f.error);
+                        }
+                        _ => {
+                            log::info!(target: "apiretry::probe", "{method} {}: reachable again", origin.key);
+                            return origin.gate.mark_connected();
+                        }
                     }
                 }
             });
