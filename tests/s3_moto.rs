@@ -14,7 +14,18 @@ use std::time::{Duration, Instant};
 use apiretry::{Client, Kind, Policy, Profile, Request, RequestClass, Retry, VirtualClock};
 use serde_json::Value;
 
+mod support;
+
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+/// True (with the reason printed) when there is no python3 to run `what`.
+fn python3_missing(what: &str) -> bool {
+    let missing = Command::new("python3").arg("--version").output().is_err();
+    if missing {
+        eprintln!("SKIPPED: python3 is missing, so {what} cannot run");
+    }
+    missing
+}
 const MIB: usize = 1 << 20;
 
 /// moto's server on a free port, stopped when dropped.
@@ -34,20 +45,10 @@ impl Drop for Moto {
 impl Moto {
     /// `None` (with the reason printed) only when there is no python3.
     fn start() -> Option<Moto> {
-        if Command::new("python3").arg("--version").output().is_err() {
-            eprintln!("SKIPPED: python3 is missing, so moto's S3 server cannot run");
+        if python3_missing("moto's S3 server") {
             return None;
         }
-        let out = Command::new("bash")
-            .arg(Path::new(ROOT).join(".ci/moto-venv"))
-            .stderr(Stdio::inherit())
-            .output()
-            .expect("bash runs .ci/moto-venv");
-        assert!(
-            out.status.success(),
-            "could not install moto (.ci/moto-venv)"
-        );
-        let venv = PathBuf::from(String::from_utf8(out.stdout).unwrap().trim());
+        let venv = Self::venv();
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -259,8 +260,7 @@ fn moto_s3_upload_and_real_error_bodies() {
 /// mode) on the same responses: retried or not, and throttling or not.
 #[test]
 fn s3_profile_agrees_with_botocore() {
-    if Command::new("python3").arg("--version").output().is_err() {
-        eprintln!("SKIPPED: python3 is missing, so botocore cannot run");
+    if python3_missing("botocore") {
         return;
     }
     let venv = Moto::venv();
@@ -283,36 +283,8 @@ fn s3_profile_agrees_with_botocore() {
         (503, None),
         (504, None),
     ];
-    for code in [
-        "Throttling",
-        "ThrottlingException",
-        "ThrottledException",
-        "RequestThrottled",
-        "RequestThrottledException",
-        "TooManyRequestsException",
-        "ProvisionedThroughputExceededException",
-        "RequestLimitExceeded",
-        "BandwidthLimitExceeded",
-        "LimitExceededException",
-        "EC2ThrottledException",
-    ] {
-        rows.push((400, Some(code)));
-    }
-    for (code, status) in [
-        ("EntityTooLarge", 400),
-        ("EntityTooSmall", 400),
-        ("BadDigest", 400),
-        ("InvalidDigest", 400),
-        ("InvalidPart", 400),
-        ("InvalidPartOrder", 400),
-        ("NoSuchUpload", 404),
-        ("NoSuchBucket", 404),
-        ("InvalidAccessKeyId", 403),
-        ("SignatureDoesNotMatch", 403),
-        ("RequestTimeTooSkewed", 403),
-    ] {
-        rows.push((status, Some(code)));
-    }
+    rows.extend(support::S3_THROTTLING.iter().map(|c| (400, Some(*c))));
+    rows.extend(support::S3_HOPELESS.iter().map(|(c, s, _)| (*s, Some(*c))));
     let input: String = rows
         .iter()
         .map(|(s, c)| format!("{}\n", serde_json::json!([s, c])))
@@ -351,13 +323,15 @@ fn s3_profile_agrees_with_botocore() {
             "seed 001: unknown code, retry once",
         ),
         (400, Some("PriorRequestNotComplete"), "taxonomy: transient"),
-        (503, Some("ServiceUnavailable"), "seed 001: reduce your request rate"),
+        (
+            503,
+            Some("ServiceUnavailable"),
+            "seed 001: reduce your request rate",
+        ),
     ];
     let mut disagree = Vec::new();
     for ((status, code), d) in rows.iter().zip(&decisions) {
-        let body = code
-            .map(|c| format!("<Error><Code>{c}</Code><Message>m</Message></Error>"))
-            .unwrap_or_default();
+        let body = code.map(support::aws_error).unwrap_or_default();
         let err = s3
             .classify(&apiretry::RawResponse::new(*status).body(body.as_bytes()))
             .unwrap();

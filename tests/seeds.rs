@@ -5,10 +5,13 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+mod support;
+
 use apiretry::samples::SEEDS;
 use apiretry::Kind::{self, *};
 use apiretry::Retry::{self, *};
 use apiretry::{Profile, RawResponse};
+use support::{aws_error, S3_HOPELESS, S3_THROTTLING};
 
 struct Case {
     profile: &'static str,
@@ -299,74 +302,37 @@ fn s3_codes_the_aws_sdks_document() {
         rows.push(case(profile, 429, "").is(RateLimited, Yes));
     }
     // 3. The SDKs' throttling and transient codes are retried (`yes`).
-    for code in THROTTLING {
-        let body: &'static str =
-            format!("<Error><Code>{code}</Code><Message>m</Message></Error>").leak();
-        rows.push(
-            case("s3", 400, body)
-                .is(RateLimited, Yes)
-                .code(code)
-                .msg("m"),
-        );
-        rows.push(
-            case("s3", 503, body)
-                .is(RateLimited, Yes)
-                .code(code)
-                .msg("m"),
-        );
+    for code in S3_THROTTLING {
+        rows.push(aws(400, code).is(RateLimited, Yes));
+        rows.push(aws(503, code).is(RateLimited, Yes));
     }
     for code in [
         "RequestTimeout",
         "RequestTimeoutException",
         "PriorRequestNotComplete",
     ] {
-        let body: &'static str =
-            format!("<Error><Code>{code}</Code><Message>m</Message></Error>").leak();
-        rows.push(case("s3", 400, body).is(Timeout, Yes).code(code).msg("m"));
+        rows.push(aws(400, code).is(Timeout, Yes));
     }
     // 4. Codes no re-send can fix: retry `no`.
-    for (code, status, kind) in HOPELESS {
-        let body: &'static str =
-            format!("<Error><Code>{code}</Code><Message>m</Message></Error>").leak();
-        rows.push(case("s3", *status, body).is(*kind, No).code(code).msg("m"));
+    for (code, status, kind) in S3_HOPELESS {
+        rows.push(aws(*status, code).is(*kind, No));
     }
     check(rows);
 }
 
-const THROTTLING: &[&str] = &[
-    "Throttling",
-    "ThrottlingException",
-    "ThrottledException",
-    "RequestThrottled",
-    "RequestThrottledException",
-    "TooManyRequestsException",
-    "ProvisionedThroughputExceededException",
-    "RequestLimitExceeded",
-    "BandwidthLimitExceeded",
-    "LimitExceededException",
-    "EC2ThrottledException",
-];
-
-/// Code, the status S3 sends it with, and the kind.
-const HOPELESS: &[(&str, u16, Kind)] = &[
-    ("EntityTooLarge", 400, InvalidRequest),
-    ("EntityTooSmall", 400, InvalidRequest),
-    ("BadDigest", 400, InvalidRequest),
-    ("InvalidDigest", 400, InvalidRequest),
-    ("InvalidPart", 400, InvalidRequest),
-    ("InvalidPartOrder", 400, InvalidRequest),
-    ("NoSuchUpload", 404, NotFound),
-    ("NoSuchBucket", 404, NotFound),
-    ("InvalidAccessKeyId", 403, Forbidden),
-    ("SignatureDoesNotMatch", 403, Forbidden),
-    ("RequestTimeTooSkewed", 403, Forbidden),
-];
+/// An `s3` row for an AWS error document with `code` and message "m".
+fn aws(status: u16, code: &'static str) -> Case {
+    // Rows hold 'static text; a test process may keep these few bodies.
+    case("s3", status, aws_error(code).leak())
+        .code(code)
+        .msg("m")
+}
 
 #[test]
 fn hopeless_s3_codes_say_what_to_do() {
     let s3 = Profile::builtin("s3").unwrap();
-    for (code, status, _) in HOPELESS {
-        let body = format!("<Error><Code>{code}</Code><Message>m</Message></Error>");
+    for (code, status, _) in S3_HOPELESS {
+        let body = aws_error(code);
         let err = s3
             .classify(&RawResponse::new(*status).body(body.as_bytes()))
             .unwrap();

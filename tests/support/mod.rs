@@ -1,6 +1,44 @@
-//! Hostile bodies shared by the bad-input and memory tests.
+//! Shared by the test files: hostile bodies (bad-input and memory tests)
+//! and the S3 codes the AWS SDKs document (seed table and botocore tests).
 
 #![allow(dead_code)]
+
+use apiretry::Kind::{self, *};
+
+/// The codes the AWS SDKs treat as throttling (taxonomy.md, `s3`).
+pub const S3_THROTTLING: &[&str] = &[
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "RequestThrottled",
+    "RequestThrottledException",
+    "TooManyRequestsException",
+    "ProvisionedThroughputExceededException",
+    "RequestLimitExceeded",
+    "BandwidthLimitExceeded",
+    "LimitExceededException",
+    "EC2ThrottledException",
+];
+
+/// An AWS error document with `code` and the message "m".
+pub fn aws_error(code: &str) -> String {
+    format!("<Error><Code>{code}</Code><Message>m</Message></Error>")
+}
+
+/// S3 codes no re-send can fix: code, the status S3 sends it with, kind.
+pub const S3_HOPELESS: &[(&str, u16, Kind)] = &[
+    ("EntityTooLarge", 400, InvalidRequest),
+    ("EntityTooSmall", 400, InvalidRequest),
+    ("BadDigest", 400, InvalidRequest),
+    ("InvalidDigest", 400, InvalidRequest),
+    ("InvalidPart", 400, InvalidRequest),
+    ("InvalidPartOrder", 400, InvalidRequest),
+    ("NoSuchUpload", 404, NotFound),
+    ("NoSuchBucket", 404, NotFound),
+    ("InvalidAccessKeyId", 403, Forbidden),
+    ("SignatureDoesNotMatch", 403, Forbidden),
+    ("RequestTimeTooSkewed", 403, Forbidden),
+];
 
 pub const TEN_MB: usize = 10 << 20;
 
