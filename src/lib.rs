@@ -50,8 +50,8 @@ pub use budget::RetryBudget;
 pub use cancel::CancelToken;
 pub use classify::{RawResponse, MAX_FIELD_MESSAGES};
 pub use client::{
-    Client, ClientBuilder, Request, RequestClass, Response, Timeouts, DEFAULT_MAX_BODY,
-    DEFAULT_MAX_ERROR_BODY, HEALTH_CHECK_CAP, WAITING_PROBE_CAP,
+    Client, ClientBuilder, Proxy, Request, RequestClass, Response, Timeouts, TlsSettings,
+    DEFAULT_MAX_BODY, DEFAULT_MAX_ERROR_BODY, HEALTH_CHECK_CAP, WAITING_PROBE_CAP,
 };
 pub use clock::{Clock, SystemClock, VirtualClock};
 pub use error::{ApiError, Fields, MAX_MESSAGE_BYTES};

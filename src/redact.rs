@@ -27,6 +27,27 @@ const KEYS: &[&str] = &[
     "device_code",
 ];
 
+/// Masks the credentials in a URL's authority (`http://user:pass@host` ->
+/// `http://[redacted]@host`); borrows when there are none.
+///
+/// ```
+/// use apiretry::redact::userinfo;
+/// assert_eq!(userinfo("http://dev:s3cret@proxy:3128/x"), "http://[redacted]@proxy:3128/x");
+/// assert_eq!(userinfo("http://proxy:3128/a@b"), "http://proxy:3128/a@b");
+/// ```
+pub fn userinfo(url: &str) -> Cow<'_, str> {
+    let Some(start) = url.find("://").map(|i| i + 3) else {
+        return Cow::Borrowed(url);
+    };
+    let end = url[start..]
+        .find(['/', '?', '#'])
+        .map_or(url.len(), |i| start + i);
+    match url[start..end].rfind('@') {
+        Some(at) => Cow::Owned(format!("{}{MASK}{}", &url[..start], &url[start + at..])),
+        None => Cow::Borrowed(url),
+    }
+}
+
 /// Masks bearer tokens and credential-like values; borrows when nothing matched.
 ///
 /// Only separators (space, `:`, `=`) are examined, each against the words

@@ -21,16 +21,20 @@ use crate::profile::Profile;
 use crate::retry::Retrier;
 
 mod origin;
+mod proxy;
 mod redirect;
 mod request;
 mod response;
 mod timeouts;
+mod tls;
 mod transport;
 
 use origin::{origin_of, Origin, Origins};
+pub use proxy::Proxy;
 pub use request::{Request, RequestClass};
 pub use response::Response;
 pub use timeouts::Timeouts;
+pub use tls::TlsSettings;
 use transport::{Agents, Caps, Exchange, Failed};
 
 /// The default health check follows the policy's backoff but waits at most
@@ -96,6 +100,8 @@ pub struct ClientBuilder {
     health_backoff: Option<Backoff>,
     waiting_probe_cap: Duration,
     rate_limit: Option<Option<RateLimit>>,
+    tls: TlsSettings,
+    proxy: Option<Proxy>,
     route_limits: Vec<(String, String, RateLimit)>,
 }
 
@@ -166,6 +172,21 @@ impl ClientBuilder {
         self.waiting_probe_cap = cap;
         self
     }
+    /// Which certificates to trust, and a client certificate (default:
+    /// Mozilla's roots, bundled).
+    pub fn tls(mut self, tls: TlsSettings) -> Self {
+        self.tls = tls;
+        self
+    }
+
+    /// Sends every request through this HTTP proxy (default: none; the
+    /// environment's `HTTPS_PROXY`/`NO_PROXY` only through
+    /// [`Proxy::from_env`]).
+    pub fn proxy(mut self, proxy: Proxy) -> Self {
+        self.proxy = Some(proxy);
+        self
+    }
+
     /// The API's error dialect (default: `generic`).
     pub fn profile(mut self, profile: Profile) -> Self {
         self.profile = profile;
@@ -252,7 +273,7 @@ impl ClientBuilder {
                 base,
                 profile: Arc::new(self.profile),
                 retrier,
-                agents: Agents::new(self.timeouts),
+                agents: Agents::new(self.timeouts, &self.tls, self.proxy.as_ref()),
                 caps: self.caps,
                 auth: AuthGate::new(self.token, self.refresh, self.state_observer),
                 origins,
@@ -286,6 +307,8 @@ impl Client {
             waiting_probe_cap: WAITING_PROBE_CAP,
             rate_limit: None,
             route_limits: Vec::new(),
+            tls: TlsSettings::default(),
+            proxy: None,
         }
     }
 

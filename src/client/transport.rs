@@ -8,9 +8,11 @@ use std::time::Duration;
 
 use ureq::http;
 
+use super::proxy::Proxy;
 use super::request::{is_secret_header, Body, Request, RequestClass};
 use super::response::Response;
 use super::timeouts::Timeouts;
+use super::tls::TlsSettings;
 use crate::error::ApiError;
 use crate::kind::{Kind, Retry};
 
@@ -37,7 +39,10 @@ pub(crate) struct Agents {
 }
 
 impl Agents {
-    pub fn new(timeouts: Timeouts) -> Self {
+    pub fn new(timeouts: Timeouts, tls: &TlsSettings, proxy: Option<&Proxy>) -> Self {
+        let tls = tls.config();
+        let proxy = proxy.map(Proxy::ureq);
+        let agent = |timeout, pooled| agent(timeout, pooled, &tls, &proxy);
         Agents {
             timeouts,
             default: agent(timeouts.default, true),
@@ -72,9 +77,16 @@ impl Agents {
 /// names on a thread of its own per request (~60 us a call on loopback), so
 /// it is set per request only when the call's deadline is near enough to
 /// bind.
-fn agent(timeout: Duration, pooled: bool) -> ureq::Agent {
+fn agent(
+    timeout: Duration,
+    pooled: bool,
+    tls: &ureq::tls::TlsConfig,
+    proxy: &Option<ureq::Proxy>,
+) -> ureq::Agent {
     let t = Some(timeout);
     let mut config = ureq::Agent::config_builder()
+        .tls_config(tls.clone())
+        .proxy(proxy.clone())
         .http_status_as_error(false)
         .max_redirects(0)
         .user_agent(concat!("apiretry/", env!("CARGO_PKG_VERSION")))
@@ -274,16 +286,38 @@ pub(crate) fn network(err: ureq::Error) -> ApiError {
             return ApiError::new(Kind::DeadlineExceeded)
                 .with_message("the call's deadline passed during the attempt");
         }
+        E::Timeout(ureq::Timeout::Connect) => {
+            return ApiError::new(Kind::Timeout)
+                .with_message(format!("{}: {err}", Kind::Timeout.default_message()))
+                .with_hint(
+                    "Connecting, or the TLS handshake, took too long: the network or the \
+                            server is slow or down, or a firewall drops the packets.",
+                );
+        }
         E::Timeout(_) | E::BodyStalled => Kind::Timeout,
         E::HostNotFound => Kind::Dns,
-        E::Io(e) => io_kind(e),
-        E::ConnectionFailed | E::ConnectProxyFailed(_) => Kind::Connection,
-        E::Protocol(_)
-        | E::LargeResponseHeader(..)
-        | E::TooManyRedirects
-        | E::RedirectFailed
-        | E::Decompress(..) => Kind::Protocol,
-        E::Tls(_) | E::Rustls(_) | E::Pem(_) | E::TlsRequired => Kind::Tls,
+        E::Io(e) => match e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
+            Some(tls) => return tls_failure(tls),
+            None => io_kind(e),
+        },
+        E::ConnectionFailed => Kind::Connection,
+        E::ConnectProxyFailed(why) => {
+            return ApiError::new(Kind::Connection).with_message(format!(
+                "{}: the proxy refused the tunnel: {}",
+                Kind::Connection.default_message(),
+                crate::redact::secrets(why)
+            ));
+        }
+        E::Protocol(_) | E::LargeResponseHeader(..) | E::TooManyRedirects | E::RedirectFailed => {
+            return ApiError::new(Kind::Protocol)
+                .with_message(format!("{}: {err}", Kind::Protocol.default_message()))
+                .with_hint(
+                    "The peer did not answer in HTTP: if it speaks TLS on this port, use \
+                            https://; else a middlebox mangled the answer.",
+                );
+        }
+        E::Rustls(e) => return tls_failure(e),
+        E::Tls(_) | E::Pem(_) | E::TlsRequired => Kind::Tls,
         E::BodyExceedsLimit(_) => Kind::BodyTooLarge,
         E::BadUri(_)
         | E::Http(_)
@@ -297,6 +331,51 @@ pub(crate) fn network(err: ureq::Error) -> ApiError {
         _ => Kind::Connection,
     };
     ApiError::new(kind).with_message(format!("{}: {err}", kind.default_message()))
+}
+
+/// A failed TLS handshake, by rustls's error variant: what a person can do
+/// about it, and whether a re-send could ever help.
+fn tls_failure(e: &rustls::Error) -> ApiError {
+    use rustls::CertificateError as C;
+    use rustls::Error as R;
+    let (retry, hint) = match e {
+        R::InvalidCertificate(C::UnknownIssuer | C::BadSignature) => (
+            Retry::No,
+            "The server's certificate is not signed by a trusted CA: trust the fleet's CA \
+             (TlsSettings::add_ca_pem, --cacert), or look for a proxy that intercepts TLS.",
+        ),
+        R::InvalidCertificate(C::Expired | C::ExpiredContext { .. }) => (
+            Retry::No,
+            "The server's certificate has expired, or the device clock is ahead: check the \
+             clock, then tell the server's operator.",
+        ),
+        R::InvalidCertificate(C::NotValidYet | C::NotValidYetContext { .. }) => (
+            Retry::No,
+            "The server's certificate is not valid yet: the device clock is behind. Set it \
+             (NTP) and try again.",
+        ),
+        R::InvalidCertificate(C::NotValidForName | C::NotValidForNameContext { .. }) => (
+            Retry::No,
+            "The server's certificate does not name this host: check the host in the URL.",
+        ),
+        R::InvalidCertificate(_) | R::NoCertificatesPresented | R::UnsupportedNameType => (
+            Retry::No,
+            "The server's certificate cannot be verified: check the URL and the trusted CAs.",
+        ),
+        R::InvalidMessage(_) => (
+            Retry::No,
+            "The server did not answer in TLS: it may speak plain HTTP on this port (use \
+             http://), or the port is wrong.",
+        ),
+        _ => (
+            Kind::Tls.default_retry(),
+            "The TLS handshake failed: check the URL, the trusted CAs and any proxy.",
+        ),
+    };
+    ApiError::new(Kind::Tls)
+        .with_retry(retry)
+        .with_hint(hint)
+        .with_message(format!("{}: {e}", Kind::Tls.default_message()))
 }
 
 fn io_kind(e: &io::Error) -> Kind {

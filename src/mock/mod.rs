@@ -15,8 +15,10 @@
 mod reply;
 mod scenario;
 mod server;
+mod tls;
 mod wire;
 
 pub use reply::Reply;
 pub use scenario::Scenario;
 pub use server::{MockServer, Recorded};
+pub use tls::{Identity, TestCa, Validity};

@@ -91,6 +91,8 @@ struct Shared {
     stop: AtomicBool,
     down: AtomicBool,
     started: Instant,
+    /// Set for an HTTPS server.
+    tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 impl Shared {
@@ -159,6 +161,21 @@ impl MockServer {
 
     /// Starts on 127.0.0.1:`port`.
     pub fn start_on(port: u16) -> io::Result<MockServer> {
+        Self::start_with(port, None)
+    }
+
+    /// Starts an HTTPS server on 127.0.0.1 (a port the system picks) that
+    /// shows `identity` (see [`super::TestCa`]).
+    pub fn start_tls(identity: &super::Identity) -> io::Result<MockServer> {
+        Self::start_tls_on(0, identity)
+    }
+
+    /// As [`MockServer::start_tls`], on `port`.
+    pub fn start_tls_on(port: u16, identity: &super::Identity) -> io::Result<MockServer> {
+        Self::start_with(port, Some(super::tls::server_config(identity)?))
+    }
+
+    fn start_with(port: u16, tls: Option<Arc<rustls::ServerConfig>>) -> io::Result<MockServer> {
         let listener = TcpListener::bind(("127.0.0.1", port))?;
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
@@ -168,6 +185,7 @@ impl MockServer {
             stop: AtomicBool::new(false),
             down: AtomicBool::new(false),
             started: Instant::now(),
+            tls,
         });
         let s = shared.clone();
         let acceptor = thread::Builder::new()
@@ -180,9 +198,14 @@ impl MockServer {
         })
     }
 
-    /// `http://127.0.0.1:PORT`.
+    /// `http://127.0.0.1:PORT` (`https://` when it serves TLS).
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.shared.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        format!("{scheme}://{}", self.addr)
     }
 
     /// The address it listens on.
@@ -293,21 +316,50 @@ fn accept_loop(listener: TcpListener, addr: SocketAddr, shared: &Arc<Shared>) {
 
 /// Serves one connection's requests until it closes or a script ends it.
 fn serve(stream: TcpStream, shared: &Shared) {
-    let connection = shared.connections.fetch_add(1, Ordering::SeqCst) + 1;
     let _ = stream.set_nonblocking(false);
     let _ = stream.set_nodelay(true);
     let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
-    let Ok(read_half) = stream.try_clone() else {
+    // The socket itself, for resets and shutdowns under any TLS layer.
+    let Ok(tcp) = stream.try_clone() else {
         return;
     };
-    let mut reader = BufReader::new(read_half);
-    let mut out = stream;
-    while let Ok(Some(req)) = wire::read_request(&mut reader) {
+    match &shared.tls {
+        None => serve_on(&mut BufReader::new(stream), &tcp, shared),
+        Some(config) => {
+            let Ok(conn) = rustls::ServerConnection::new(config.clone()) else {
+                return;
+            };
+            let mut reader = BufReader::new(rustls::StreamOwned::new(conn, stream));
+            serve_on(&mut reader, &tcp, shared);
+            // A failed handshake left an alert to send, as a real server would.
+            let tls = reader.get_mut();
+            let _ = tls.conn.write_tls(&mut tls.sock);
+        }
+    }
+}
+
+/// The request loop over a plain or TLS stream.
+fn serve_on<S: io::Read + Write>(reader: &mut BufReader<S>, tcp: &TcpStream, shared: &Shared) {
+    let connection = shared.connections.fetch_add(1, Ordering::SeqCst) + 1;
+    loop {
+        let req = match wire::read_request(reader) {
+            Ok(Some(req)) => req,
+            Ok(None) => return,
+            Err(e) if e.kind() == io::ErrorKind::InvalidData && shared.tls.is_none() => {
+                // As real servers do, answer what is not HTTP (a TLS
+                // ClientHello, say) with a plain 400 before closing.
+                let _ = respond(reader.get_mut(), &[], 400, b"not HTTP", false);
+                let _ = tcp.shutdown(Shutdown::Both);
+                return;
+            }
+            Err(_) => return,
+        };
+        let out = reader.get_mut();
         if shared.stop.load(Ordering::SeqCst) {
             return;
         }
         if shared.down.load(Ordering::SeqCst) {
-            return reset(&out);
+            return reset(tcp);
         }
         let reply = shared.reply_for(&req);
         let status = match &reply.action {
@@ -328,39 +380,38 @@ fn serve(stream: TcpStream, shared: &Shared) {
         let keep_alive = req.keep_alive;
         let done = match reply.action {
             Action::Respond(r) => {
-                respond(&mut out, &r.headers, r.status, &r.body, keep_alive).is_err() || !keep_alive
+                respond(out, &r.headers, r.status, &r.body, keep_alive).is_err() || !keep_alive
             }
-            Action::Reset => return reset(&out),
+            Action::Reset => return reset(tcp),
             Action::CloseBeforeHeaders => true,
             Action::Truncated(r, sent) => {
-                let _ = wire::write_head(&mut out, r.status, &r.headers, r.body.len(), false)
+                let _ = wire::write_head(out, r.status, &r.headers, r.body.len(), false)
                     .and_then(|()| out.write_all(&r.body[..sent.min(r.body.len())]))
                     .and_then(|()| out.flush());
                 true
             }
             Action::Slow(r, chunk, interval) => {
-                let sent =
-                    wire::write_head(&mut out, r.status, &r.headers, r.body.len(), keep_alive)
-                        .and_then(|()| {
-                            for piece in r.body.chunks(chunk) {
-                                out.write_all(piece)?;
-                                out.flush()?;
-                                thread::sleep(interval);
-                            }
-                            Ok(())
-                        });
+                let sent = wire::write_head(out, r.status, &r.headers, r.body.len(), keep_alive)
+                    .and_then(|()| {
+                        for piece in r.body.chunks(chunk) {
+                            out.write_all(piece)?;
+                            out.flush()?;
+                            thread::sleep(interval);
+                        }
+                        Ok(())
+                    });
                 sent.is_err() || !keep_alive
             }
         };
         if done {
-            let _ = out.shutdown(Shutdown::Both);
+            let _ = tcp.shutdown(Shutdown::Both);
             return;
         }
     }
 }
 
 fn respond(
-    out: &mut TcpStream,
+    out: &mut impl Write,
     headers: &[(String, String)],
     status: u16,
     body: &[u8],

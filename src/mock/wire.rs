@@ -27,6 +27,13 @@ fn bad(what: &str) -> io::Error {
 
 /// Reads one request; `None` when the peer closed before sending one.
 pub(crate) fn read_request(r: &mut impl BufRead) -> io::Result<Option<Request>> {
+    // A method starts with a letter; anything else (a TLS ClientHello starts
+    // with 0x16) is refused at once, as real servers do, not waited on.
+    match r.fill_buf()?.first() {
+        None => return Ok(None),
+        Some(b) if !b.is_ascii_alphabetic() => return Err(bad("not an HTTP request")),
+        Some(_) => {}
+    }
     let mut head = Vec::new();
     loop {
         let before = head.len();
