@@ -377,6 +377,47 @@ static void test_calls_end(const char *url) {
   apiretry_client_free(client);
 }
 
+/* HTTPS against the mock with a test CA: trusted through the CA file, and
+ * refused (TLS, not retried) without it. */
+static void test_tls(const char *url, const char *ca_file) {
+  apiretry_client_builder *b = NULL;
+  apiretry_client *client = NULL;
+
+  CHECK(apiretry_client_builder_new(url, &b) == APIRETRY_RESULT_OK);
+  CHECK(apiretry_client_builder_add_ca_file(b, ca_file) == APIRETRY_RESULT_OK);
+  CHECK(apiretry_client_builder_set_roots(b, APIRETRY_ROOTS_NONE) == APIRETRY_RESULT_OK);
+  CHECK(apiretry_client_builder_build(b, &client) == APIRETRY_RESULT_OK);
+  CHECK(send(client, "GET", "/ok", 200, NULL) == 200);
+  apiretry_client_free(client);
+
+  CHECK(apiretry_client_builder_new(url, &b) == APIRETRY_RESULT_OK);
+  CHECK(apiretry_client_builder_set_policy(b, 3, 0, NULL) == APIRETRY_RESULT_OK);
+  CHECK(apiretry_client_builder_build(b, &client) == APIRETRY_RESULT_OK);
+  CHECK(send(client, "GET", "/ok", 200, NULL) == 1000 + APIRETRY_KIND_TLS);
+  apiretry_client_free(client);
+
+  /* Bad TLS and proxy arguments, refused where they are given. */
+  static const uint8_t not_pem[] = "not a certificate";
+  CHECK(apiretry_client_builder_new(url, &b) == APIRETRY_RESULT_OK);
+  CHECK(apiretry_client_builder_add_ca_pem(b, not_pem, sizeof not_pem) == APIRETRY_RESULT_INVALID_ARGUMENT);
+  CHECK(apiretry_client_builder_add_ca_pem(b, NULL, 3) == APIRETRY_RESULT_NULL_POINTER);
+  CHECK(apiretry_client_builder_add_ca_pem(NULL, not_pem, 3) == APIRETRY_RESULT_NULL_POINTER);
+  CHECK(apiretry_client_builder_add_ca_file(b, "/nonexistent/ca.pem") == APIRETRY_RESULT_INVALID_ARGUMENT);
+  CHECK(apiretry_client_builder_add_ca_file(b, BAD_UTF8) == APIRETRY_RESULT_INVALID_UTF8);
+  CHECK(apiretry_client_builder_add_ca_file(b, NULL) == APIRETRY_RESULT_NULL_POINTER);
+  CHECK(apiretry_client_builder_set_roots(b, 9) == APIRETRY_RESULT_INVALID_ARGUMENT);
+  CHECK(apiretry_client_builder_set_roots(NULL, 0) == APIRETRY_RESULT_NULL_POINTER);
+  CHECK(apiretry_client_builder_set_client_certificate(b, not_pem, sizeof not_pem, not_pem, sizeof not_pem) ==
+        APIRETRY_RESULT_INVALID_ARGUMENT);
+  CHECK(apiretry_client_builder_set_client_certificate(b, NULL, 0, not_pem, 3) == APIRETRY_RESULT_INVALID_ARGUMENT);
+  CHECK(apiretry_client_builder_set_proxy(b, "ftp://proxy") == APIRETRY_RESULT_INVALID_ARGUMENT);
+  CHECK(apiretry_client_builder_set_proxy(b, BAD_UTF8) == APIRETRY_RESULT_INVALID_UTF8);
+  CHECK(apiretry_client_builder_set_proxy(b, NULL) == APIRETRY_RESULT_NULL_POINTER);
+  CHECK(apiretry_client_builder_set_proxy(b, "http://user:pw@127.0.0.1:1") == APIRETRY_RESULT_OK);
+  CHECK(apiretry_client_builder_set_proxy_from_env(NULL) == APIRETRY_RESULT_NULL_POINTER);
+  apiretry_client_builder_free(b);
+}
+
 static void test_client_bad_arguments(void) {
   apiretry_client_builder *b = NULL;
   apiretry_client *client = NULL;
@@ -456,6 +497,13 @@ int main(void) {
     test_calls_end(url);
   } else {
     fprintf(stderr, "APIRETRY_MOCK_URL not set: client tests skipped\n");
+  }
+  const char *tls_url = getenv("APIRETRY_MOCK_TLS_URL");
+  const char *ca_file = getenv("APIRETRY_MOCK_CA_FILE");
+  if (tls_url != NULL && ca_file != NULL) {
+    test_tls(tls_url, ca_file);
+  } else {
+    fprintf(stderr, "APIRETRY_MOCK_TLS_URL not set: TLS tests skipped\n");
   }
   printf("%d passed, %d failed\n", passed, failed);
   return failed == 0 ? 0 : 1;

@@ -261,6 +261,28 @@ typedef uint32_t apiretry_step;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+// Which built-in roots a client trusts, before any extra CA
+// (`apiretry_client_builder_set_roots`).
+enum apiretry_roots
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // Mozilla's roots, bundled in the library (the default).
+  APIRETRY_ROOTS_WEB = 0,
+  // The operating system's certificate store, read when set.
+  APIRETRY_ROOTS_SYSTEM = 1,
+  // None: only the CAs added with `apiretry_client_builder_add_ca_*`.
+  APIRETRY_ROOTS_NONE = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum apiretry_roots apiretry_roots;
+#else
+typedef uint32_t apiretry_roots;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
 // Cancels the sends it is given, from any thread.
 typedef struct apiretry_cancel apiretry_cancel;
 
@@ -576,6 +598,39 @@ apiretry_result apiretry_response_body(const apiretry_response *response,
 
 // Releases a response; NULL is ignored.
 void apiretry_response_free(apiretry_response *response);
+
+// The built-in roots to trust: an `APIRETRY_ROOTS_*` value (as an integer,
+// so any value is safe). `APIRETRY_ROOTS_SYSTEM` reads the system's store
+// now; `APIRETRY_RESULT_INVALID_ARGUMENT` when it cannot be read.
+apiretry_result apiretry_client_builder_set_roots(apiretry_client_builder *builder, uint32_t roots);
+
+// Also trusts the CA certificates in `pem` (`len` bytes, one or more PEM
+// `CERTIFICATE` blocks). `APIRETRY_RESULT_INVALID_ARGUMENT` when there is none.
+apiretry_result apiretry_client_builder_add_ca_pem(apiretry_client_builder *builder,
+                                                   const uint8_t *pem,
+                                                   size_t len);
+
+// As `apiretry_client_builder_add_ca_pem`, from the file at `path`.
+apiretry_result apiretry_client_builder_add_ca_file(apiretry_client_builder *builder,
+                                                    const char *path);
+
+// The client certificate chain (PEM, leaf first) and its private key (PEM)
+// for mutual TLS. Checked now: a key that does not fit is
+// `APIRETRY_RESULT_INVALID_ARGUMENT`. The key is copied and never printed.
+apiretry_result apiretry_client_builder_set_client_certificate(apiretry_client_builder *builder,
+                                                               const uint8_t *cert_pem,
+                                                               size_t cert_len,
+                                                               const uint8_t *key_pem,
+                                                               size_t key_len);
+
+// Sends every request through the HTTP proxy at `url`
+// (`http://[user:password@]host:port`; the credentials are never printed).
+apiretry_result apiretry_client_builder_set_proxy(apiretry_client_builder *builder,
+                                                  const char *url);
+
+// Uses the proxy the environment names (`HTTPS_PROXY`, `HTTP_PROXY`,
+// `ALL_PROXY`, with `NO_PROXY`); `APIRETRY_RESULT_ABSENT` when none is set.
+apiretry_result apiretry_client_builder_set_proxy_from_env(apiretry_client_builder *builder);
 
 // Writes a one-line description of `result` (as an integer, so any value
 // is safe) into `buf`, NUL-terminated; `out_n` receives its length.

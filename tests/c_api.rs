@@ -15,6 +15,25 @@ fn run(cmd: &mut Command) -> String {
     text
 }
 
+/// An HTTPS mock with a test CA, for the harness's TLS tests: its URL and the
+/// CA's PEM file go to the harness.
+#[cfg(feature = "mock")]
+fn tls_mock(cmd: &mut Command) -> apiretry::mock::MockServer {
+    use apiretry::mock::{MockServer, Reply, TestCa, Validity};
+    let ca = TestCa::new("apiretry C harness CA");
+    let server = MockServer::start_tls(&ca.leaf(&["127.0.0.1"], Validity::Current)).unwrap();
+    server.script("GET", "/ok", [Reply::json(200, "{}")]);
+    let file = std::env::temp_dir().join(format!(
+        "apiretry-harness-ca-{}-{}.pem",
+        std::process::id(),
+        server.addr().port()
+    ));
+    std::fs::write(&file, ca.cert_pem()).unwrap();
+    cmd.env("APIRETRY_MOCK_TLS_URL", server.url());
+    cmd.env("APIRETRY_MOCK_CA_FILE", &file);
+    server
+}
+
 /// A mock scripted for the harness's client tests; its URL goes to the harness.
 #[cfg(feature = "mock")]
 fn mock(cmd: &mut Command) -> apiretry::mock::MockServer {
@@ -114,6 +133,7 @@ fn c_harness_passes() {
         let path = format!("{root}/examples-c/{binary}");
         let mut cmd = if under_valgrind {
             let mut c = Command::new("valgrind");
+            c.arg(format!("--suppressions={root}/examples-c/valgrind.supp"));
             c.args([
                 "-q",
                 "--error-exitcode=1",
@@ -126,13 +146,14 @@ fn c_harness_passes() {
             Command::new(&path)
         };
         #[cfg(feature = "mock")]
-        let server = mock(&mut cmd);
+        let (server, _tls) = (mock(&mut cmd), tls_mock(&mut cmd));
         let output = run(&mut cmd);
         println!("{binary}: {output}");
         assert!(output.contains(" passed, 0 failed"), "{binary}: {output}");
         #[cfg(feature = "mock")]
         {
             assert!(!output.contains("client tests skipped"), "{output}");
+            assert!(!output.contains("TLS tests skipped"), "{output}");
             // The token was refreshed once, then the new one was sent.
             let secure: Vec<_> = server
                 .requests()

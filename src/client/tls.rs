@@ -91,6 +91,12 @@ impl TlsSettings {
         Ok(self)
     }
 
+    /// Trust Mozilla's roots, bundled (the default), and any extra CAs.
+    pub fn web_roots(mut self) -> Self {
+        self.roots = Roots::Web;
+        self
+    }
+
     /// Trust only the extra CA certificates added (no built-in roots).
     pub fn only_extra_cas(mut self) -> Self {
         self.roots = Roots::None;

@@ -31,6 +31,8 @@ pub(crate) struct Caps {
 #[derive(Debug)]
 pub(crate) struct Agents {
     timeouts: Timeouts,
+    /// `host:port` of the proxy, named in failures to reach it.
+    proxy: Option<String>,
     default: ureq::Agent,
     auth_refresh: ureq::Agent,
     chunk_upload: ureq::Agent,
@@ -45,6 +47,7 @@ impl Agents {
         let agent = |timeout, pooled| agent(timeout, pooled, &tls, &proxy);
         Agents {
             timeouts,
+            proxy: proxy.as_ref().map(|p| format!("{}:{}", p.host(), p.port())),
             default: agent(timeouts.default, true),
             auth_refresh: agent(timeouts.auth_refresh, true),
             chunk_upload: agent(timeouts.chunk_upload, true),
@@ -186,10 +189,14 @@ pub(crate) fn send(
         Some(failed) if failed.load(Ordering::SeqCst) => {
             local_io("reading the upload failed", &e).into()
         }
-        _ => Failed {
-            unreachable: shows_unreachable(&e),
-            error: network(e),
-        },
+        _ => {
+            let unreachable = shows_unreachable(&e);
+            let mut error = network(e);
+            if let Some(proxy) = agents.proxy.as_ref().filter(|_| unreachable) {
+                error.message = format!("{} (through the proxy {proxy})", error.message).into();
+            }
+            Failed { unreachable, error }
+        }
     })?;
     read(response, caps).map_err(Failed::from)
 }
@@ -301,13 +308,7 @@ pub(crate) fn network(err: ureq::Error) -> ApiError {
             None => io_kind(e),
         },
         E::ConnectionFailed => Kind::Connection,
-        E::ConnectProxyFailed(why) => {
-            return ApiError::new(Kind::Connection).with_message(format!(
-                "{}: the proxy refused the tunnel: {}",
-                Kind::Connection.default_message(),
-                crate::redact::secrets(why)
-            ));
-        }
+        E::ConnectProxyFailed(why) => return proxy_refused(why),
         E::Protocol(_) | E::LargeResponseHeader(..) | E::TooManyRedirects | E::RedirectFailed => {
             return ApiError::new(Kind::Protocol)
                 .with_message(format!("{}: {err}", Kind::Protocol.default_message()))
@@ -331,6 +332,37 @@ pub(crate) fn network(err: ureq::Error) -> ApiError {
         _ => Kind::Connection,
     };
     ApiError::new(kind).with_message(format!("{}: {err}", kind.default_message()))
+}
+
+/// The proxy answered CONNECT with something else than 200. ureq gives the
+/// status only inside its text ("proxy server responded 407/407"): read it
+/// there; without one, it is a proxy that did not answer.
+fn proxy_refused(why: &str) -> ApiError {
+    let status = why
+        .split_once("responded ")
+        .and_then(|(_, rest)| rest.get(..3)?.parse::<u16>().ok());
+    let (retry, hint) = match status {
+        Some(407) => (
+            Retry::No,
+            "The proxy requires credentials: give them in the proxy URL (http://user:password@host:port).",
+        ),
+        Some(403) | Some(405) => (
+            Retry::No,
+            "The proxy does not allow tunnels to this host or port: ask its operator.",
+        ),
+        _ => (
+            Kind::Connection.default_retry(),
+            "The proxy could not reach the server, or did not answer: check the proxy and the network behind it.",
+        ),
+    };
+    ApiError::new(Kind::Connection)
+        .with_retry(retry)
+        .with_hint(hint)
+        .with_message(format!(
+            "{}: the proxy refused the tunnel: {}",
+            Kind::Connection.default_message(),
+            crate::redact::secrets(why)
+        ))
 }
 
 /// A failed TLS handshake, by rustls's error variant: what a person can do

@@ -2,9 +2,11 @@
 
 pub mod request;
 pub mod response;
+pub mod tls;
 
 pub use request::apiretry_request;
 pub use response::apiretry_response;
+pub use tls::apiretry_roots;
 
 use std::ffi::{c_char, c_void};
 use std::ptr;
@@ -16,7 +18,7 @@ use super::classify::apiretry_classification;
 use super::profile::apiretry_profile;
 use super::{apiretry_result, arg, boxed, free, guard, guard_void, out, str_arg};
 use crate::cancel::CancelToken;
-use crate::client::{Client, ClientBuilder, Timeouts};
+use crate::client::{Client, ClientBuilder, Timeouts, TlsSettings};
 use crate::error::ApiError;
 use crate::events::{Event, Step};
 use crate::ffi::cancel::apiretry_cancel;
@@ -29,6 +31,7 @@ use crate::policy::Policy;
 pub struct apiretry_client_builder {
     inner: Option<ClientBuilder>,
     policy: Policy,
+    tls: TlsSettings,
 }
 
 /// A client: thread-safe; share one between threads. Release it with
@@ -137,6 +140,7 @@ pub extern "C" fn apiretry_client_builder_new(
         *slot = boxed(apiretry_client_builder {
             inner: Some(Client::builder(url)),
             policy: Policy::default(),
+            tls: TlsSettings::default(),
         });
         Ok(())
     })
@@ -356,6 +360,7 @@ pub extern "C" fn apiretry_client_builder_build(
             .inner
             .ok_or(apiretry_result::InvalidArgument)?
             .policy(b.policy)
+            .tls(b.tls)
             .build();
         *slot = boxed(apiretry_client { inner });
         Ok(())
