@@ -502,6 +502,42 @@ mod serve {
         assert_eq!(last, "served 2 requests (0 answered 429)");
     }
 
+    /// `serve --tls CA` and `request --cacert CA`, named as curl names them;
+    /// without the CA the handshake is refused, classified `tls`.
+    #[test]
+    fn serves_https_with_a_test_ca() {
+        let scenario = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/scenarios/c2c.json");
+        let ca = std::env::temp_dir().join(format!("apiretry-serve-ca-{}.pem", std::process::id()));
+        let ca_path = ca.to_str().unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_apiretry"))
+            .args([
+                "serve",
+                "--scenario",
+                scenario,
+                "--for",
+                "2",
+                "--tls",
+                ca_path,
+            ])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let first = lines.next().unwrap().unwrap();
+        let url = first.rsplit(' ').next().unwrap().to_owned();
+        assert!(url.starts_with("https://127.0.0.1:"), "{first}");
+        let health = format!("{url}/health");
+        let (code, out, err) = run(&["request", &health, "--cacert", ca_path, "--json"]);
+        assert_eq!(code, 0, "{out}{err}");
+        let (code, out, _) = run(&["request", &health, "--json"]);
+        assert_eq!(code, 1, "{out}");
+        assert!(out.contains("\"kind\": \"tls\""), "{out}");
+        let (code, _, err) = run(&["request", &health, "--cacert", "/nonexistent.pem"]);
+        assert_eq!(code, 2, "{err}");
+        assert!(child.wait().unwrap().success());
+        let _ = std::fs::remove_file(&ca);
+    }
+
     /// A call made during a scripted outage waits and succeeds after it.
     #[test]
     fn scenario_outages() {

@@ -5,7 +5,7 @@ use std::ffi::OsString;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use apiretry::{Client, Event, Policy, Request, Secret, Step, Timeouts};
+use apiretry::{Client, Event, Policy, Proxy, Request, Secret, Step, Timeouts, TlsSettings};
 use lexopt::prelude::*;
 
 use crate::{args, UsageError};
@@ -29,6 +29,8 @@ options:
   --attempts N         attempts in all (default 8)
   --deadline-ms N      overall deadline for the call
   --timeout-ms N       timeout of each phase of an attempt (default 15000)
+  --cacert FILE        also trust the CA certificates in FILE (PEM), as curl's --cacert
+  --proxy URL          go through the HTTP proxy http://[user:password@]host:port
   --json               print a JSON summary instead of text";
 
 pub fn run(argv: impl Iterator<Item = OsString>) -> Result<i32, UsageError> {
@@ -40,6 +42,8 @@ pub fn run(argv: impl Iterator<Item = OsString>) -> Result<i32, UsageError> {
     let mut policy = Policy::default();
     let mut timeouts = Timeouts::default();
     let mut json = false;
+    let mut tls = TlsSettings::default();
+    let mut proxy = None;
     while let Some(arg) = parser.next()? {
         match arg {
             Value(v) if url.is_none() => url = Some(v.string()?),
@@ -60,6 +64,18 @@ pub fn run(argv: impl Iterator<Item = OsString>) -> Result<i32, UsageError> {
             Long("timeout-ms") => {
                 let ms = args::number(&parser.value()?.string()?, "--timeout-ms")?;
                 timeouts.default = Duration::from_millis(ms.into());
+            }
+            Long("cacert") => {
+                let path = parser.value()?;
+                tls = tls
+                    .add_ca_file(&path)
+                    .map_err(|e| UsageError(format!("--cacert: {}", e.message)))?;
+            }
+            Long("proxy") => {
+                let url = parser.value()?.string()?;
+                let p =
+                    Proxy::new(&url).map_err(|e| UsageError(format!("--proxy: {}", e.message)))?;
+                proxy = Some(p);
             }
             Long("json") => json = true,
             Long("help") | Short('h') => {
@@ -107,7 +123,11 @@ pub fn run(argv: impl Iterator<Item = OsString>) -> Result<i32, UsageError> {
         .profile(message.profile_or_generic())
         .policy(policy)
         .timeouts(timeouts)
+        .tls(tls)
         .observer(Arc::new(observer));
+    if let Some(p) = proxy {
+        builder = builder.proxy(p);
+    }
     if let Some(t) = token {
         builder = builder.token(t);
     }

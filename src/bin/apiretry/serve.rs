@@ -6,13 +6,13 @@ use std::ffi::OsString;
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use apiretry::mock::{MockServer, Scenario};
+use apiretry::mock::{MockServer, Scenario, TestCa, Validity};
 use lexopt::prelude::*;
 
 use crate::{args, UsageError};
 
 const HELP: &str = "\
-usage: apiretry serve --scenario FILE [--port N] [--for SECONDS]
+usage: apiretry serve --scenario FILE [--port N] [--for SECONDS] [--tls CA_FILE]
 
 Runs the mock API server on 127.0.0.1, answering each route as the scenario
 file says (format: src/mock/scenario.rs and the README), taking it down for
@@ -22,13 +22,17 @@ interrupted, or for SECONDS.
 options:
   --scenario FILE      the scenario (required)
   --port N             the port (default 0: the system picks one)
-  --for SECONDS        stop after this long";
+  --for SECONDS        stop after this long
+  --tls CA_FILE        serve HTTPS with a certificate for 127.0.0.1 and localhost,
+                       signed by a test CA made now and written to CA_FILE (PEM),
+                       for the client to trust (apiretry request --cacert CA_FILE)";
 
 pub fn run(argv: impl Iterator<Item = OsString>) -> Result<i32, UsageError> {
     let mut parser = lexopt::Parser::from_args(argv);
     let mut scenario = None;
     let mut port = 0u16;
     let mut seconds = None;
+    let mut tls_ca = None;
     while let Some(arg) = parser.next()? {
         match arg {
             Long("scenario") => {
@@ -50,6 +54,7 @@ pub fn run(argv: impl Iterator<Item = OsString>) -> Result<i32, UsageError> {
                     .parse()
                     .map_err(|_| UsageError(format!("--port takes a port number, not {p:?}")))?;
             }
+            Long("tls") => tls_ca = Some(parser.value()?),
             Long("for") => seconds = Some(args::number(&parser.value()?.string()?, "--for")?),
             Long("help") | Short('h') => {
                 println!("{HELP}");
@@ -59,8 +64,23 @@ pub fn run(argv: impl Iterator<Item = OsString>) -> Result<i32, UsageError> {
         }
     }
     let scenario = scenario.ok_or_else(|| "serve needs --scenario FILE".to_owned())?;
-    let server = MockServer::start_on(port)
-        .map_err(|e| UsageError(format!("cannot listen on port {port}: {e}")))?;
+    let server = match &tls_ca {
+        None => MockServer::start_on(port),
+        Some(path) => {
+            let ca = TestCa::new("apiretry serve test CA");
+            std::fs::write(path, ca.cert_pem()).map_err(|e| {
+                UsageError(format!(
+                    "cannot write the CA to {}: {e}",
+                    path.to_string_lossy()
+                ))
+            })?;
+            MockServer::start_tls_on(
+                port,
+                &ca.leaf(&["127.0.0.1", "localhost"], Validity::Current),
+            )
+        }
+    }
+    .map_err(|e| UsageError(format!("cannot listen on port {port}: {e}")))?;
     scenario.apply(&server);
     println!("apiretry mock API listening on {}", server.url());
     let _ = std::io::stdout().flush();
