@@ -137,6 +137,45 @@ fn handshakes_and_their_failures() {
     assert!(wrong.is_empty(), "\n{}", wrong.join("\n"));
 }
 
+/// Mutual TLS: a server that wants a client certificate from the fleet's CA.
+#[test]
+fn client_certificates() {
+    let ca = TestCa::new("fleet CA");
+    let devices = TestCa::new("device CA");
+    let server = serve(
+        MockServer::start_mutual_tls(&ca.leaf(LOCAL, Validity::Current), devices.cert_pem())
+            .unwrap(),
+    );
+    let device = devices.leaf(&["camera-0042"], Validity::Current);
+    let stranger = TestCa::new("stranger").leaf(&["camera-0042"], Validity::Current);
+    let with = |id: &apiretry::mock::Identity| {
+        trusting(&ca)
+            .client_certificate(id.cert_pem.as_bytes(), id.key_pem.as_bytes())
+            .unwrap()
+    };
+    assert_eq!(get(&server.url(), with(&device)).unwrap(), 200);
+    for (what, tls) in [
+        ("no certificate", trusting(&ca)),
+        ("a stranger's", with(&stranger)),
+    ] {
+        let err = get(&server.url(), tls).unwrap_err();
+        assert_eq!(
+            (err.kind, err.retry),
+            (Kind::Tls, Retry::No),
+            "{what}: {err}"
+        );
+        assert!(err.hint.contains("client certificate"), "{what}: {err:?}");
+    }
+}
+
+#[test]
+fn the_system_store_is_read_when_asked_for() {
+    // Machines without a store (a bare container) get a clear error.
+    if let Err(e) = TlsSettings::default().system_roots() {
+        assert!(e.message.contains("system's certificate store"), "{e}");
+    }
+}
+
 #[test]
 fn settings_are_checked_where_they_come_in() {
     let ca = TestCa::new("fleet CA");

@@ -394,6 +394,16 @@ fn tls_failure(e: &rustls::Error) -> ApiError {
             Retry::No,
             "The server's certificate cannot be verified: check the URL and the trusted CAs.",
         ),
+        R::AlertReceived(
+            rustls::AlertDescription::CertificateRequired
+            | rustls::AlertDescription::BadCertificate
+            | rustls::AlertDescription::UnknownCA
+            | rustls::AlertDescription::CertificateUnknown,
+        ) => (
+            Retry::No,
+            "The server refused the client certificate, or wants one: set it \
+             (TlsSettings::client_certificate) from the fleet's CA.",
+        ),
         R::InvalidMessage(_) => (
             Retry::No,
             "The server did not answer in TLS: it may speak plain HTTP on this port (use \

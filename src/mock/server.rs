@@ -172,7 +172,17 @@ impl MockServer {
 
     /// As [`MockServer::start_tls`], on `port`.
     pub fn start_tls_on(port: u16, identity: &super::Identity) -> io::Result<MockServer> {
-        Self::start_with(port, Some(super::tls::server_config(identity)?))
+        Self::start_with(port, Some(super::tls::server_config(identity, None)?))
+    }
+
+    /// An HTTPS server that also requires a client certificate signed by
+    /// the CA in `client_ca_pem` (mutual TLS).
+    pub fn start_mutual_tls(
+        identity: &super::Identity,
+        client_ca_pem: &str,
+    ) -> io::Result<MockServer> {
+        let config = super::tls::server_config(identity, Some(client_ca_pem))?;
+        Self::start_with(0, Some(config))
     }
 
     fn start_with(port: u16, tls: Option<Arc<rustls::ServerConfig>>) -> io::Result<MockServer> {

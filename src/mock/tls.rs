@@ -106,8 +106,12 @@ impl TestCa {
     }
 }
 
-/// The server side of the mock's TLS (rustls with ring).
-pub(crate) fn server_config(identity: &Identity) -> std::io::Result<Arc<rustls::ServerConfig>> {
+/// The server side of the mock's TLS (rustls with ring); with `client_ca`,
+/// it requires a client certificate signed by that CA (mutual TLS).
+pub(crate) fn server_config(
+    identity: &Identity,
+    client_ca: Option<&str>,
+) -> std::io::Result<Arc<rustls::ServerConfig>> {
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
     let bad = |e: &dyn std::fmt::Display| {
@@ -118,11 +122,25 @@ pub(crate) fn server_config(identity: &Identity) -> std::io::Result<Arc<rustls::
         .map_err(|e| bad(&e))?;
     let key = PrivateKeyDer::from_pem_slice(identity.key_pem.as_bytes()).map_err(|e| bad(&e))?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ServerConfig::builder_with_provider(provider)
+    let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
-        .map_err(|e| bad(&e))?
-        .with_no_client_auth()
-        .with_single_cert(certs, key)
         .map_err(|e| bad(&e))?;
+    let builder = match client_ca {
+        None => builder.with_no_client_auth(),
+        Some(pem) => {
+            let mut roots = rustls::RootCertStore::empty();
+            for cert in CertificateDer::pem_slice_iter(pem.as_bytes()) {
+                roots.add(cert.map_err(|e| bad(&e))?).map_err(|e| bad(&e))?;
+            }
+            let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+                Arc::new(roots),
+                provider,
+            )
+            .build()
+            .map_err(|e| bad(&e))?;
+            builder.with_client_cert_verifier(verifier)
+        }
+    };
+    let config = builder.with_single_cert(certs, key).map_err(|e| bad(&e))?;
     Ok(Arc::new(config))
 }
