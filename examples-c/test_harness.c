@@ -134,9 +134,24 @@ static void test_classify(void) {
   CHECK(apiretry_classify(NULL, 500, NULL, 0, NULL, 0, -1, &c) == APIRETRY_RESULT_NULL_POINTER && c == NULL);
   CHECK(apiretry_classify(c2c, 500, NULL, 1, NULL, 0, -1, &c) == APIRETRY_RESULT_NULL_POINTER);
   CHECK(apiretry_classify(c2c, 500, null_name, 1, NULL, 0, -1, &c) == APIRETRY_RESULT_NULL_POINTER);
-  CHECK(apiretry_classify(c2c, 500, bad_value, 1, NULL, 0, -1, &c) == APIRETRY_RESULT_INVALID_UTF8);
   CHECK(apiretry_classify(c2c, 500, NULL, 0, NULL, 10, -1, &c) == APIRETRY_RESULT_NULL_POINTER);
+  /* Statuses are 100-599 (libcurl's 0 means no response arrived); so is `expected`. */
+  const int bad_statuses[] = {0, 99, 600, 65535};
+  for (size_t i = 0; i < sizeof bad_statuses / sizeof bad_statuses[0]; i++) {
+    CHECK(apiretry_classify(c2c, (uint16_t)bad_statuses[i], NULL, 0, NULL, 0, -1, &c) ==
+              APIRETRY_RESULT_INVALID_ARGUMENT &&
+          c == NULL);
+    CHECK(apiretry_classify(c2c, 200, NULL, 0, NULL, 0, bad_statuses[i], &c) == APIRETRY_RESULT_INVALID_ARGUMENT);
+  }
   CHECK(apiretry_classify(c2c, 200, NULL, 0, NULL, 0, 70000, &c) == APIRETRY_RESULT_INVALID_ARGUMENT);
+  /* One non-UTF-8 header value (servers send them) costs that value, not the call. */
+  apiretry_header mixed[] = {{"X-Odd", BAD_UTF8}, {"Retry-After", "3"}};
+  CHECK(apiretry_classify(c2c, 429, bad_value, 1, NULL, 0, -1, &c) == APIRETRY_RESULT_OK && c != NULL);
+  apiretry_classification_free(c);
+  CHECK(apiretry_classify(c2c, 429, mixed, 2, NULL, 0, -1, &c) == APIRETRY_RESULT_OK && c != NULL);
+  int64_t wait_ms = 0;
+  CHECK(apiretry_classification_retry_after_ms(c, &wait_ms) == APIRETRY_RESULT_OK && wait_ms == 3000);
+  apiretry_classification_free(c);
   CHECK(apiretry_classify(c2c, 500, NULL, 0, NULL, 0, -1, NULL) == APIRETRY_RESULT_NULL_POINTER);
   /* Garbage bodies are classified by status. */
   const uint8_t garbage[] = {0xff, 0xfe, '{', '[', 0};
@@ -418,6 +433,102 @@ static void test_tls(const char *url, const char *ca_file) {
   apiretry_client_builder_free(b);
 }
 
+/* ---- Safety bugs found from C (issue 12, item 9) ---- */
+
+/* A refresh callback that sends an authorized request through the same
+ * client: that nested call fails at once instead of waiting for ever. */
+struct reentry {
+  apiretry_client *client;
+  int nested_kind;
+};
+
+static uint32_t reentrant_refresh(void *user_data, char *buf, size_t len, size_t *out_n) {
+  struct reentry *r = user_data;
+  r->nested_kind = send(r->client, "GET", "/ok", 200, NULL);
+  const char *token = "new-token";
+  if (len < strlen(token)) return APIRETRY_RESULT_BUFFER_TOO_SMALL;
+  memcpy(buf, token, strlen(token));
+  *out_n = strlen(token);
+  return APIRETRY_RESULT_OK;
+}
+
+/* A token longer than the first buffer: asked for again with room for it. */
+static uint32_t long_refresh(void *user_data, char *buf, size_t len, size_t *out_n) {
+  (void)user_data;
+  *out_n = 10000;
+  if (len < 10000) return APIRETRY_RESULT_BUFFER_TOO_SMALL;
+  memset(buf, 'k', 10000);
+  return APIRETRY_RESULT_OK;
+}
+
+/* Any number from the callback is safe: not a result code means transient. */
+static uint32_t odd_refresh(void *user_data, char *buf, size_t len, size_t *out_n) {
+  (void)user_data, (void)buf, (void)len, (void)out_n;
+  return 1234;
+}
+
+static atomic_int freed = 0;
+static atomic_int calls_after_free = 0;
+
+static void counting_state(void *user_data, uint32_t state) {
+  (void)state;
+  if (atomic_load(&freed)) atomic_fetch_add(&calls_after_free, 1);
+  int *count = user_data; /* freed right after apiretry_client_free: valgrind sees any late use */
+  (*count)++;
+}
+
+static apiretry_client *refreshing_client(const char *url, apiretry_refresh_callback cb, void *ud) {
+  apiretry_client_builder *b = NULL;
+  apiretry_client *client = NULL;
+  CHECK(apiretry_client_builder_new(url, &b) == APIRETRY_RESULT_OK);
+  CHECK(apiretry_client_builder_set_policy(b, 2, 10000, NULL) == APIRETRY_RESULT_OK);
+  CHECK(apiretry_client_builder_set_token(b, "old-token") == APIRETRY_RESULT_OK);
+  CHECK(apiretry_client_builder_set_refresh_callback(b, cb, ud) == APIRETRY_RESULT_OK);
+  CHECK(apiretry_client_builder_build(b, &client) == APIRETRY_RESULT_OK);
+  return client;
+}
+
+static void test_safety(const char *url) {
+  struct reentry r = {NULL, 0};
+  r.client = refreshing_client(url, reentrant_refresh, &r);
+  CHECK(send(r.client, "GET", "/reentry", 200, NULL) == 200);
+  CHECK(r.nested_kind == 1000 + APIRETRY_KIND_APPLICATION);
+  apiretry_client_free(r.client);
+
+  apiretry_client *client = refreshing_client(url, long_refresh, NULL);
+  CHECK(send(client, "GET", "/long-token", 200, NULL) == 200);
+  apiretry_client_free(client);
+
+  /* The odd result is a transient refresh failure (retried once); the
+   * route then answers 200. */
+  client = refreshing_client(url, odd_refresh, NULL);
+  CHECK(send(client, "GET", "/odd-refresh", 200, NULL) == 200);
+  apiretry_client_free(client);
+
+  /* No state callback after apiretry_client_free returns: the call is reset
+   * (disconnected), the probe of the health path takes 500 ms, and the
+   * client is freed while it is in flight. */
+  apiretry_client_builder *b = NULL;
+  apiretry_backoff_config fast;
+  CHECK(apiretry_backoff_default(&fast) == APIRETRY_RESULT_OK);
+  fast.base_ms = 10;
+  int *count = malloc(sizeof *count);
+  *count = 0;
+  CHECK(apiretry_client_builder_new(url, &b) == APIRETRY_RESULT_OK);
+  CHECK(apiretry_client_builder_set_policy(b, 1, 0, &fast) == APIRETRY_RESULT_OK);
+  CHECK(apiretry_client_builder_set_health_path(b, "/slow-health") == APIRETRY_RESULT_OK);
+  CHECK(apiretry_client_builder_set_state_callback(b, counting_state, count) == APIRETRY_RESULT_OK);
+  CHECK(apiretry_client_builder_build(b, &client) == APIRETRY_RESULT_OK);
+  CHECK(send(client, "GET", "/reset", 200, NULL) == 1000 + APIRETRY_KIND_CONNECTION);
+  CHECK(*count == 1); /* disconnected */
+  usleep(150 * 1000);
+  apiretry_client_free(client);
+  atomic_store(&freed, 1);
+  free(count);
+  usleep(1000 * 1000);
+  CHECK(atomic_load(&calls_after_free) == 0);
+}
+
 static void test_client_bad_arguments(void) {
   apiretry_client_builder *b = NULL;
   apiretry_client *client = NULL;
@@ -495,6 +606,7 @@ int main(void) {
   if (url != NULL) {
     test_client(url);
     test_calls_end(url);
+    test_safety(url);
   } else {
     fprintf(stderr, "APIRETRY_MOCK_URL not set: client tests skipped\n");
   }

@@ -330,14 +330,17 @@ typedef struct {
 } apiretry_header;
 
 // Writes a new access token into `buf` (`len` bytes, NUL not needed) and its
-// length into `*out_n`, returning `APIRETRY_RESULT_OK`. Return
-// `APIRETRY_RESULT_API_FAILURE` when the refresh token is rejected (the
-// client then requires authorization until `apiretry_client_set_token`); any
-// other result is a transient failure. Called on one thread at a time.
-typedef apiretry_result (*apiretry_refresh_callback)(void *user_data,
-                                                     char *buf,
-                                                     size_t len,
-                                                     size_t *out_n);
+// length into `*out_n`, returning `APIRETRY_RESULT_OK` (0). When the token
+// is longer than `len`, set `*out_n` to its length and return
+// `APIRETRY_RESULT_BUFFER_TOO_SMALL` (6): the callback is called again with
+// a buffer that large (up to 1 MiB). Return `APIRETRY_RESULT_API_FAILURE`
+// (5) when the refresh token is rejected (the client then requires
+// authorization until `apiretry_client_set_token`); any other number is a
+// transient failure. The result is a plain integer, so any value is safe.
+// Called on one thread at a time. Sending an authorized request through
+// the same client from inside this callback fails at once (it would wait for
+// the refresh it is part of): send the refresh request unauthorized.
+typedef uint32_t (*apiretry_refresh_callback)(void *user_data, char *buf, size_t len, size_t *out_n);
 
 // One attempt's outcome, for logging and metrics. Valid during the callback only.
 typedef struct {
@@ -386,10 +389,14 @@ apiretry_result apiretry_cancel_cancel(const apiretry_cancel *cancel);
 // Releases a cancel handle once no send uses it; NULL is ignored.
 void apiretry_cancel_free(apiretry_cancel *cancel);
 
-// Classifies a response: `status`, `n_headers` headers, `body_len` body
-// bytes (`body` may be NULL when 0), and the expected success status
-// (`expected` < 0 for none). On success `*out` is NULL when the response is
-// no failure, else a classification the caller owns.
+// Classifies a response: `status` (100-599: libcurl's 0 for "no response"
+// is not a status), `n_headers`
+// headers, `body_len` body bytes (`body` may be NULL when 0), and the
+// expected success status (100-599, or < 0 for none); anything else is
+// `APIRETRY_RESULT_INVALID_ARGUMENT`. A header value that is not UTF-8 is
+// read lossily (servers send such values); a header name that is not UTF-8
+// is skipped. On success `*out` is NULL when the response is no failure,
+// else a classification the caller owns.
 //
 // Thread-safe; the profile may be shared.
 apiretry_result apiretry_classify(const apiretry_profile *profile,
@@ -534,7 +541,10 @@ void apiretry_client_builder_free(apiretry_client_builder *builder);
 // required". Thread-safe.
 apiretry_result apiretry_client_set_token(const apiretry_client *client, const char *token);
 
-// Releases a client once no call is in flight; NULL is ignored.
+// Releases a client once no call is in flight; NULL is ignored. Once it
+// returns, none of the client's callbacks runs (a background probe may end
+// a little later, silently), so `user_data` may be freed. Not to be called
+// from inside one of the client's own callbacks.
 void apiretry_client_free(apiretry_client *client);
 
 // Sends `request` (retrying as the policy allows); thread-safe. On

@@ -72,6 +72,23 @@ fn mock(cmd: &mut Command) -> apiretry::mock::MockServer {
         ],
     );
     server.script("GET", "/unavailable", [Reply::status(503)]);
+    // The safety tests: a refresh per route, a reset, a slow health check.
+    for route in ["/reentry", "/long-token", "/odd-refresh"] {
+        server.script(
+            "GET",
+            route,
+            [
+                Reply::detailed(401, "Not Authorized", "expired"),
+                Reply::json(200, "{}"),
+            ],
+        );
+    }
+    server.script("GET", "/reset", [Reply::reset()]);
+    server.script(
+        "GET",
+        "/slow-health",
+        [Reply::status(204).after(std::time::Duration::from_millis(500))],
+    );
     server.script(
         "GET",
         "/delay",
@@ -166,6 +183,14 @@ fn c_harness_passes() {
                 [Some("Bearer old-token"), Some("Bearer new-token")],
                 "{binary}"
             );
+            // The 10,000-byte token went out whole.
+            let long: Vec<usize> = server
+                .requests()
+                .iter()
+                .filter(|r| r.path == "/long-token")
+                .filter_map(|r| r.header("authorization").map(str::len))
+                .collect();
+            assert_eq!(long, ["Bearer old-token".len(), 7 + 10_000], "{binary}");
         }
     }
 }

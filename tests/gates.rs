@@ -219,3 +219,42 @@ fn waiting_at_the_gate_is_cancellable_and_bounded_by_the_deadline() {
         started.elapsed()
     );
 }
+
+/// A refresh that sends an authorized request through its own client would
+/// wait for the refresh it is part of: that nested call fails at once.
+#[test]
+fn an_authorized_call_from_inside_the_refresh_fails_instead_of_hanging() {
+    let server = MockServer::start().unwrap();
+    server.script(
+        "GET",
+        "/x",
+        [
+            Reply::detailed(401, "Not Authorized", "expired"),
+            Reply::json(200, "{}"),
+        ],
+    );
+    server.script("POST", "/token", [Reply::json(200, "{}")]);
+    let cell: Arc<std::sync::OnceLock<apiretry::Client>> = Arc::default();
+    let nested: Arc<Mutex<Vec<Kind>>> = Arc::default();
+    let (c2, n2) = (cell.clone(), nested.clone());
+    let (b, _) = builder(&server);
+    let client = b
+        .token(Secret::new("old"))
+        .refresh(move || {
+            let c = c2.get().expect("built");
+            // Authorized: refused at once. Unauthorized: goes through.
+            let authorized = c.send(&Request::post("/token")).unwrap_err();
+            n2.lock().unwrap().push(authorized.kind);
+            c.send(&Request::post("/token").without_authorization())?;
+            Ok(Secret::new("new"))
+        })
+        .build();
+    assert!(cell.set(client.clone()).is_ok());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || tx.send(client.send(&Request::get("/x")).map(|r| r.status())));
+    let outcome = rx
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the call hung in its own refresh");
+    assert_eq!(outcome.unwrap(), 200);
+    assert_eq!(*nested.lock().unwrap(), [Kind::Application]);
+}

@@ -1,13 +1,12 @@
 //! Classifying responses C got with its own HTTP stack, and reading the
 //! classification.
 
-use std::ffi::c_char;
+use std::ffi::{c_char, CStr};
 use std::ptr;
 
 use super::profile::apiretry_profile;
 use super::{
     apiretry_result, arg, boundary, boxed, bytes_arg, copy_out, free, guard, guard_void, out,
-    str_arg,
 };
 use crate::classify::RawResponse;
 use crate::error::ApiError;
@@ -28,10 +27,14 @@ pub struct apiretry_header {
     pub value: *const c_char,
 }
 
-/// Classifies a response: `status`, `n_headers` headers, `body_len` body
-/// bytes (`body` may be NULL when 0), and the expected success status
-/// (`expected` < 0 for none). On success `*out` is NULL when the response is
-/// no failure, else a classification the caller owns.
+/// Classifies a response: `status` (100-599: libcurl's 0 for "no response"
+/// is not a status), `n_headers`
+/// headers, `body_len` body bytes (`body` may be NULL when 0), and the
+/// expected success status (100-599, or < 0 for none); anything else is
+/// `APIRETRY_RESULT_INVALID_ARGUMENT`. A header value that is not UTF-8 is
+/// read lossily (servers send such values); a header name that is not UTF-8
+/// is skipped. On success `*out` is NULL when the response is no failure,
+/// else a classification the caller owns.
 ///
 /// Thread-safe; the profile may be shared.
 #[no_mangle]
@@ -59,17 +62,30 @@ pub extern "C" fn apiretry_classify(
             // SAFETY: non-NULL, with n_headers readable elements, as documented.
             unsafe { std::slice::from_raw_parts(headers, n_headers) }
         };
+        if !(100..=599).contains(&status) {
+            return Err(apiretry_result::InvalidArgument);
+        }
         let mut pairs = Vec::with_capacity(raw.len());
         for h in raw {
-            // SAFETY: each name and value is NULL or NUL-terminated, as documented.
-            pairs.push(unsafe { (str_arg(h.name)?, str_arg(h.value)?) });
+            if h.name.is_null() || h.value.is_null() {
+                return Err(apiretry_result::NullPointer);
+            }
+            // SAFETY: each name and value is non-NULL and NUL-terminated, as documented.
+            let (name, value) = unsafe { (CStr::from_ptr(h.name), CStr::from_ptr(h.value)) };
+            // Servers send non-UTF-8 header values: decoded lossily, they
+            // cost that header, never the whole classification. A name that
+            // is not UTF-8 is no header we read.
+            if let Ok(name) = name.to_str() {
+                pairs.push((name, value.to_string_lossy()));
+            }
         }
         // SAFETY: body is NULL with 0 or has body_len readable bytes, as documented.
         let body = unsafe { bytes_arg(body, body_len) }?;
         let mut response = RawResponse::new(status).headers(&pairs).body(body);
-        if expected >= 0 {
-            response = response
-                .expect(u16::try_from(expected).map_err(|_| apiretry_result::InvalidArgument)?);
+        match expected {
+            e if e < 0 => {}
+            e @ 100..=599 => response = response.expect(e as u16),
+            _ => return Err(apiretry_result::InvalidArgument),
         }
         if let Some(error) = profile.inner.classify(&response) {
             *slot = boxed(apiretry_classification { error });

@@ -43,6 +43,26 @@ impl fmt::Display for Secret {
 /// `unauthorized` mean the refresh token is dead.
 pub type Refresh = dyn Fn() -> Result<Secret, ApiError> + Send + Sync;
 
+thread_local! {
+    /// The gate whose refresh this thread is running (its address), if any.
+    static REFRESHING: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Marks this thread as running `gate`'s refresh until dropped.
+struct InRefresh(usize);
+
+impl InRefresh {
+    fn enter(gate: &AuthGate) -> InRefresh {
+        InRefresh(REFRESHING.replace(gate as *const AuthGate as usize))
+    }
+}
+
+impl Drop for InRefresh {
+    fn drop(&mut self) {
+        REFRESHING.set(self.0);
+    }
+}
+
 #[derive(Default)]
 struct State {
     token: Option<Secret>,
@@ -107,6 +127,19 @@ impl AuthGate {
         until: Option<Instant>,
         cancel: &CancelToken,
     ) -> Result<MutexGuard<'_, State>, ApiError> {
+        if REFRESHING.get() == self as *const AuthGate as usize {
+            // An authorized call from inside this gate's own refresh would
+            // wait for the refresh it is part of, for ever.
+            return Err(ApiError::new(Kind::Application)
+                .with_retry(Retry::No)
+                .with_message(
+                    "an authorized request was sent from inside the same client's token refresh",
+                )
+                .with_hint(
+                    "Send the refresh request without authorization (Request::without_authorization, \
+                     apiretry_request_set_unauthorized), or through another client.",
+                ));
+        }
         let s = wait_while(
             self.state(),
             &self.changed,
@@ -144,10 +177,13 @@ impl AuthGate {
         }
         s.refreshing = true;
         drop(s);
-        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| refresh()))
-            .unwrap_or_else(|_| {
-                Err(ApiError::new(Kind::Application).with_message("token refresh panicked"))
-            });
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let _inside = InRefresh::enter(self);
+            refresh()
+        }))
+        .unwrap_or_else(|_| {
+            Err(ApiError::new(Kind::Application).with_message("token refresh panicked"))
+        });
         let mut s = self.state();
         s.refreshing = false;
         let result = match outcome {

@@ -10,7 +10,7 @@ pub use tls::apiretry_roots;
 
 use std::ffi::{c_char, c_void};
 use std::ptr;
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use super::backoff::apiretry_backoff_config;
@@ -32,12 +32,35 @@ pub struct apiretry_client_builder {
     inner: Option<ClientBuilder>,
     policy: Policy,
     tls: TlsSettings,
+    callbacks: Arc<CallbackGate>,
 }
 
 /// A client: thread-safe; share one between threads. Release it with
 /// `apiretry_client_free` once no call is in flight.
 pub struct apiretry_client {
     inner: Client,
+    callbacks: Arc<CallbackGate>,
+}
+
+/// Keeps a client's C callbacks from running once it is freed: the client's
+/// background probes may outlive `apiretry_client_free` by a probe's length,
+/// and the caller frees `user_data` right after. Each callback runs under the
+/// read lock, if still open; `close` takes the write lock, so once it returns
+/// no callback is running and none will.
+#[derive(Default)]
+struct CallbackGate(RwLock<bool>);
+
+impl CallbackGate {
+    fn run(&self, f: impl FnOnce()) {
+        let closed = self.0.read().unwrap_or_else(PoisonError::into_inner);
+        if !*closed {
+            f();
+        }
+    }
+
+    fn close(&self) {
+        *self.0.write().unwrap_or_else(PoisonError::into_inner) = true;
+    }
 }
 
 /// What follows an attempt.
@@ -81,18 +104,61 @@ pub type apiretry_event_callback =
 pub type apiretry_state_callback = Option<extern "C" fn(user_data: *mut c_void, state: u32)>;
 
 /// Writes a new access token into `buf` (`len` bytes, NUL not needed) and its
-/// length into `*out_n`, returning `APIRETRY_RESULT_OK`. Return
-/// `APIRETRY_RESULT_API_FAILURE` when the refresh token is rejected (the
-/// client then requires authorization until `apiretry_client_set_token`); any
-/// other result is a transient failure. Called on one thread at a time.
+/// length into `*out_n`, returning `APIRETRY_RESULT_OK` (0). When the token
+/// is longer than `len`, set `*out_n` to its length and return
+/// `APIRETRY_RESULT_BUFFER_TOO_SMALL` (6): the callback is called again with
+/// a buffer that large (up to 1 MiB). Return `APIRETRY_RESULT_API_FAILURE`
+/// (5) when the refresh token is rejected (the client then requires
+/// authorization until `apiretry_client_set_token`); any other number is a
+/// transient failure. The result is a plain integer, so any value is safe.
+/// Called on one thread at a time. Sending an authorized request through
+/// the same client from inside this callback fails at once (it would wait for
+/// the refresh it is part of): send the refresh request unauthorized.
 pub type apiretry_refresh_callback = Option<
-    extern "C" fn(
-        user_data: *mut c_void,
-        buf: *mut c_char,
-        len: usize,
-        out_n: *mut usize,
-    ) -> apiretry_result,
+    extern "C" fn(user_data: *mut c_void, buf: *mut c_char, len: usize, out_n: *mut usize) -> u32,
 >;
+
+/// The longest token a refresh callback may hand over.
+const MAX_TOKEN: usize = 1 << 20;
+
+/// Calls a C refresh callback, growing the buffer when it asks for more.
+fn refresh_from_c(
+    cb: extern "C" fn(*mut c_void, *mut c_char, usize, *mut usize) -> u32,
+    ud: UserData,
+) -> Result<Secret, ApiError> {
+    let failed = |why: &str| {
+        ApiError::new(Kind::Application).with_message(format!("token refresh failed: {why}"))
+    };
+    let mut len = 8192;
+    loop {
+        let mut buf = vec![0u8; len];
+        let mut n = 0usize;
+        let result = cb(ud.0, buf.as_mut_ptr().cast::<c_char>(), buf.len(), &mut n);
+        match result {
+            0 if n <= buf.len() => {
+                buf.truncate(n);
+                let token = String::from_utf8(buf).map_err(|_| failed("the token is not UTF-8"))?;
+                return Ok(Secret::new(token));
+            }
+            0 => {
+                return Err(failed(
+                    "the callback reported more bytes than the buffer holds",
+                ))
+            }
+            6 if n > len && n <= MAX_TOKEN => len = n,
+            6 => {
+                return Err(failed(
+                    "the token is longer than 1 MiB, or no longer than the buffer",
+                ))
+            }
+            5 => {
+                return Err(ApiError::new(Kind::InvalidGrant)
+                    .with_message("the refresh token was rejected"))
+            }
+            other => return Err(failed(&format!("the callback returned {other}"))),
+        }
+    }
+}
 
 /// A C callback and its `user_data`, which the caller promised may be used
 /// from any thread (see the header).
@@ -141,6 +207,7 @@ pub extern "C" fn apiretry_client_builder_new(
             inner: Some(Client::builder(url)),
             policy: Policy::default(),
             tls: TlsSettings::default(),
+            callbacks: Arc::default(),
         });
         Ok(())
     })
@@ -262,27 +329,7 @@ pub extern "C" fn apiretry_client_builder_set_refresh_callback(
     guard(|| {
         let cb = callback.ok_or(apiretry_result::NullPointer)?;
         let ud = UserData(user_data);
-        with_builder(builder, move |b| {
-            b.refresh(move || {
-                let ud = ud;
-                let mut buf = vec![0u8; 8192];
-                let mut n = 0usize;
-                let result = cb(ud.0, buf.as_mut_ptr().cast::<c_char>(), buf.len(), &mut n);
-                match result {
-                    apiretry_result::Ok if n <= buf.len() => {
-                        buf.truncate(n);
-                        let token = String::from_utf8(buf).map_err(|_| {
-                            ApiError::new(Kind::Application)
-                                .with_message("refreshed token is not UTF-8")
-                        })?;
-                        Ok(Secret::new(token))
-                    }
-                    apiretry_result::ApiFailure => Err(ApiError::new(Kind::InvalidGrant)
-                        .with_message("the refresh token was rejected")),
-                    _ => Err(ApiError::new(Kind::Application).with_message("token refresh failed")),
-                }
-            })
-        })
+        with_builder(builder, move |b| b.refresh(move || refresh_from_c(cb, ud)))
     })
 }
 
@@ -331,10 +378,11 @@ pub extern "C" fn apiretry_client_builder_set_state_callback(
     guard(|| {
         let cb = callback.ok_or(apiretry_result::NullPointer)?;
         let ud = UserData(user_data);
+        let gate = builder_mut(builder)?.callbacks.clone();
         with_builder(builder, move |b| {
             b.state_observer(move |s: ClientState| {
                 let ud = ud;
-                cb(ud.0, s as u32)
+                gate.run(|| cb(ud.0, s as u32))
             })
         })
     })
@@ -362,7 +410,10 @@ pub extern "C" fn apiretry_client_builder_build(
             .policy(b.policy)
             .tls(b.tls)
             .build();
-        *slot = boxed(apiretry_client { inner });
+        *slot = boxed(apiretry_client {
+            inner,
+            callbacks: b.callbacks,
+        });
         Ok(())
     })
 }
@@ -389,11 +440,21 @@ pub extern "C" fn apiretry_client_set_token(
     })
 }
 
-/// Releases a client once no call is in flight; NULL is ignored.
+/// Releases a client once no call is in flight; NULL is ignored. Once it
+/// returns, none of the client's callbacks runs (a background probe may end
+/// a little later, silently), so `user_data` may be freed. Not to be called
+/// from inside one of the client's own callbacks.
 #[no_mangle]
 pub extern "C" fn apiretry_client_free(client: *mut apiretry_client) {
-    // SAFETY: client is NULL or came from this library and is freed once, as documented.
-    guard_void(|| unsafe { free(client) })
+    guard_void(|| {
+        if client.is_null() {
+            return;
+        }
+        // SAFETY: client is non-NULL and live until freed just below, as documented.
+        unsafe { &*client }.callbacks.close();
+        // SAFETY: client came from this library and is freed once, as documented.
+        unsafe { free(client) }
+    })
 }
 
 /// Sends `request` (retrying as the policy allows); thread-safe. On
