@@ -3,6 +3,7 @@
  * arguments, small buffers. Built against the static and the shared library
  * by the Makefile and run (under valgrind) from `cargo test`.
  */
+#include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -36,7 +37,9 @@ static void test_result_messages(void) {
   CHECK(apiretry_result_message(12345, buf, sizeof buf, &n) == APIRETRY_RESULT_OK);
   CHECK(strcmp(buf, "unknown result code") == 0);
   CHECK(apiretry_result_message(APIRETRY_RESULT_OK, buf, 2, &n) == APIRETRY_RESULT_BUFFER_TOO_SMALL && n == 2);
-  CHECK(apiretry_result_message(APIRETRY_RESULT_OK, NULL, 0, &n) == APIRETRY_RESULT_NULL_POINTER && n == 2);
+  /* NULL with length 0 asks for the size; NULL with a length is a mistake. */
+  CHECK(apiretry_result_message(APIRETRY_RESULT_OK, NULL, 0, &n) == APIRETRY_RESULT_BUFFER_TOO_SMALL && n == 2);
+  CHECK(apiretry_result_message(APIRETRY_RESULT_OK, NULL, 8, &n) == APIRETRY_RESULT_NULL_POINTER && n == 2);
   CHECK(apiretry_result_message(APIRETRY_RESULT_OK, buf, sizeof buf, NULL) == APIRETRY_RESULT_NULL_POINTER);
 }
 
@@ -113,6 +116,7 @@ static void test_classify(void) {
   CHECK(apiretry_classification_json(c, buf, sizeof buf, &n) == APIRETRY_RESULT_OK &&
         strstr(buf, "\"kind\":\"channel_paused\"") != NULL);
   CHECK(apiretry_classification_code(c, buf, 4, &n) == APIRETRY_RESULT_BUFFER_TOO_SMALL && n == 14);
+  CHECK(apiretry_classification_code(c, NULL, 0, &n) == APIRETRY_RESULT_BUFFER_TOO_SMALL && n == 14);
   CHECK(strcmp(apiretry_kind_name(kind), "channel_paused") == 0);
   CHECK(apiretry_kind_name(9999) == NULL);
   apiretry_classification_free(c);
@@ -529,6 +533,54 @@ static void test_safety(const char *url) {
   CHECK(atomic_load(&calls_after_free) == 0);
 }
 
+/* The retry budget, visible and configurable (issue 12, item 4): with the
+ * default budget, failing calls soon stop retrying and the event says why;
+ * without one, every call gets all its attempts. */
+static atomic_int budget_stops = 0;
+static atomic_int attempts_seen = 0;
+
+static void on_budget_event(void *user_data, const apiretry_event *e) {
+  (void)user_data;
+  atomic_fetch_add(&attempts_seen, 1);
+  if (e->step == APIRETRY_STEP_GIVE_UP && e->stop_reason == APIRETRY_STOP_REASON_BUDGET)
+    atomic_fetch_add(&budget_stops, 1);
+}
+
+static void test_budget(const char *url) {
+  apiretry_backoff_config fast;
+  CHECK(apiretry_backoff_default(&fast) == APIRETRY_RESULT_OK);
+  fast.base_ms = 1;
+  fast.cap_ms = 2;
+  for (int without = 0; without < 2; without++) {
+    apiretry_client_builder *b = NULL;
+    apiretry_client *client = NULL;
+    CHECK(apiretry_client_builder_new(url, &b) == APIRETRY_RESULT_OK);
+    CHECK(apiretry_client_builder_set_policy(b, 4, 0, &fast) == APIRETRY_RESULT_OK);
+    if (without) CHECK(apiretry_client_builder_set_budget(b, 0, 0) == APIRETRY_RESULT_OK);
+    CHECK(apiretry_client_builder_set_event_callback(b, on_budget_event, NULL) == APIRETRY_RESULT_OK);
+    CHECK(apiretry_client_builder_build(b, &client) == APIRETRY_RESULT_OK);
+    atomic_store(&budget_stops, 0);
+    atomic_store(&attempts_seen, 0);
+    for (int i = 0; i < 6; i++) CHECK(send(client, "GET", "/unavailable", 200, NULL) == 1000 + APIRETRY_KIND_UNAVAILABLE);
+    if (without) {
+      CHECK(atomic_load(&budget_stops) == 0 && atomic_load(&attempts_seen) == 24);
+    } else {
+      CHECK(atomic_load(&budget_stops) > 0 && atomic_load(&attempts_seen) < 24);
+    }
+    apiretry_client_free(client);
+  }
+  apiretry_client_builder *b = NULL;
+  CHECK(apiretry_client_builder_new(url, &b) == APIRETRY_RESULT_OK);
+  CHECK(apiretry_client_builder_set_budget(b, -1, 0.1) == APIRETRY_RESULT_INVALID_ARGUMENT);
+  CHECK(apiretry_client_builder_set_budget(b, 0.5, 0.1) == APIRETRY_RESULT_INVALID_ARGUMENT);
+  CHECK(apiretry_client_builder_set_budget(b, 5000, 0.1) == APIRETRY_RESULT_INVALID_ARGUMENT);
+  CHECK(apiretry_client_builder_set_budget(b, 10, 2) == APIRETRY_RESULT_INVALID_ARGUMENT);
+  CHECK(apiretry_client_builder_set_budget(b, NAN, 0.1) == APIRETRY_RESULT_INVALID_ARGUMENT);
+  CHECK(apiretry_client_builder_set_budget(b, 20, 0.2) == APIRETRY_RESULT_OK);
+  CHECK(apiretry_client_builder_set_budget(NULL, 10, 0.1) == APIRETRY_RESULT_NULL_POINTER);
+  apiretry_client_builder_free(b);
+}
+
 static void test_client_bad_arguments(void) {
   apiretry_client_builder *b = NULL;
   apiretry_client *client = NULL;
@@ -607,6 +659,7 @@ int main(void) {
     test_client(url);
     test_calls_end(url);
     test_safety(url);
+    test_budget(url);
   } else {
     fprintf(stderr, "APIRETRY_MOCK_URL not set: client tests skipped\n");
   }

@@ -36,7 +36,9 @@ enum apiretry_result
   APIRETRY_RESULT_PANIC = 4,
   // The API call failed; the classification says how.
   APIRETRY_RESULT_API_FAILURE = 5,
-  // The output buffer is too small; the needed length was reported.
+  // The output buffer is too small (or NULL with length 0, to ask for the
+  // size): nothing was written to it, and the needed length (without the
+  // NUL) was reported.
   APIRETRY_RESULT_BUFFER_TOO_SMALL = 6,
   // The requested optional value is absent.
   APIRETRY_RESULT_ABSENT = 7,
@@ -283,6 +285,34 @@ typedef uint32_t apiretry_roots;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+// Why a call stopped retrying (`apiretry_event.stop_reason`).
+enum apiretry_stop_reason
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // The call goes on, or succeeded, or was cancelled.
+  APIRETRY_STOP_REASON_NONE = 0,
+  // The failure's retry class is `no`.
+  APIRETRY_STOP_REASON_NOT_RETRYABLE = 1,
+  // A `once` failure whose one extra try was already used.
+  APIRETRY_STOP_REASON_ONCE_USED = 2,
+  // The policy's attempts are used up.
+  APIRETRY_STOP_REASON_ATTEMPTS = 3,
+  // The client's retry budget is spent (a long outage, many failing
+  // calls): retryable, but not retried (`apiretry_client_builder_set_budget`).
+  APIRETRY_STOP_REASON_BUDGET = 4,
+  // The next try could not start before the deadline.
+  APIRETRY_STOP_REASON_DEADLINE = 5,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum apiretry_stop_reason apiretry_stop_reason;
+#else
+typedef uint32_t apiretry_stop_reason;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
 // Cancels the sends it is given, from any thread.
 typedef struct apiretry_cancel apiretry_cancel;
 
@@ -356,6 +386,8 @@ typedef struct {
   uint32_t kind;
   // The failure's HTTP status, or -1.
   int32_t status;
+  // For `APIRETRY_STEP_GIVE_UP`, why: an `APIRETRY_STOP_REASON_*` value.
+  uint32_t stop_reason;
 } apiretry_event;
 
 // Called after each attempt, on the thread that sends.
@@ -489,6 +521,17 @@ apiretry_result apiretry_client_builder_set_policy(apiretry_client_builder *buil
                                                    uint32_t max_attempts,
                                                    uint64_t deadline_ms,
                                                    const apiretry_backoff_config *backoff);
+
+// The client's retry budget (gRPC's retry throttling): `max_tokens`
+// tokens, each failure costs one, each success earns `token_ratio`, and
+// failures are retried only while more than half the tokens are left. On by
+// default with 10 tokens and 0.1, so that a fleet stops multiplying its load
+// in an outage; `max_tokens` 0 turns it off (every failure is retried up to
+// the policy's attempts). `max_tokens` is 0 or 1-1000, `token_ratio` 0-1;
+// anything else is `APIRETRY_RESULT_INVALID_ARGUMENT`.
+apiretry_result apiretry_client_builder_set_budget(apiretry_client_builder *builder,
+                                                   double max_tokens,
+                                                   double token_ratio);
 
 // Per-class timeouts in milliseconds (each > 0).
 apiretry_result apiretry_client_builder_set_timeouts(apiretry_client_builder *builder,

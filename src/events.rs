@@ -8,6 +8,7 @@ use crate::error::ApiError;
 /// Why the loop stopped retrying.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
+#[repr(u32)]
 pub enum StopReason {
     /// The failure's retry class is `no`.
     NotRetryable,

@@ -199,6 +199,16 @@ impl Retrier {
                         return Err(self.cancelled(attempt, Some(&err)));
                     }
                 }
+                Step::GiveUp(StopReason::Budget) => {
+                    // Say why a retryable failure was not retried.
+                    let message = format!(
+                        "{}; not retried: the client's retry budget is spent (attempt {} of {})",
+                        err.message,
+                        attempt + 1,
+                        self.policy.max_attempts()
+                    );
+                    return Err(err.with_message(message));
+                }
                 _ => return Err(err),
             }
             attempt += 1;

@@ -334,9 +334,16 @@ fn budget_exhaustion_and_refill() {
     // A full budget (10) allows retries while more than 5 tokens remain.
     assert_eq!(attempts_of(&[]), 5);
     assert_eq!(budget.tokens(), 5.0);
-    // Exhausted: each further call costs one request.
+    // Exhausted: each further call costs one request, and its error says why.
     assert_eq!(attempts_of(&[]), 1);
-    assert_eq!(attempts_of(&[]), 1);
+    let err = r
+        .run(|_| Err::<(), _>(ApiError::new(Kind::Connection)))
+        .unwrap_err();
+    assert!(
+        err.message
+            .contains("retry budget is spent (attempt 1 of 8)"),
+        "{err}"
+    );
     assert_eq!(budget.tokens(), 3.0);
     // Successes refill it, 0.1 each: 31 of them bring it to 6.1, enough for one retry.
     for _ in 0..31 {

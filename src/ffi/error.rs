@@ -24,7 +24,7 @@ pub extern "C" fn apiretry_result_message(
             3 => "an argument was out of range or malformed",
             4 => "the library panicked",
             5 => "the API call failed (see the classification)",
-            6 => "the output buffer is too small",
+            6 => "the output buffer is too small: nothing was written; the needed length was reported",
             7 => "the value is absent",
             _ => "unknown result code",
         };

@@ -41,7 +41,9 @@ pub enum apiretry_result {
     Panic = 4,
     /// The API call failed; the classification says how.
     ApiFailure = 5,
-    /// The output buffer is too small; the needed length was reported.
+    /// The output buffer is too small (or NULL with length 0, to ask for the
+    /// size): nothing was written to it, and the needed length (without the
+    /// NUL) was reported.
     BufferTooSmall = 6,
     /// The requested optional value is absent.
     Absent = 7,
@@ -114,7 +116,9 @@ pub(crate) unsafe fn bytes_arg<'a>(p: *const u8, len: usize) -> Result<&'a [u8],
 }
 
 /// Copies `text` and a NUL into `buf` (`len` bytes); `out_n` receives the
-/// text's length without the NUL, also when the buffer is too small.
+/// text's length without the NUL, also when the buffer is too small (then
+/// nothing is written to `buf`). `buf` NULL with `len` 0 asks for the size
+/// only: `BufferTooSmall` with `*out_n` set.
 ///
 /// # Safety
 /// `buf` is NULL or has `len` writable bytes; `out_n` is NULL or writable.
@@ -126,7 +130,7 @@ pub(crate) unsafe fn copy_out(
 ) -> Result<(), apiretry_result> {
     // SAFETY: out_n is NULL or writable, as the caller guarantees.
     *unsafe { out(out_n) }? = text.len();
-    if buf.is_null() {
+    if buf.is_null() && len > 0 {
         return Err(apiretry_result::NullPointer);
     }
     if len < text.len() + 1 {

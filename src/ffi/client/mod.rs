@@ -17,10 +17,11 @@ use super::backoff::apiretry_backoff_config;
 use super::classify::apiretry_classification;
 use super::profile::apiretry_profile;
 use super::{apiretry_result, arg, boxed, free, guard, guard_void, out, str_arg};
+use crate::budget::RetryBudget;
 use crate::cancel::CancelToken;
 use crate::client::{Client, ClientBuilder, Timeouts, TlsSettings};
 use crate::error::ApiError;
-use crate::events::{Event, Step};
+use crate::events::{Event, Step, StopReason};
 use crate::ffi::cancel::apiretry_cancel;
 use crate::gate::{ClientState, Secret};
 use crate::kind::Kind;
@@ -77,6 +78,25 @@ pub enum apiretry_step {
     Cancelled = 3,
 }
 
+/// Why a call stopped retrying (`apiretry_event.stop_reason`).
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum apiretry_stop_reason {
+    /// The call goes on, or succeeded, or was cancelled.
+    None = 0,
+    /// The failure's retry class is `no`.
+    NotRetryable = 1,
+    /// A `once` failure whose one extra try was already used.
+    OnceUsed = 2,
+    /// The policy's attempts are used up.
+    Attempts = 3,
+    /// The client's retry budget is spent (a long outage, many failing
+    /// calls): retryable, but not retried (`apiretry_client_builder_set_budget`).
+    Budget = 4,
+    /// The next try could not start before the deadline.
+    Deadline = 5,
+}
+
 /// One attempt's outcome, for logging and metrics. Valid during the callback only.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
@@ -93,6 +113,8 @@ pub struct apiretry_event {
     pub kind: u32,
     /// The failure's HTTP status, or -1.
     pub status: i32,
+    /// For `APIRETRY_STEP_GIVE_UP`, why: an `APIRETRY_STOP_REASON_*` value.
+    pub stop_reason: u32,
 }
 
 /// Called after each attempt, on the thread that sends.
@@ -254,6 +276,32 @@ pub extern "C" fn apiretry_client_builder_set_policy(
     })
 }
 
+/// The client's retry budget (gRPC's retry throttling): `max_tokens`
+/// tokens, each failure costs one, each success earns `token_ratio`, and
+/// failures are retried only while more than half the tokens are left. On by
+/// default with 10 tokens and 0.1, so that a fleet stops multiplying its load
+/// in an outage; `max_tokens` 0 turns it off (every failure is retried up to
+/// the policy's attempts). `max_tokens` is 0 or 1-1000, `token_ratio` 0-1;
+/// anything else is `APIRETRY_RESULT_INVALID_ARGUMENT`.
+#[no_mangle]
+pub extern "C" fn apiretry_client_builder_set_budget(
+    builder: *mut apiretry_client_builder,
+    max_tokens: f64,
+    token_ratio: f64,
+) -> apiretry_result {
+    guard(|| {
+        let tokens_ok = max_tokens == 0.0 || (1.0..=1000.0).contains(&max_tokens);
+        if !tokens_ok || !(0.0..=1.0).contains(&token_ratio) {
+            return Err(apiretry_result::InvalidArgument);
+        }
+        if max_tokens == 0.0 {
+            return with_builder(builder, ClientBuilder::without_budget);
+        }
+        let budget = Arc::new(RetryBudget::new(max_tokens, token_ratio));
+        with_builder(builder, |b| b.budget(budget))
+    })
+}
+
 /// Per-class timeouts in milliseconds (each > 0).
 #[no_mangle]
 pub extern "C" fn apiretry_client_builder_set_timeouts(
@@ -352,6 +400,14 @@ pub extern "C" fn apiretry_client_builder_set_event_callback(
                 Step::GiveUp(_) => (apiretry_step::GiveUp, Duration::ZERO),
                 _ => (apiretry_step::Cancelled, Duration::ZERO),
             };
+            let stop_reason = match e.step {
+                Step::GiveUp(StopReason::NotRetryable) => apiretry_stop_reason::NotRetryable,
+                Step::GiveUp(StopReason::OnceUsed) => apiretry_stop_reason::OnceUsed,
+                Step::GiveUp(StopReason::Attempts) => apiretry_stop_reason::Attempts,
+                Step::GiveUp(StopReason::Budget) => apiretry_stop_reason::Budget,
+                Step::GiveUp(StopReason::Deadline) => apiretry_stop_reason::Deadline,
+                _ => apiretry_stop_reason::None,
+            };
             let event = apiretry_event {
                 attempt: e.attempt,
                 step: step as u32,
@@ -359,6 +415,7 @@ pub extern "C" fn apiretry_client_builder_set_event_callback(
                 failed: e.error.is_some(),
                 kind: e.error.map_or(0, |err| err.kind as u32),
                 status: e.error.and_then(|err| err.status).map_or(-1, i32::from),
+                stop_reason: stop_reason as u32,
             };
             cb(ud.0, &event);
         };
