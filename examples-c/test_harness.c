@@ -351,6 +351,7 @@ static void test_client(const char *url) {
   /* New credentials from the application. */
   CHECK(apiretry_client_set_token(client, "fresh") == APIRETRY_RESULT_OK);
   CHECK(apiretry_client_set_token(client, BAD_UTF8) == APIRETRY_RESULT_INVALID_UTF8);
+  CHECK(apiretry_client_set_token(client, "fresh\n") == APIRETRY_RESULT_INVALID_ARGUMENT);
   CHECK(apiretry_client_set_token(client, NULL) == APIRETRY_RESULT_NULL_POINTER);
   CHECK(apiretry_request_new("GET", "/ok", &req) == APIRETRY_RESULT_OK);
   CHECK(apiretry_client_send(client, req, NULL, &resp, &err) == APIRETRY_RESULT_OK);
@@ -583,6 +584,7 @@ static void test_budget(const char *url) {
 
 static void test_client_bad_arguments(void) {
   apiretry_client_builder *b = NULL;
+  apiretry_client_builder *b2 = NULL;
   apiretry_client *client = NULL;
   apiretry_request *req = NULL;
   apiretry_response *resp = NULL;
@@ -606,6 +608,9 @@ static void test_client_bad_arguments(void) {
   CHECK(apiretry_client_builder_set_rate_limit(b, 5, 0) == APIRETRY_RESULT_INVALID_ARGUMENT);
   CHECK(apiretry_client_builder_set_token(b, NULL) == APIRETRY_RESULT_NULL_POINTER);
   CHECK(apiretry_client_builder_set_token(b, BAD_UTF8) == APIRETRY_RESULT_INVALID_UTF8);
+  CHECK(apiretry_client_builder_set_token(b, "tok\r\nX: y") == APIRETRY_RESULT_INVALID_ARGUMENT);
+  CHECK(apiretry_client_builder_set_health_path(b, "/a b") == APIRETRY_RESULT_INVALID_ARGUMENT);
+  CHECK(apiretry_client_builder_new("http://host\n", &b2) == APIRETRY_RESULT_INVALID_ARGUMENT && b2 == NULL);
   CHECK(apiretry_client_builder_set_health_path(b, BAD_UTF8) == APIRETRY_RESULT_INVALID_UTF8);
   CHECK(apiretry_client_builder_set_refresh_callback(b, NULL, NULL) == APIRETRY_RESULT_NULL_POINTER);
   CHECK(apiretry_client_builder_set_event_callback(b, NULL, NULL) == APIRETRY_RESULT_NULL_POINTER);
@@ -620,8 +625,19 @@ static void test_client_bad_arguments(void) {
   CHECK(apiretry_request_new(BAD_UTF8, "/", &req) == APIRETRY_RESULT_INVALID_UTF8 && req == NULL);
   CHECK(apiretry_request_new("GET", BAD_UTF8, &req) == APIRETRY_RESULT_INVALID_UTF8);
   CHECK(apiretry_request_new("G ET", "/", &req) == APIRETRY_RESULT_INVALID_ARGUMENT);
+  CHECK(apiretry_request_new("GET", "", &req) == APIRETRY_RESULT_INVALID_ARGUMENT && req == NULL);
+  CHECK(apiretry_request_new("GET", "/a b", &req) == APIRETRY_RESULT_INVALID_ARGUMENT);
+  CHECK(apiretry_request_new("GET", "/a\r\nHost: evil", &req) == APIRETRY_RESULT_INVALID_ARGUMENT);
   CHECK(apiretry_request_new("GET", "/", &req) == APIRETRY_RESULT_OK);
   CHECK(apiretry_request_add_header(req, "X", NULL) == APIRETRY_RESULT_NULL_POINTER);
+  /* Refused at the call, not at send time (issue 12, item 5). */
+  const char *bad_names[] = {"", "X:Y", "X Y", "X\r\nY", "Ä"};
+  for (size_t i = 0; i < sizeof bad_names / sizeof bad_names[0]; i++)
+    CHECK(apiretry_request_add_header(req, bad_names[i], "v") == APIRETRY_RESULT_INVALID_ARGUMENT);
+  CHECK(apiretry_request_add_header(req, "X", "a\r\nInjected: yes") == APIRETRY_RESULT_INVALID_ARGUMENT);
+  CHECK(apiretry_request_add_header(req, "X", "a\nb") == APIRETRY_RESULT_INVALID_ARGUMENT);
+  CHECK(apiretry_request_add_header(req, "X-Tabbed", "a\tb") == APIRETRY_RESULT_OK);
+  CHECK(apiretry_request_add_header(req, "X-Token_1.ok", "v") == APIRETRY_RESULT_OK);
   CHECK(apiretry_request_add_header(req, BAD_UTF8, "v") == APIRETRY_RESULT_INVALID_UTF8);
   CHECK(apiretry_request_add_header(NULL, "X", "v") == APIRETRY_RESULT_NULL_POINTER);
   CHECK(apiretry_request_set_body(req, NULL, 3) == APIRETRY_RESULT_NULL_POINTER);

@@ -601,12 +601,17 @@ apiretry_result apiretry_client_send(const apiretry_client *client,
                                      apiretry_classification **out_error);
 
 // A request with `method` ("GET", "POST", ...) to `url` (absolute, or a
-// path joined to the client's base URL). The caller owns `*out`.
+// path joined to the client's base URL). The caller owns `*out`. A method
+// that is not letters, or a URL that is empty or has spaces or control
+// characters, is `APIRETRY_RESULT_INVALID_ARGUMENT`.
 apiretry_result apiretry_request_new(const char *method,
                                      const char *url,
                                      apiretry_request **out_request);
 
-// Adds a header (copied).
+// Adds a header (copied). The name must be an HTTP token (not empty, no
+// spaces or colons) and the value free of control characters (CR, LF...;
+// a tab is fine): else `APIRETRY_RESULT_INVALID_ARGUMENT`, here rather than
+// at send time.
 apiretry_result apiretry_request_add_header(apiretry_request *request,
                                             const char *name,
                                             const char *value);

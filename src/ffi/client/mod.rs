@@ -16,7 +16,9 @@ use std::time::Duration;
 use super::backoff::apiretry_backoff_config;
 use super::classify::apiretry_classification;
 use super::profile::apiretry_profile;
-use super::{apiretry_result, arg, boxed, free, guard, guard_void, out, str_arg};
+use super::{
+    apiretry_result, arg, boxed, free, guard, guard_void, is_url, is_wire_text, out, str_arg,
+};
 use crate::budget::RetryBudget;
 use crate::cancel::CancelToken;
 use crate::client::{Client, ClientBuilder, Timeouts, TlsSettings};
@@ -160,6 +162,9 @@ fn refresh_from_c(
             0 if n <= buf.len() => {
                 buf.truncate(n);
                 let token = String::from_utf8(buf).map_err(|_| failed("the token is not UTF-8"))?;
+                if !is_wire_text(&token, false) {
+                    return Err(failed("the token has control characters"));
+                }
                 return Ok(Secret::new(token));
             }
             0 => {
@@ -222,7 +227,7 @@ pub extern "C" fn apiretry_client_builder_new(
         *slot = ptr::null_mut();
         // SAFETY: base_url is NULL or NUL-terminated, as documented.
         let url = unsafe { str_arg(base_url) }?;
-        if !(url.starts_with("http://") || url.starts_with("https://")) {
+        if !(url.starts_with("http://") || url.starts_with("https://")) || !is_url(url) {
             return Err(apiretry_result::InvalidArgument);
         }
         *slot = boxed(apiretry_client_builder {
@@ -347,7 +352,11 @@ pub extern "C" fn apiretry_client_builder_set_token(
 ) -> apiretry_result {
     guard(|| {
         // SAFETY: token is NULL or NUL-terminated, as documented.
-        let token = Secret::new(unsafe { str_arg(token) }?);
+        let token = unsafe { str_arg(token) }?;
+        if !is_wire_text(token, false) {
+            return Err(apiretry_result::InvalidArgument);
+        }
+        let token = Secret::new(token);
         with_builder(builder, |b| b.token(token))
     })
 }
@@ -361,6 +370,9 @@ pub extern "C" fn apiretry_client_builder_set_health_path(
     guard(|| {
         // SAFETY: path is NULL or NUL-terminated, as documented.
         let path = unsafe { str_arg(path) }?.to_owned();
+        if !is_url(&path) {
+            return Err(apiretry_result::InvalidArgument);
+        }
         with_builder(builder, |b| b.health_path(&path))
     })
 }
@@ -492,6 +504,9 @@ pub extern "C" fn apiretry_client_set_token(
     guard(|| {
         // SAFETY: client is NULL or live; token NULL or NUL-terminated, as documented.
         let (c, token) = unsafe { (arg(client)?, str_arg(token)?) };
+        if !is_wire_text(token, false) {
+            return Err(apiretry_result::InvalidArgument);
+        }
         c.inner.set_token(Secret::new(token));
         Ok(())
     })

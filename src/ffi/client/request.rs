@@ -5,7 +5,10 @@ use std::ptr;
 
 use crate::client::{Request, RequestClass};
 use crate::ffi::profile::apiretry_profile;
-use crate::ffi::{apiretry_result, arg, boxed, bytes_arg, free, guard, guard_void, out, str_arg};
+use crate::ffi::{
+    apiretry_result, arg, boxed, bytes_arg, free, guard, guard_void, is_header_name, is_url,
+    is_wire_text, out, str_arg,
+};
 
 /// A request; reusable, and sendable again. Not to be changed while a send
 /// that uses it is in flight.
@@ -26,7 +29,9 @@ pub enum apiretry_request_class {
 }
 
 /// A request with `method` ("GET", "POST", ...) to `url` (absolute, or a
-/// path joined to the client's base URL). The caller owns `*out`.
+/// path joined to the client's base URL). The caller owns `*out`. A method
+/// that is not letters, or a URL that is empty or has spaces or control
+/// characters, is `APIRETRY_RESULT_INVALID_ARGUMENT`.
 #[no_mangle]
 pub extern "C" fn apiretry_request_new(
     method: *const c_char,
@@ -39,7 +44,7 @@ pub extern "C" fn apiretry_request_new(
         *slot = ptr::null_mut();
         // SAFETY: method and url are NULL or NUL-terminated, as documented.
         let (method, url) = unsafe { (str_arg(method)?, str_arg(url)?) };
-        if method.is_empty() || !method.bytes().all(|b| b.is_ascii_alphabetic()) {
+        if method.is_empty() || !method.bytes().all(|b| b.is_ascii_alphabetic()) || !is_url(url) {
             return Err(apiretry_result::InvalidArgument);
         }
         *slot = boxed(apiretry_request {
@@ -60,7 +65,10 @@ fn with_request(
     Ok(())
 }
 
-/// Adds a header (copied).
+/// Adds a header (copied). The name must be an HTTP token (not empty, no
+/// spaces or colons) and the value free of control characters (CR, LF...;
+/// a tab is fine): else `APIRETRY_RESULT_INVALID_ARGUMENT`, here rather than
+/// at send time.
 #[no_mangle]
 pub extern "C" fn apiretry_request_add_header(
     request: *mut apiretry_request,
@@ -70,6 +78,9 @@ pub extern "C" fn apiretry_request_add_header(
     guard(|| {
         // SAFETY: name and value are NULL or NUL-terminated, as documented.
         let (name, value) = unsafe { (str_arg(name)?, str_arg(value)?) };
+        if !is_header_name(name) || !is_wire_text(value, true) {
+            return Err(apiretry_result::InvalidArgument);
+        }
         with_request(request, |r| r.header(name, value))
     })
 }
