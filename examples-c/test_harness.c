@@ -582,6 +582,138 @@ static void test_budget(const char *url) {
   apiretry_client_builder_free(b);
 }
 
+/* The decision machine for C's own HTTP stack (issue 12, item 1): a call
+ * handle fed each attempt's outcome answers as apiretry_client_send would. */
+static apiretry_decision decide(apiretry_call *call, uint16_t status, const char *body, apiretry_kind *kind) {
+  apiretry_decision d;
+  apiretry_classification *c = NULL;
+  memset(&d, 0xff, sizeof d);
+  CHECK(apiretry_call_on_response(call, status, NULL, 0, (const uint8_t *)body, body ? strlen(body) : 0, -1, &d, &c) ==
+        APIRETRY_RESULT_OK);
+  *kind = (apiretry_kind)-1;
+  if (c != NULL) CHECK(apiretry_classification_kind(c, kind) == APIRETRY_RESULT_OK);
+  apiretry_classification_free(c);
+  return d;
+}
+
+static void test_decisions(void) {
+  apiretry_profile *s3 = NULL, *c2c = NULL;
+  apiretry_retrier *r = NULL, *two = NULL, *paused = NULL, *quick = NULL;
+  apiretry_call *call = NULL;
+  apiretry_decision d;
+  apiretry_classification *c = NULL;
+  apiretry_kind kind;
+  char buf[256];
+  size_t n;
+  const char *slow = "<Error><Code>SlowDown</Code><Message>m</Message></Error>";
+  const char *internal = "<Error><Code>InternalError</Code><Message>m</Message></Error>";
+  CHECK(apiretry_profile_builtin("s3", &s3) == APIRETRY_RESULT_OK);
+  CHECK(apiretry_profile_builtin("c2c", &c2c) == APIRETRY_RESULT_OK);
+  CHECK(apiretry_retrier_new(s3, 4, 0, NULL, &r) == APIRETRY_RESULT_OK);
+  /* The budget is shared by a retrier's calls: these would spend it. */
+  CHECK(apiretry_retrier_set_budget(r, 0, 0) == APIRETRY_RESULT_OK);
+
+  /* SlowDown: retry after seed 001's first delay (0.5 s + up to half);
+   * InternalError: once; again: stop. */
+  CHECK(apiretry_call_new(r, NULL, &call) == APIRETRY_RESULT_OK);
+  d = decide(call, 503, slow, &kind);
+  CHECK(d.action == APIRETRY_ACTION_RETRY && d.delay_ms >= 500 && d.delay_ms <= 750 && d.attempts == 1);
+  CHECK(kind == APIRETRY_KIND_RATE_LIMITED);
+  d = decide(call, 500, internal, &kind);
+  CHECK(d.action == APIRETRY_ACTION_RETRY && d.delay_ms >= 1000 && d.delay_ms <= 1500 && d.attempts == 2);
+  d = decide(call, 500, internal, &kind);
+  CHECK(d.action == APIRETRY_ACTION_STOP && d.stop_reason == APIRETRY_STOP_REASON_ONCE_USED && d.attempts == 3);
+  CHECK(kind == APIRETRY_KIND_SERVER_ERROR);
+  CHECK(apiretry_call_on_response(call, 200, NULL, 0, NULL, 0, -1, &d, NULL) == APIRETRY_RESULT_INVALID_ARGUMENT);
+  apiretry_call_free(call);
+
+  /* Success; and a 200 carrying an S3 <Error> is none. */
+  CHECK(apiretry_call_new(r, NULL, &call) == APIRETRY_RESULT_OK);
+  d = decide(call, 200, internal, &kind);
+  CHECK(d.action == APIRETRY_ACTION_RETRY && kind == APIRETRY_KIND_SERVER_ERROR);
+  CHECK(apiretry_call_on_response(call, 200, NULL, 0, NULL, 0, 200, &d, &c) == APIRETRY_RESULT_OK);
+  CHECK(d.action == APIRETRY_ACTION_SUCCESS && c == NULL && d.attempts == 2);
+  apiretry_call_free(call);
+
+  /* Retry-After wins over a shorter backoff. */
+  apiretry_header wait3[] = {{"Retry-After", "3"}};
+  CHECK(apiretry_call_new(r, NULL, &call) == APIRETRY_RESULT_OK);
+  CHECK(apiretry_call_on_response(call, 429, wait3, 1, NULL, 0, -1, &d, NULL) == APIRETRY_RESULT_OK);
+  CHECK(d.action == APIRETRY_ACTION_RETRY && d.delay_ms == 3000);
+  apiretry_call_free(call);
+
+  /* A transport failure with the caller's own message. */
+  CHECK(apiretry_call_new(r, NULL, &call) == APIRETRY_RESULT_OK);
+  CHECK(apiretry_call_on_transport_error(call, APIRETRY_TRANSPORT_CONNECTION_REFUSED,
+                                         "Failed to connect to 127.0.0.1 port 9", &d, &c) == APIRETRY_RESULT_OK);
+  CHECK(d.action == APIRETRY_ACTION_RETRY);
+  CHECK(apiretry_classification_kind(c, &kind) == APIRETRY_RESULT_OK && kind == APIRETRY_KIND_CONNECTION);
+  CHECK(apiretry_classification_message(c, buf, sizeof buf, &n) == APIRETRY_RESULT_OK && strstr(buf, "port 9") != NULL);
+  apiretry_classification_free(c);
+  CHECK(apiretry_call_on_transport_error(call, 99, NULL, &d, NULL) == APIRETRY_RESULT_INVALID_ARGUMENT);
+  CHECK(apiretry_call_on_transport_error(call, APIRETRY_TRANSPORT_TLS, BAD_UTF8, &d, NULL) == APIRETRY_RESULT_OK);
+  CHECK(d.action == APIRETRY_ACTION_RETRY); /* tls: once */
+  CHECK(apiretry_call_on_transport_error(call, APIRETRY_TRANSPORT_TLS, NULL, &d, NULL) == APIRETRY_RESULT_OK);
+  CHECK(d.action == APIRETRY_ACTION_STOP && d.stop_reason == APIRETRY_STOP_REASON_ONCE_USED);
+  apiretry_call_free(call);
+
+  /* Attempts, Channel Paused, deadline, cancellation. */
+  CHECK(apiretry_retrier_new(s3, 2, 0, NULL, &two) == APIRETRY_RESULT_OK);
+  CHECK(apiretry_call_new(two, NULL, &call) == APIRETRY_RESULT_OK);
+  CHECK(decide(call, 503, NULL, &kind).action == APIRETRY_ACTION_RETRY);
+  d = decide(call, 503, NULL, &kind);
+  CHECK(d.action == APIRETRY_ACTION_STOP && d.stop_reason == APIRETRY_STOP_REASON_ATTEMPTS);
+  apiretry_call_free(call);
+  CHECK(apiretry_retrier_new(c2c, 8, 0, NULL, &paused) == APIRETRY_RESULT_OK);
+  CHECK(apiretry_call_new(paused, NULL, &call) == APIRETRY_RESULT_OK);
+  d = decide(call, 409, "{\"error\": \"Channel Paused\"}", &kind);
+  CHECK(d.action == APIRETRY_ACTION_STOP && d.stop_reason == APIRETRY_STOP_REASON_NOT_RETRYABLE &&
+        kind == APIRETRY_KIND_CHANNEL_PAUSED);
+  apiretry_call_free(call);
+  CHECK(apiretry_retrier_new(s3, 8, 100, NULL, &quick) == APIRETRY_RESULT_OK);
+  CHECK(apiretry_call_new(quick, NULL, &call) == APIRETRY_RESULT_OK);
+  d = decide(call, 503, NULL, &kind);
+  CHECK(d.action == APIRETRY_ACTION_STOP && d.stop_reason == APIRETRY_STOP_REASON_DEADLINE);
+  apiretry_call_free(call);
+  apiretry_cancel *cancel = NULL;
+  CHECK(apiretry_cancel_new(&cancel) == APIRETRY_RESULT_OK);
+  CHECK(apiretry_call_new(r, cancel, &call) == APIRETRY_RESULT_OK);
+  CHECK(apiretry_cancel_cancel(cancel) == APIRETRY_RESULT_OK);
+  CHECK(decide(call, 503, NULL, &kind).action == APIRETRY_ACTION_CANCELLED);
+  apiretry_call_free(call);
+  apiretry_cancel_free(cancel);
+
+  /* Transport classification alone, and bad arguments. */
+  CHECK(apiretry_classify_transport(APIRETRY_TRANSPORT_DNS, NULL, &c) == APIRETRY_RESULT_OK);
+  CHECK(apiretry_classification_kind(c, &kind) == APIRETRY_RESULT_OK && kind == APIRETRY_KIND_DNS);
+  apiretry_classification_free(c);
+  CHECK(apiretry_classify_transport(1000, NULL, &c) == APIRETRY_RESULT_INVALID_ARGUMENT && c == NULL);
+  CHECK(apiretry_classify_transport(0, NULL, NULL) == APIRETRY_RESULT_NULL_POINTER);
+  apiretry_retrier *none = NULL;
+  CHECK(apiretry_retrier_new(NULL, 4, 0, NULL, &none) == APIRETRY_RESULT_NULL_POINTER && none == NULL);
+  CHECK(apiretry_retrier_new(s3, 0, 0, NULL, &none) == APIRETRY_RESULT_INVALID_ARGUMENT && none == NULL);
+  CHECK(apiretry_retrier_new(s3, 4, 0, NULL, NULL) == APIRETRY_RESULT_NULL_POINTER);
+  CHECK(apiretry_retrier_set_budget(r, 5000, 0.1) == APIRETRY_RESULT_INVALID_ARGUMENT);
+  CHECK(apiretry_retrier_set_budget(r, 10, 0.1) == APIRETRY_RESULT_OK);
+  CHECK(apiretry_retrier_set_budget(NULL, 10, 0.1) == APIRETRY_RESULT_NULL_POINTER);
+  CHECK(apiretry_call_new(NULL, NULL, &call) == APIRETRY_RESULT_NULL_POINTER);
+  CHECK(apiretry_call_new(r, NULL, NULL) == APIRETRY_RESULT_NULL_POINTER);
+  CHECK(apiretry_call_new(r, NULL, &call) == APIRETRY_RESULT_OK);
+  CHECK(apiretry_call_on_response(call, 0, NULL, 0, NULL, 0, -1, &d, NULL) == APIRETRY_RESULT_INVALID_ARGUMENT);
+  CHECK(apiretry_call_on_response(call, 503, NULL, 0, NULL, 0, -1, NULL, NULL) == APIRETRY_RESULT_NULL_POINTER);
+  CHECK(apiretry_call_on_response(NULL, 503, NULL, 0, NULL, 0, -1, &d, NULL) == APIRETRY_RESULT_NULL_POINTER);
+  CHECK(apiretry_call_on_transport_error(NULL, 0, NULL, &d, NULL) == APIRETRY_RESULT_NULL_POINTER);
+  apiretry_call_free(call);
+  apiretry_call_free(NULL);
+  apiretry_retrier_free(NULL);
+  apiretry_retrier_free(r);
+  apiretry_retrier_free(two);
+  apiretry_retrier_free(paused);
+  apiretry_retrier_free(quick);
+  apiretry_profile_free(s3);
+  apiretry_profile_free(c2c);
+}
+
 static void test_client_bad_arguments(void) {
   apiretry_client_builder *b = NULL;
   apiretry_client_builder *b2 = NULL;
@@ -670,6 +802,7 @@ int main(void) {
   test_classify();
   test_backoff();
   test_client_bad_arguments();
+  test_decisions();
   const char *url = getenv("APIRETRY_MOCK_URL");
   if (url != NULL) {
     test_client(url);

@@ -313,6 +313,67 @@ typedef uint32_t apiretry_stop_reason;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+// What to do after an attempt.
+enum apiretry_action
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // The attempt succeeded: the call is done.
+  APIRETRY_ACTION_SUCCESS = 0,
+  // Wait `delay_ms`, then try again.
+  APIRETRY_ACTION_RETRY = 1,
+  // Stop: the call failed (`stop_reason` says why).
+  APIRETRY_ACTION_STOP = 2,
+  // Stop: the call was cancelled.
+  APIRETRY_ACTION_CANCELLED = 3,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum apiretry_action apiretry_action;
+#else
+typedef uint32_t apiretry_action;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// How a request failed when no response arrived, as C's HTTP stack reports
+// it (`apiretry_classify_transport`, `apiretry_call_on_transport_error`).
+enum apiretry_transport
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // Connection refused (curl: CURLE_COULDNT_CONNECT).
+  APIRETRY_TRANSPORT_CONNECTION_REFUSED = 0,
+  // Reset or closed before an answer (CURLE_RECV_ERROR, CURLE_SEND_ERROR, CURLE_GOT_NOTHING).
+  APIRETRY_TRANSPORT_CONNECTION_RESET = 1,
+  // Name resolution failed (CURLE_COULDNT_RESOLVE_HOST).
+  APIRETRY_TRANSPORT_DNS = 2,
+  // Connecting timed out.
+  APIRETRY_TRANSPORT_CONNECT_TIMEOUT = 3,
+  // Sending or receiving timed out (CURLE_OPERATION_TIMEDOUT).
+  APIRETRY_TRANSPORT_TIMEOUT = 4,
+  // TLS handshake or certificate failure (CURLE_SSL_*, CURLE_PEER_FAILED_VERIFICATION).
+  APIRETRY_TRANSPORT_TLS = 5,
+  // Malformed HTTP from the peer (CURLE_WEIRD_SERVER_REPLY).
+  APIRETRY_TRANSPORT_PROTOCOL = 6,
+  // Reading the upload locally failed (CURLE_READ_ERROR).
+  APIRETRY_TRANSPORT_LOCAL_IO = 7,
+  // The response was larger than allowed (CURLE_FILESIZE_EXCEEDED).
+  APIRETRY_TRANSPORT_BODY_TOO_LARGE = 8,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum apiretry_transport apiretry_transport;
+#else
+typedef uint32_t apiretry_transport;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// One logical call's decisions (not thread-safe: one call, one thread at a
+// time). Release it with `apiretry_call_free`.
+typedef struct apiretry_call apiretry_call;
+
 // Cancels the sends it is given, from any thread.
 typedef struct apiretry_cancel apiretry_cancel;
 
@@ -337,6 +398,11 @@ typedef struct apiretry_request apiretry_request;
 
 // A successful response; owns its body.
 typedef struct apiretry_response apiretry_response;
+
+// A profile, a policy and a retry budget, shared by the calls made under
+// it (from any thread). Release it with `apiretry_retrier_free` after its
+// calls.
+typedef struct apiretry_retrier apiretry_retrier;
 
 // A backoff policy: `min(base_ms * factor^attempt, cap_ms)`, with `jitter`
 // one of `APIRETRY_JITTER_*`.
@@ -397,6 +463,18 @@ typedef void (*apiretry_event_callback)(void *user_data, const apiretry_event *e
 // authorization changes, on whichever thread noticed.
 typedef void (*apiretry_state_callback)(void *user_data, uint32_t state);
 
+// The decision after an attempt.
+typedef struct {
+  // An `APIRETRY_ACTION_*` value.
+  uint32_t action;
+  // For `APIRETRY_ACTION_RETRY`: how long to wait first, in ms.
+  uint64_t delay_ms;
+  // For `APIRETRY_ACTION_STOP`: an `APIRETRY_STOP_REASON_*` value.
+  uint32_t stop_reason;
+  // Attempts made so far, this one included.
+  uint32_t attempts;
+} apiretry_decision;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -439,6 +517,13 @@ apiretry_result apiretry_classify(const apiretry_profile *profile,
                                   size_t body_len,
                                   int32_t expected,
                                   apiretry_classification **out_classification);
+
+// Classifies a failure that produced no response (see `apiretry_transport`)
+// into `*out` (the caller owns it): `connection` and `dns` close nothing
+// here (C keeps its own connections), and are retried like the client's.
+apiretry_result apiretry_classify_transport(uint32_t transport,
+                                            const char *message,
+                                            apiretry_classification **out_classification);
 
 // The kind (`APIRETRY_KIND_*`).
 apiretry_result apiretry_classification_kind(const apiretry_classification *c,
@@ -719,6 +804,59 @@ apiretry_result apiretry_profile_name(const apiretry_profile *profile,
 
 // Releases a profile; NULL is ignored.
 void apiretry_profile_free(apiretry_profile *profile);
+
+// A retrier classifying with (a copy of) `profile` under a policy:
+// `max_attempts` in all (>= 1), a deadline per call (`deadline_ms` 0 for
+// none), the backoff (`backoff` NULL for seed 001's). It has the client's
+// default retry budget (`apiretry_retrier_set_budget`). The caller owns `*out`.
+apiretry_result apiretry_retrier_new(const apiretry_profile *profile,
+                                     uint32_t max_attempts,
+                                     uint64_t deadline_ms,
+                                     const apiretry_backoff_config *backoff,
+                                     apiretry_retrier **out_retrier);
+
+// The retrier's budget, as `apiretry_client_builder_set_budget` sets a
+// client's (`max_tokens` 0 turns it off). Set it before making calls.
+apiretry_result apiretry_retrier_set_budget(apiretry_retrier *retrier,
+                                            double max_tokens,
+                                            double token_ratio);
+
+// Releases a retrier (its calls keep what they need); NULL is ignored.
+void apiretry_retrier_free(apiretry_retrier *retrier);
+
+// Starts a logical call under `retrier` (its deadline counts from now);
+// `cancel` may be NULL. The caller owns `*out`.
+apiretry_result apiretry_call_new(const apiretry_retrier *retrier,
+                                  const apiretry_cancel *cancel,
+                                  apiretry_call **out_call);
+
+// Feeds the response to an attempt (as `apiretry_classify` takes it) and
+// writes the decision to `*out_decision`: `SUCCESS`, `RETRY` after
+// `delay_ms` (the backoff, or longer when the server said `Retry-After`),
+// or `STOP` with its reason. When `out_error` is not NULL it receives the
+// classification (NULL on success; the caller owns it). A call that
+// already ended is `APIRETRY_RESULT_INVALID_ARGUMENT`.
+apiretry_result apiretry_call_on_response(apiretry_call *call,
+                                          uint16_t status,
+                                          const apiretry_header *headers,
+                                          size_t n_headers,
+                                          const uint8_t *body,
+                                          size_t body_len,
+                                          int32_t expected,
+                                          apiretry_decision *out_decision,
+                                          apiretry_classification **out_error);
+
+// Feeds a failure that produced no response (an `APIRETRY_TRANSPORT_*`
+// value and the caller's own message, which may be NULL) and writes the
+// decision, as `apiretry_call_on_response` does.
+apiretry_result apiretry_call_on_transport_error(apiretry_call *call,
+                                                 uint32_t transport,
+                                                 const char *message,
+                                                 apiretry_decision *out_decision,
+                                                 apiretry_classification **out_error);
+
+// Releases a call; NULL is ignored.
+void apiretry_call_free(apiretry_call *call);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -22,10 +22,7 @@ use crate::policy::Policy;
 #[derive(Debug)]
 pub struct RetryState<'p> {
     policy: &'p Policy,
-    schedule: Schedule,
-    started: Instant,
-    failures: u32,
-    once_used: bool,
+    call: CallState,
 }
 
 impl<'p> RetryState<'p> {
@@ -33,10 +30,7 @@ impl<'p> RetryState<'p> {
     pub fn new(policy: &'p Policy, started: Instant, seed: u64) -> Self {
         RetryState {
             policy,
-            schedule: policy.backoff().schedule_seeded(seed),
-            started,
-            failures: 0,
-            once_used: false,
+            call: CallState::new(policy, started, seed),
         }
     }
 
@@ -52,8 +46,54 @@ impl<'p> RetryState<'p> {
         now: Instant,
         budget: Option<&RetryBudget>,
     ) -> Step {
+        self.call.on_failure(self.policy, err, now, budget)
+    }
+}
+
+/// Says in `err` why a retryable failure was not retried: the budget.
+pub(crate) fn budget_note(err: ApiError, attempts: u32, max_attempts: u32) -> ApiError {
+    let message = format!(
+        "{}; not retried: the client's retry budget is spent (attempt {attempts} of {max_attempts})",
+        err.message
+    );
+    err.with_message(message)
+}
+
+/// What a call has used so far, apart from its policy: the state behind
+/// [`RetryState`], also kept by C's call handles (which own their policy).
+#[derive(Debug)]
+pub(crate) struct CallState {
+    schedule: Schedule,
+    started: Instant,
+    failures: u32,
+    once_used: bool,
+}
+
+impl CallState {
+    pub fn new(policy: &Policy, started: Instant, seed: u64) -> Self {
+        CallState {
+            schedule: policy.backoff().schedule_seeded(seed),
+            started,
+            failures: 0,
+            once_used: false,
+        }
+    }
+
+    /// Failed attempts so far.
+    pub fn failures(&self) -> u32 {
+        self.failures
+    }
+
+    /// See [`RetryState::on_failure`].
+    pub fn on_failure(
+        &mut self,
+        policy: &Policy,
+        err: &ApiError,
+        now: Instant,
+        budget: Option<&RetryBudget>,
+    ) -> Step {
         self.failures += 1;
-        let class = self.policy.retry_for(err);
+        let class = policy.retry_for(err);
         let budget_allows = match (class, budget) {
             (Retry::No, _) | (_, None) => true,
             (_, Some(b)) => b.on_failure(),
@@ -61,7 +101,7 @@ impl<'p> RetryState<'p> {
         let stop = match class {
             Retry::No => Some(StopReason::NotRetryable),
             Retry::Once if self.once_used => Some(StopReason::OnceUsed),
-            _ if self.failures >= self.policy.max_attempts() => Some(StopReason::Attempts),
+            _ if self.failures >= policy.max_attempts() => Some(StopReason::Attempts),
             _ if !budget_allows => Some(StopReason::Budget),
             _ => None,
         };
@@ -73,10 +113,10 @@ impl<'p> RetryState<'p> {
         }
         let backoff = self.schedule.next().unwrap_or_default();
         let pushback = err.retry_after_ms.map_or(Duration::ZERO, |ms| {
-            Duration::from_millis(ms).min(self.policy.max_retry_after())
+            Duration::from_millis(ms).min(policy.max_retry_after())
         });
         let wait = backoff.max(pushback);
-        if let Some(deadline) = self.policy.deadline() {
+        if let Some(deadline) = policy.deadline() {
             let left = deadline.saturating_sub(now.saturating_duration_since(self.started));
             if wait >= left {
                 return Step::GiveUp(StopReason::Deadline);
@@ -200,14 +240,7 @@ impl Retrier {
                     }
                 }
                 Step::GiveUp(StopReason::Budget) => {
-                    // Say why a retryable failure was not retried.
-                    let message = format!(
-                        "{}; not retried: the client's retry budget is spent (attempt {} of {})",
-                        err.message,
-                        attempt + 1,
-                        self.policy.max_attempts()
-                    );
-                    return Err(err.with_message(message));
+                    return Err(budget_note(err, attempt + 1, self.policy.max_attempts()))
                 }
                 _ => return Err(err),
             }

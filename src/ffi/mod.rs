@@ -24,6 +24,7 @@ pub mod classify;
 pub mod client;
 pub mod error;
 pub mod profile;
+pub mod retry;
 
 /// The outcome of every C API call.
 #[repr(u32)]

@@ -99,6 +99,18 @@ pub enum apiretry_stop_reason {
     Deadline = 5,
 }
 
+impl From<StopReason> for apiretry_stop_reason {
+    fn from(reason: StopReason) -> Self {
+        match reason {
+            StopReason::NotRetryable => apiretry_stop_reason::NotRetryable,
+            StopReason::OnceUsed => apiretry_stop_reason::OnceUsed,
+            StopReason::Attempts => apiretry_stop_reason::Attempts,
+            StopReason::Budget => apiretry_stop_reason::Budget,
+            StopReason::Deadline => apiretry_stop_reason::Deadline,
+        }
+    }
+}
+
 /// One attempt's outcome, for logging and metrics. Valid during the callback only.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
@@ -294,17 +306,22 @@ pub extern "C" fn apiretry_client_builder_set_budget(
     max_tokens: f64,
     token_ratio: f64,
 ) -> apiretry_result {
-    guard(|| {
-        let tokens_ok = max_tokens == 0.0 || (1.0..=1000.0).contains(&max_tokens);
-        if !tokens_ok || !(0.0..=1.0).contains(&token_ratio) {
-            return Err(apiretry_result::InvalidArgument);
-        }
-        if max_tokens == 0.0 {
-            return with_builder(builder, ClientBuilder::without_budget);
-        }
-        let budget = Arc::new(RetryBudget::new(max_tokens, token_ratio));
-        with_builder(builder, |b| b.budget(budget))
+    guard(|| match budget(max_tokens, token_ratio)? {
+        None => with_builder(builder, ClientBuilder::without_budget),
+        Some(b) => with_builder(builder, |builder| builder.budget(b)),
     })
+}
+
+/// A budget from C's numbers: `None` for 0 tokens, an error out of range.
+pub(crate) fn budget(
+    max_tokens: f64,
+    token_ratio: f64,
+) -> Result<Option<Arc<RetryBudget>>, apiretry_result> {
+    let tokens_ok = max_tokens == 0.0 || (1.0..=1000.0).contains(&max_tokens);
+    if !tokens_ok || !(0.0..=1.0).contains(&token_ratio) {
+        return Err(apiretry_result::InvalidArgument);
+    }
+    Ok((max_tokens > 0.0).then(|| Arc::new(RetryBudget::new(max_tokens, token_ratio))))
 }
 
 /// Per-class timeouts in milliseconds (each > 0).
@@ -413,11 +430,7 @@ pub extern "C" fn apiretry_client_builder_set_event_callback(
                 _ => (apiretry_step::Cancelled, Duration::ZERO),
             };
             let stop_reason = match e.step {
-                Step::GiveUp(StopReason::NotRetryable) => apiretry_stop_reason::NotRetryable,
-                Step::GiveUp(StopReason::OnceUsed) => apiretry_stop_reason::OnceUsed,
-                Step::GiveUp(StopReason::Attempts) => apiretry_stop_reason::Attempts,
-                Step::GiveUp(StopReason::Budget) => apiretry_stop_reason::Budget,
-                Step::GiveUp(StopReason::Deadline) => apiretry_stop_reason::Deadline,
+                Step::GiveUp(reason) => apiretry_stop_reason::from(reason),
                 _ => apiretry_stop_reason::None,
             };
             let event = apiretry_event {
