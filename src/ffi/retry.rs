@@ -232,6 +232,23 @@ fn report(
     Ok(())
 }
 
+/// One attempt's outcome (from `outcome`, `None` for a success) fed to a
+/// live call, its decision written out.
+fn feed(
+    call: *mut apiretry_call,
+    out_decision: *mut apiretry_decision,
+    out_error: *mut *mut apiretry_classification,
+    outcome: impl FnOnce(&apiretry_call) -> Result<Option<ApiError>, apiretry_result>,
+) -> Result<(), apiretry_result> {
+    // SAFETY: call and out_decision are NULL or live and writable, as documented.
+    let (c, d) = unsafe { (out(call)?, out(out_decision)?) };
+    if c.ended {
+        return Err(apiretry_result::InvalidArgument);
+    }
+    let outcome = outcome(c)?;
+    report(c.decide(outcome), d, out_error)
+}
+
 /// Feeds the response to an attempt (as `apiretry_classify` takes it) and
 /// writes the decision to `*out_decision`: `SUCCESS`, `RETRY` after
 /// `delay_ms` (the backoff, or longer when the server said `Retry-After`),
@@ -251,18 +268,14 @@ pub extern "C" fn apiretry_call_on_response(
     out_error: *mut *mut apiretry_classification,
 ) -> apiretry_result {
     guard(|| {
-        // SAFETY: call and out_decision are NULL or live and writable, as documented.
-        let (c, d) = unsafe { (out(call)?, out(out_decision)?) };
-        if c.ended {
-            return Err(apiretry_result::InvalidArgument);
-        }
-        // SAFETY: the response's pointers and lengths are as documented.
-        let outcome = unsafe {
-            classify_raw(
-                &c.profile, status, headers, n_headers, body, body_len, expected,
-            )
-        }?;
-        report(c.decide(outcome), d, out_error)
+        feed(call, out_decision, out_error, |c| {
+            // SAFETY: the response's pointers and lengths are as documented.
+            unsafe {
+                classify_raw(
+                    &c.profile, status, headers, n_headers, body, body_len, expected,
+                )
+            }
+        })
     })
 }
 
@@ -278,14 +291,10 @@ pub extern "C" fn apiretry_call_on_transport_error(
     out_error: *mut *mut apiretry_classification,
 ) -> apiretry_result {
     guard(|| {
-        // SAFETY: call and out_decision are NULL or live and writable, as documented.
-        let (c, d) = unsafe { (out(call)?, out(out_decision)?) };
-        if c.ended {
-            return Err(apiretry_result::InvalidArgument);
-        }
-        // SAFETY: message is NULL or NUL-terminated, as documented.
-        let error = unsafe { transport_error(transport, message) }?;
-        report(c.decide(Some(error)), d, out_error)
+        feed(call, out_decision, out_error, |_| {
+            // SAFETY: message is NULL or NUL-terminated, as documented.
+            unsafe { transport_error(transport, message) }.map(Some)
+        })
     })
 }
 
