@@ -455,16 +455,26 @@ mod serve {
     use std::io::{BufRead, BufReader};
     use std::process::{Command, Stdio};
 
-    #[test]
-    fn serves_a_scenario_file() {
-        let scenario = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/scenarios/c2c.json");
+    type Lines = std::io::Lines<BufReader<std::process::ChildStdout>>;
+
+    /// `apiretry serve ARGS` with its stdout piped; its first line.
+    fn serve(args: &[&str]) -> (std::process::Child, Lines, String) {
         let mut child = Command::new(env!("CARGO_BIN_EXE_apiretry"))
-            .args(["serve", "--scenario", scenario, "--port", "0", "--for", "2"])
+            .arg("serve")
+            .args(args)
             .stdout(Stdio::piped())
             .spawn()
             .unwrap();
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
         let first = lines.next().unwrap().unwrap();
+        (child, lines, first)
+    }
+
+    #[test]
+    fn serves_a_scenario_file() {
+        let scenario = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/scenarios/c2c.json");
+        let (mut child, lines, first) =
+            serve(&["--scenario", scenario, "--port", "0", "--for", "2"]);
         let url = first.rsplit(' ').next().unwrap().to_owned();
         assert!(
             first.starts_with("apiretry mock API listening on http://127.0.0.1:"),
@@ -509,21 +519,8 @@ mod serve {
         let scenario = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/scenarios/c2c.json");
         let ca = std::env::temp_dir().join(format!("apiretry-serve-ca-{}.pem", std::process::id()));
         let ca_path = ca.to_str().unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_apiretry"))
-            .args([
-                "serve",
-                "--scenario",
-                scenario,
-                "--for",
-                "2",
-                "--tls",
-                ca_path,
-            ])
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let first = lines.next().unwrap().unwrap();
+        let (mut child, _lines, first) =
+            serve(&["--scenario", scenario, "--for", "2", "--tls", ca_path]);
         let url = first.rsplit(' ').next().unwrap().to_owned();
         assert!(url.starts_with("https://127.0.0.1:"), "{first}");
         let health = format!("{url}/health");

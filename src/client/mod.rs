@@ -362,7 +362,11 @@ impl Client {
     ) -> Result<Response, ApiError> {
         let inner = &*self.inner;
         let url = resolve(&inner.base, &req.url);
-        let origin = inner.origins.of(&url);
+        // A path joined to the base is the API's: no URL to parse per attempt.
+        let origin = match is_absolute(&req.url) {
+            true => inner.origins.of(&url),
+            false => inner.origins.api().clone(),
+        };
         let until = call.until;
         let arrived = Instant::now();
         let patience = call.network_wait.map(|w| arrived + w);
@@ -532,9 +536,13 @@ struct Call {
     refreshed: bool,
 }
 
+fn is_absolute(url: &str) -> bool {
+    url.starts_with("http://") || url.starts_with("https://")
+}
+
 /// `url` if absolute, else the path joined to `base`.
 fn resolve(base: &str, url: &str) -> String {
-    if url.starts_with("http://") || url.starts_with("https://") {
+    if is_absolute(url) {
         url.to_owned()
     } else {
         let path = url.trim_start_matches('/');

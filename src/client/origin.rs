@@ -77,6 +77,11 @@ impl Origins {
         }
     }
 
+    /// The API's origin.
+    pub fn api(&self) -> &Arc<Origin> {
+        &self.api
+    }
+
     /// The state of `url`'s origin (the API's for URLs without one).
     pub fn of(&self, url: &str) -> Arc<Origin> {
         let Some(key) = origin_of(url).filter(|k| *k != self.api.key) else {

@@ -7,7 +7,7 @@
 use std::ffi::c_char;
 use std::ptr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use super::backoff::apiretry_backoff_config;
 use super::cancel::apiretry_cancel;
@@ -89,17 +89,8 @@ pub extern "C" fn apiretry_retrier_new(
         *slot = ptr::null_mut();
         // SAFETY: profile is NULL or live, as documented.
         let profile = unsafe { arg(profile) }?.inner.clone();
-        if max_attempts == 0 {
-            return Err(apiretry_result::InvalidArgument);
-        }
-        let mut policy = Policy::default().with_max_attempts(max_attempts);
-        if deadline_ms > 0 {
-            policy = policy.with_deadline(Duration::from_millis(deadline_ms));
-        }
-        if !backoff.is_null() {
-            // SAFETY: backoff is non-NULL and live, as documented.
-            policy = policy.with_backoff(unsafe { arg(backoff) }?.to_backoff()?);
-        }
+        // SAFETY: backoff is NULL or live, as documented.
+        let policy = unsafe { super::client::policy(max_attempts, deadline_ms, backoff) }?;
         *slot = boxed(apiretry_retrier {
             profile: Arc::new(profile),
             policy: Arc::new(policy),

@@ -277,20 +277,34 @@ pub extern "C" fn apiretry_client_builder_set_policy(
 ) -> apiretry_result {
     guard(|| {
         let b = builder_mut(builder)?;
-        if max_attempts == 0 {
-            return Err(apiretry_result::InvalidArgument);
-        }
-        let mut policy = Policy::default().with_max_attempts(max_attempts);
-        if deadline_ms > 0 {
-            policy = policy.with_deadline(Duration::from_millis(deadline_ms));
-        }
-        if !backoff.is_null() {
-            // SAFETY: backoff is non-NULL and live, as documented.
-            policy = policy.with_backoff(unsafe { arg(backoff) }?.to_backoff()?);
-        }
-        b.policy = policy;
+        // SAFETY: backoff is NULL or live, as documented.
+        b.policy = unsafe { policy(max_attempts, deadline_ms, backoff) }?;
         Ok(())
     })
+}
+
+/// A policy from C's numbers: `max_attempts` >= 1, `deadline_ms` 0 for
+/// none, `backoff` NULL for seed 001's.
+///
+/// # Safety
+/// `backoff` is NULL or live.
+pub(crate) unsafe fn policy(
+    max_attempts: u32,
+    deadline_ms: u64,
+    backoff: *const apiretry_backoff_config,
+) -> Result<Policy, apiretry_result> {
+    if max_attempts == 0 {
+        return Err(apiretry_result::InvalidArgument);
+    }
+    let mut policy = Policy::default().with_max_attempts(max_attempts);
+    if deadline_ms > 0 {
+        policy = policy.with_deadline(Duration::from_millis(deadline_ms));
+    }
+    if !backoff.is_null() {
+        // SAFETY: backoff is non-NULL and live, as the caller guarantees.
+        policy = policy.with_backoff(unsafe { arg(backoff) }?.to_backoff()?);
+    }
+    Ok(policy)
 }
 
 /// The client's retry budget (gRPC's retry throttling): `max_tokens`
