@@ -190,6 +190,14 @@ impl Retrier {
         self
     }
 
+    /// The same budget, clock and observer under another policy.
+    pub(crate) fn under(&self, policy: Policy) -> Retrier {
+        Retrier {
+            policy,
+            ..self.clone()
+        }
+    }
+
     /// The policy.
     pub fn policy(&self) -> &Policy {
         &self.policy

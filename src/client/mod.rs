@@ -340,16 +340,22 @@ impl Client {
         req: &Request,
         cancel: &CancelToken,
     ) -> Result<Response, ApiError> {
-        let policy = self.inner.retrier.policy();
+        let own;
+        let retrier = match req.own_policy(self.inner.retrier.policy()) {
+            Some(policy) => {
+                own = self.inner.retrier.under(policy);
+                &own
+            }
+            None => &self.inner.retrier,
+        };
+        let policy = retrier.policy();
         let until = policy.deadline().map(|d| Instant::now() + d);
         let mut call = Call {
             until,
             network_wait: policy.network_wait(),
             refreshed: false,
         };
-        self.inner
-            .retrier
-            .run_cancellable(cancel, |_| self.gated_attempt(req, &mut call, cancel))
+        retrier.run_cancellable(cancel, |_| self.gated_attempt(req, &mut call, cancel))
     }
 
     /// One attempt through the gates of its origin; an `unauthorized`

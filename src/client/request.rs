@@ -2,9 +2,12 @@
 //! expected status, and the class that picks its timeout.
 
 use std::fmt;
-use std::io::{self, Read};
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::path::PathBuf;
 use std::sync::Arc;
 
+use crate::kind::{Kind, Retry};
+use crate::policy::Policy;
 use crate::profile::Profile;
 
 /// Which timeout applies (seed 001, "Request timeouts").
@@ -22,13 +25,19 @@ pub enum RequestClass {
 /// Opens the upload stream afresh for each attempt.
 pub type ReaderFactory = dyn Fn() -> io::Result<Box<dyn Read + Send>> + Send + Sync;
 
+/// Opens the download sink afresh (from its start) for each attempt whose
+/// answer is a success.
+pub type WriterFactory = dyn Fn() -> io::Result<Box<dyn Write + Send>> + Send + Sync;
+
 /// A body that can be sent again on each attempt.
 #[derive(Clone, Default)]
 pub(crate) enum Body {
     #[default]
     Empty,
     Bytes(Arc<[u8]>),
-    Reader(Arc<ReaderFactory>),
+    /// A stream, and its length when known (sent as `Content-Length`;
+    /// without it the body goes chunked, which S3 refuses for a PUT).
+    Reader(Arc<ReaderFactory>, Option<u64>),
 }
 
 /// A request.
@@ -55,6 +64,9 @@ pub struct Request {
     pub(crate) profile: Option<Arc<Profile>>,
     pub(crate) authorized: bool,
     pub(crate) own_connection: bool,
+    pub(crate) policy: Option<Arc<Policy>>,
+    pub(crate) retries: Vec<(Kind, Retry)>,
+    pub(crate) writer: Option<Arc<WriterFactory>>,
 }
 
 impl Request {
@@ -71,6 +83,9 @@ impl Request {
             profile: None,
             authorized: true,
             own_connection: false,
+            policy: None,
+            retries: Vec::new(),
+            writer: None,
         }
     }
 
@@ -111,14 +126,90 @@ impl Request {
         self
     }
 
-    /// A streamed body (an upload): `open` is called for each attempt, and a
-    /// failure to open or read it is an `io` error.
+    /// A streamed body (an upload) of unknown length, sent chunked: `open`
+    /// is called for each attempt, and a failure to open or read it is an
+    /// `io` error.
     pub fn body_reader(
         mut self,
         open: impl Fn() -> io::Result<Box<dyn Read + Send>> + Send + Sync + 'static,
     ) -> Self {
-        self.body = Body::Reader(Arc::new(open));
+        self.body = Body::Reader(Arc::new(open), None);
         self
+    }
+
+    /// A streamed body of exactly `len` bytes, sent with `Content-Length`
+    /// (as S3's PUT requires): `open` is called for each attempt. A stream
+    /// that ends early is an `io` error; bytes past `len` are not sent.
+    pub fn body_reader_sized(
+        mut self,
+        len: u64,
+        open: impl Fn() -> io::Result<Box<dyn Read + Send>> + Send + Sync + 'static,
+    ) -> Self {
+        self.body = Body::Reader(Arc::new(open), Some(len));
+        self
+    }
+
+    /// `len` bytes of the file at `path` from byte `offset` (a chunk of a
+    /// clip), read from the disk again for each attempt, never held in
+    /// memory whole.
+    ///
+    /// ```
+    /// use apiretry::Request;
+    ///
+    /// let chunk = Request::put("https://bucket.s3.amazonaws.com/part2?X-Amz-Signature=...")
+    ///     .body_file("/media/A001.mov", 25 << 20, 25 << 20);
+    /// ```
+    pub fn body_file(self, path: impl Into<PathBuf>, offset: u64, len: u64) -> Self {
+        let path = path.into();
+        self.body_reader_sized(len, move || {
+            let mut file = std::fs::File::open(&path)?;
+            file.seek(SeekFrom::Start(offset))?;
+            Ok(Box::new(file))
+        })
+    }
+
+    /// Streams a success's body to the sink `open` gives, instead of
+    /// holding it (a download): `open` is called again, to start over, for
+    /// each attempt that is answered with a 2xx, so a download cut off
+    /// midway is written again from its start. Such a body is not capped
+    /// (the sink decides) and not looked into by classification (an S3
+    /// error document in a 200 is not seen). A sink that fails to open or
+    /// write is an `io` error; [`Response::body`](crate::Response::body)
+    /// is then empty.
+    pub fn response_writer(
+        mut self,
+        open: impl Fn() -> io::Result<Box<dyn Write + Send>> + Send + Sync + 'static,
+    ) -> Self {
+        self.writer = Some(Arc::new(open));
+        self
+    }
+
+    /// This request's own policy (attempts, deadline, backoff, ...) instead
+    /// of the client's; the client's budget, clock and observer still apply.
+    pub fn policy(mut self, policy: Policy) -> Self {
+        self.policy = Some(Arc::new(policy));
+        self
+    }
+
+    /// Overrides the retry class of `kind` for this request only, on top of
+    /// its policy (as [`Policy::with_retry`]).
+    pub fn retry(mut self, kind: Kind, retry: Retry) -> Self {
+        self.retries.retain(|(k, _)| *k != kind);
+        self.retries.push((kind, retry));
+        self
+    }
+
+    /// The policy this request runs under when not the client's own.
+    pub(crate) fn own_policy(&self, client: &Policy) -> Option<Policy> {
+        if self.policy.is_none() && self.retries.is_empty() {
+            return None;
+        }
+        let base = self.policy.as_deref().unwrap_or(client).clone();
+        Some(
+            self.retries
+                .iter()
+                .fold(base, |p, &(kind, retry)| p.with_retry(kind, retry)),
+        )
     }
 
     /// The success status the endpoint must answer with.
@@ -197,7 +288,8 @@ impl fmt::Debug for Request {
         let body = match &self.body {
             Body::Empty => "empty".to_owned(),
             Body::Bytes(b) => format!("{} bytes", b.len()),
-            Body::Reader(_) => "reader".to_owned(),
+            Body::Reader(_, None) => "reader".to_owned(),
+            Body::Reader(_, Some(n)) => format!("reader of {n} bytes"),
         };
         f.debug_struct("Request")
             .field("method", &self.method)
@@ -206,6 +298,9 @@ impl fmt::Debug for Request {
             .field("body", &body)
             .field("expect", &self.expect)
             .field("class", &self.class)
+            .field("policy", &self.policy)
+            .field("retries", &self.retries)
+            .field("writer", &self.writer.is_some())
             .finish()
     }
 }

@@ -1,7 +1,7 @@
 //! One attempt over HTTP with ureq, and the mapping of ureq's failures to
 //! the taxonomy's network kinds, by error variant, never by message text.
 
-use std::io::{self, Read};
+use std::io::{self, Read, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -160,6 +160,10 @@ pub(crate) fn send(
         _ => None,
     };
     let mut b = http::Request::builder().method(x.method).uri(x.url);
+    let body = if x.body { &req.body } else { &Body::Empty };
+    if let Body::Reader(_, Some(len)) = body {
+        b = b.header("Content-Length", *len);
+    }
     for (k, v) in &req.headers {
         if x.credentials || !is_secret_header(k) {
             b = b.header(k.as_str(), v.as_str());
@@ -170,16 +174,16 @@ pub(crate) fn send(
     }
     // Only a streamed upload can fail locally; it reports that here.
     let mut upload_failed: Option<Arc<AtomicBool>> = None;
-    let body = if x.body { &req.body } else { &Body::Empty };
     let sent = match body {
         Body::Empty => run(agent, b.body(()), overall),
         Body::Bytes(bytes) => run(agent, b.body(&bytes[..]), overall),
-        Body::Reader(open) => {
+        Body::Reader(open, len) => {
             let inner = open().map_err(|e| local_io("cannot open the upload", &e))?;
             let failed = upload_failed.insert(Arc::new(AtomicBool::new(false)));
             let reader = Tracked {
                 inner,
                 failed: failed.clone(),
+                left: *len,
             };
             let body = ureq::SendBody::from_owned_reader(reader);
             run(agent, b.body(body), overall)
@@ -198,7 +202,38 @@ pub(crate) fn send(
             Failed { unreachable, error }
         }
     })?;
-    read(response, caps).map_err(Failed::from)
+    match &req.writer {
+        Some(open) if (200..300).contains(&response.status().as_u16()) => {
+            download(response, open.as_ref()).map_err(Failed::from)
+        }
+        _ => read(response, caps).map_err(Failed::from),
+    }
+}
+
+/// Streams a success's body into a fresh sink; the response keeps no body.
+fn download(
+    response: http::Response<ureq::Body>,
+    open: &super::request::WriterFactory,
+) -> Result<Response, ApiError> {
+    let (parts, mut body) = response.into_parts();
+    let mut sink = open().map_err(|e| local_io("cannot open the download's sink", &e))?;
+    let mut reader = body.as_reader();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = reader.read(&mut buf).map_err(|e| network(e.into()))?;
+        if n == 0 {
+            break;
+        }
+        sink.write_all(&buf[..n])
+            .map_err(|e| local_io("writing the download failed", &e))?;
+    }
+    sink.flush()
+        .map_err(|e| local_io("writing the download failed", &e))?;
+    Ok(Response {
+        status: parts.status.as_u16(),
+        headers: parts.headers,
+        body: Vec::new(),
+    })
 }
 
 fn run<S: ureq::AsSendBody>(
@@ -267,16 +302,38 @@ fn read(response: http::Response<ureq::Body>, caps: Caps) -> Result<Response, Ap
 }
 
 /// An upload reader that remembers whether it failed, so that a local read
-/// error is reported as `io`, not as a network failure.
+/// error is reported as `io`, not as a network failure; with a length, it
+/// stops there, and ending early is such a failure.
 struct Tracked {
     inner: Box<dyn Read + Send>,
     failed: Arc<AtomicBool>,
+    left: Option<u64>,
+}
+
+impl Tracked {
+    fn read_some(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let Some(left) = self.left else {
+            return self.inner.read(buf);
+        };
+        if left == 0 {
+            return Ok(0);
+        }
+        let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+        let n = self.inner.read(&mut buf[..want])?;
+        if n == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!("the upload ended {left} bytes before its stated length"),
+            ));
+        }
+        self.left = Some(left - n as u64);
+        Ok(n)
+    }
 }
 
 impl Read for Tracked {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.inner
-            .read(buf)
+        self.read_some(buf)
             .inspect_err(|_| self.failed.store(true, Ordering::SeqCst))
     }
 }
