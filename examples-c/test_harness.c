@@ -222,7 +222,9 @@ static apiretry_result refresh(void *user_data, char *buf, size_t len, size_t *o
   return APIRETRY_RESULT_OK;
 }
 
-static apiretry_client *make_client(const char *url) {
+/* A c2c client with fast backoff; WITHOUT_BUDGET turns the retry budget
+ * off, for tests that count attempts after many failures. */
+static apiretry_client *make_client_budget(const char *url, bool without_budget) {
   apiretry_client_builder *b = NULL;
   apiretry_client *client = NULL;
   apiretry_profile *c2c = NULL;
@@ -241,9 +243,12 @@ static apiretry_client *make_client(const char *url) {
   CHECK(apiretry_client_builder_set_health_path(b, "/health") == APIRETRY_RESULT_OK);
   CHECK(apiretry_client_builder_set_refresh_callback(b, refresh, NULL) == APIRETRY_RESULT_OK);
   CHECK(apiretry_client_builder_set_event_callback(b, on_event, NULL) == APIRETRY_RESULT_OK);
+  if (without_budget) CHECK(apiretry_client_builder_set_budget(b, 0, 0) == APIRETRY_RESULT_OK);
   CHECK(apiretry_client_builder_build(b, &client) == APIRETRY_RESULT_OK && client != NULL);
   return client;
 }
+
+static apiretry_client *make_client(const char *url) { return make_client_budget(url, false); }
 
 /* Sends METHOD PATH; returns the status, or the failure's kind + 1000. */
 static int send(apiretry_client *client, const char *method, const char *path, int expect,
@@ -714,6 +719,189 @@ static void test_decisions(void) {
   apiretry_profile_free(c2c);
 }
 
+/* An upload from memory: read and rewind callbacks. */
+struct source {
+  const uint8_t *data;
+  size_t len, pos;
+  int rewinds;
+};
+
+static uint32_t source_read(void *user_data, uint8_t *buf, size_t len, size_t *out_n) {
+  struct source *s = user_data;
+  size_t n = s->len - s->pos < len ? s->len - s->pos : len;
+  memcpy(buf, s->data + s->pos, n);
+  s->pos += n;
+  *out_n = n;
+  return 0;
+}
+
+static uint32_t source_rewind(void *user_data) {
+  struct source *s = user_data;
+  s->pos = 0;
+  s->rewinds++;
+  return 0;
+}
+
+/* A download into memory: write and rewind callbacks. */
+struct sink {
+  uint8_t data[32768];
+  size_t len;
+  int rewinds, fail;
+};
+
+static uint32_t sink_write(void *user_data, const uint8_t *data, size_t len) {
+  struct sink *s = user_data;
+  if (s->fail || s->len + len > sizeof s->data) return 28; /* ENOSPC */
+  memcpy(s->data + s->len, data, len);
+  s->len += len;
+  return 0;
+}
+
+static uint32_t sink_rewind(void *user_data) {
+  struct sink *s = user_data;
+  s->len = 0;
+  s->rewinds++;
+  return 0;
+}
+
+/* Sends REQ through CLIENT; returns the status, or the failure's kind + 1000. */
+static int send_request(apiretry_client *client, apiretry_request *req) {
+  apiretry_response *resp = NULL;
+  apiretry_classification *err = NULL;
+  int outcome;
+  if (apiretry_client_send(client, req, NULL, &resp, &err) == APIRETRY_RESULT_OK) {
+    uint16_t status = 0;
+    CHECK(apiretry_response_status(resp, &status) == APIRETRY_RESULT_OK);
+    outcome = status;
+  } else {
+    apiretry_kind kind = 0;
+    CHECK(apiretry_classification_kind(err, &kind) == APIRETRY_RESULT_OK);
+    outcome = 1000 + (int)kind;
+  }
+  apiretry_response_free(resp);
+  apiretry_classification_free(err);
+  return outcome;
+}
+
+/* Streamed uploads and downloads, and a request's own policy (issue 12,
+ * items 2 and 3); the server side checks the bytes (tests/c_api.rs). */
+static void test_streams(const char *url) {
+  apiretry_client *client = make_client_budget(url, true);
+  apiretry_request *req = NULL;
+  static uint8_t chunk[40000];
+  for (size_t i = 0; i < sizeof chunk; i++) chunk[i] = (uint8_t)(i * 7 % 251);
+
+  /* From memory, through a 500: rewound before each of the 2 attempts. */
+  struct source src = {chunk, sizeof chunk, 0, 0};
+  CHECK(apiretry_request_new("PUT", "/stream/1", &req) == APIRETRY_RESULT_OK);
+  CHECK(apiretry_request_set_body_reader(req, sizeof chunk, source_read, source_rewind, &src) ==
+        APIRETRY_RESULT_OK);
+  CHECK(send_request(client, req) == 200 && src.rewinds == 2);
+  apiretry_request_free(req);
+
+  /* A range of a file, then the rest of it (length unknown: to the end). */
+  char path[] = "/tmp/apiretry-harness-XXXXXX";
+  int fd = mkstemp(path);
+  CHECK(fd >= 0 && write(fd, chunk, sizeof chunk) == (ssize_t)sizeof chunk);
+  close(fd);
+  CHECK(apiretry_request_new("PUT", "/stream/2", &req) == APIRETRY_RESULT_OK);
+  CHECK(apiretry_request_set_body_file(req, path, 1000, 5000) == APIRETRY_RESULT_OK);
+  CHECK(send_request(client, req) == 200);
+  CHECK(apiretry_request_set_body_file(req, path, 30000, APIRETRY_LENGTH_UNKNOWN) == APIRETRY_RESULT_OK);
+  CHECK(send_request(client, req) == 200);
+  /* The file shrank under the request: an io failure, not a network one. */
+  CHECK(truncate(path, 100) == 0);
+  CHECK(send_request(client, req) == 1000 + APIRETRY_KIND_IO);
+  apiretry_request_free(req);
+  unlink(path);
+  CHECK(apiretry_request_new("PUT", "/stream/3", &req) == APIRETRY_RESULT_OK);
+  CHECK(apiretry_request_set_body_file(req, path, 0, APIRETRY_LENGTH_UNKNOWN) == APIRETRY_RESULT_INVALID_ARGUMENT);
+  CHECK(apiretry_request_set_body_file(req, path, 0, 10) == APIRETRY_RESULT_OK);
+  CHECK(send_request(client, req) == 1000 + APIRETRY_KIND_IO);
+  apiretry_request_free(req);
+
+  /* A download cut off midway is written again from its start. */
+  static struct sink sink;
+  CHECK(apiretry_request_new("GET", "/download", &req) == APIRETRY_RESULT_OK);
+  CHECK(apiretry_request_set_response_writer(req, sink_write, sink_rewind, &sink) == APIRETRY_RESULT_OK);
+  CHECK(send_request(client, req) == 200);
+  CHECK(sink.rewinds == 2 && sink.len == 20000);
+  int pattern = 1;
+  for (size_t i = 0; i < sink.len; i++) pattern &= sink.data[i] == (uint8_t)('a' + i % 26);
+  CHECK(pattern);
+  sink.fail = 1; /* a full disk: io, and not retried as the network */
+  CHECK(send_request(client, req) == 1000 + APIRETRY_KIND_IO);
+  apiretry_request_free(req);
+
+  /* The client allows 4 attempts; this request 2, then unavailable not at all. */
+  int before = atomic_load(&events);
+  CHECK(apiretry_request_new("GET", "/unavailable", &req) == APIRETRY_RESULT_OK);
+  CHECK(apiretry_request_set_policy(req, 2, 0, NULL) == APIRETRY_RESULT_OK);
+  CHECK(send_request(client, req) == 1000 + APIRETRY_KIND_UNAVAILABLE);
+  CHECK(atomic_load(&events) - before == 2);
+  before = atomic_load(&events);
+  CHECK(apiretry_request_set_retry(req, APIRETRY_KIND_UNAVAILABLE, APIRETRY_RETRY_NO) == APIRETRY_RESULT_OK);
+  CHECK(send_request(client, req) == 1000 + APIRETRY_KIND_UNAVAILABLE);
+  CHECK(atomic_load(&events) - before == 1);
+  apiretry_request_free(req);
+  apiretry_client_free(client);
+}
+
+static void test_stream_bad_arguments(void) {
+  apiretry_request *req = NULL;
+  struct source src = {NULL, 0, 0, 0};
+  CHECK(apiretry_request_new("PUT", "/x", &req) == APIRETRY_RESULT_OK);
+  CHECK(apiretry_request_set_body_reader(req, 1, NULL, source_rewind, &src) == APIRETRY_RESULT_NULL_POINTER);
+  CHECK(apiretry_request_set_body_reader(req, 1, source_read, NULL, &src) == APIRETRY_RESULT_NULL_POINTER);
+  CHECK(apiretry_request_set_body_reader(NULL, 1, source_read, source_rewind, &src) ==
+        APIRETRY_RESULT_NULL_POINTER);
+  CHECK(apiretry_request_set_body_file(req, NULL, 0, 1) == APIRETRY_RESULT_NULL_POINTER);
+  CHECK(apiretry_request_set_body_file(req, BAD_UTF8, 0, 1) == APIRETRY_RESULT_INVALID_UTF8);
+  CHECK(apiretry_request_set_body_file(NULL, "/tmp/x", 0, 1) == APIRETRY_RESULT_NULL_POINTER);
+  CHECK(apiretry_request_set_response_writer(req, NULL, sink_rewind, NULL) == APIRETRY_RESULT_NULL_POINTER);
+  CHECK(apiretry_request_set_response_writer(req, sink_write, NULL, NULL) == APIRETRY_RESULT_NULL_POINTER);
+  CHECK(apiretry_request_set_response_writer(NULL, sink_write, sink_rewind, NULL) ==
+        APIRETRY_RESULT_NULL_POINTER);
+  CHECK(apiretry_request_set_policy(req, 0, 0, NULL) == APIRETRY_RESULT_INVALID_ARGUMENT);
+  CHECK(apiretry_request_set_policy(NULL, 2, 0, NULL) == APIRETRY_RESULT_NULL_POINTER);
+  CHECK(apiretry_request_set_retry(req, 9999, APIRETRY_RETRY_NO) == APIRETRY_RESULT_INVALID_ARGUMENT);
+  CHECK(apiretry_request_set_retry(req, APIRETRY_KIND_TIMEOUT, 7) == APIRETRY_RESULT_INVALID_ARGUMENT);
+  CHECK(apiretry_request_set_retry(NULL, APIRETRY_KIND_TIMEOUT, APIRETRY_RETRY_NO) ==
+        APIRETRY_RESULT_NULL_POINTER);
+  apiretry_request_free(req);
+}
+
+static atomic_int log_records = 0;
+static atomic_int log_warnings = 0;
+static atomic_int log_secrets = 0;
+
+static void on_log(void *user_data, uint32_t level, const char *target, const char *message) {
+  (void)user_data;
+  atomic_fetch_add(&log_records, 1);
+  if (level <= APIRETRY_LOG_LEVEL_WARN && strncmp(target, "apiretry", 8) == 0) atomic_fetch_add(&log_warnings, 1);
+  if (strstr(message, "-token") != NULL) atomic_fetch_add(&log_secrets, 1);
+}
+
+/* The version the header names is the library's; logs reach C, tokens never. */
+static void test_version_and_log(void) {
+  CHECK(apiretry_version_number() == APIRETRY_VERSION_NUMBER);
+  CHECK(strcmp(apiretry_version(), APIRETRY_VERSION) == 0);
+  CHECK(APIRETRY_VERSION_NUMBER ==
+        APIRETRY_VERSION_MAJOR * 1000000 + APIRETRY_VERSION_MINOR * 1000 + APIRETRY_VERSION_PATCH);
+  CHECK(apiretry_set_log_callback(on_log, 6, NULL) == APIRETRY_RESULT_INVALID_ARGUMENT);
+  CHECK(apiretry_set_log_callback(on_log, APIRETRY_LOG_LEVEL_TRACE, NULL) == APIRETRY_RESULT_OK);
+}
+
+static void check_logs(void) {
+  CHECK(apiretry_set_log_callback(NULL, APIRETRY_LOG_LEVEL_OFF, NULL) == APIRETRY_RESULT_OK);
+  int seen = atomic_load(&log_records);
+  CHECK(seen > 0 && atomic_load(&log_warnings) > 0 && atomic_load(&log_secrets) == 0);
+  apiretry_client *client = make_client("http://127.0.0.1:1");
+  CHECK(send(client, "GET", "/ok", 200, NULL) == 1000 + APIRETRY_KIND_CONNECTION);
+  apiretry_client_free(client);
+  CHECK(atomic_load(&log_records) == seen); /* off: nothing more */
+}
+
 static void test_client_bad_arguments(void) {
   apiretry_client_builder *b = NULL;
   apiretry_client_builder *b2 = NULL;
@@ -797,18 +985,22 @@ static void test_client_bad_arguments(void) {
 }
 
 int main(void) {
+  test_version_and_log();
   test_result_messages();
   test_profiles();
   test_classify();
   test_backoff();
   test_client_bad_arguments();
   test_decisions();
+  test_stream_bad_arguments();
   const char *url = getenv("APIRETRY_MOCK_URL");
   if (url != NULL) {
     test_client(url);
     test_calls_end(url);
     test_safety(url);
     test_budget(url);
+    test_streams(url);
+    check_logs();
   } else {
     fprintf(stderr, "APIRETRY_MOCK_URL not set: client tests skipped\n");
   }

@@ -18,6 +18,18 @@
 #include <stdint.h>
 #include <stdbool.h>
 
+// The version this header belongs to (the library it loaded says its own:
+// `apiretry_version_number()`).
+#define APIRETRY_VERSION "0.1.0"
+#define APIRETRY_VERSION_MAJOR 0
+#define APIRETRY_VERSION_MINOR 1
+#define APIRETRY_VERSION_PATCH 0
+#define APIRETRY_VERSION_NUMBER 1000
+
+// For `apiretry_request_set_body_reader` and `_set_body_file`: the
+// length is not known / the rest of the file.
+#define APIRETRY_LENGTH_UNKNOWN UINT64_MAX
+
 // The outcome of every C API call.
 enum apiretry_result
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
@@ -370,6 +382,33 @@ typedef uint32_t apiretry_transport;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+// A log record's severity (`apiretry_set_log_callback`).
+enum apiretry_log_level
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // Nothing is logged.
+  APIRETRY_LOG_LEVEL_OFF = 0,
+  // A failure the library could not handle.
+  APIRETRY_LOG_LEVEL_ERROR = 1,
+  // Something the program should look at (a dropped probe thread, ...).
+  APIRETRY_LOG_LEVEL_WARN = 2,
+  // Changes of state: connectivity lost and back, token refreshed.
+  APIRETRY_LOG_LEVEL_INFO = 3,
+  // Each attempt and decision.
+  APIRETRY_LOG_LEVEL_DEBUG = 4,
+  // Everything this library logs.
+  APIRETRY_LOG_LEVEL_TRACE = 5,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum apiretry_log_level apiretry_log_level;
+#else
+typedef uint32_t apiretry_log_level;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
 // One logical call's decisions (not thread-safe: one call, one thread at a
 // time). Release it with `apiretry_call_free`.
 typedef struct apiretry_call apiretry_call;
@@ -462,6 +501,29 @@ typedef void (*apiretry_event_callback)(void *user_data, const apiretry_event *e
 // Called with an `APIRETRY_CLIENT_STATE_*` value when connectivity or
 // authorization changes, on whichever thread noticed.
 typedef void (*apiretry_state_callback)(void *user_data, uint32_t state);
+
+// Fills `buf` (`len` bytes) with the next bytes of an upload and sets
+// `*out_n` to how many (0: the end). Returns 0, or any other number for a
+// failure (the attempt then fails as `io`).
+typedef uint32_t (*apiretry_read_callback)(void *user_data, uint8_t *buf, size_t len, size_t *out_n);
+
+// Goes back to the start of an upload (before each attempt, the first
+// included), or of a download's sink (before each success's body is
+// written, so a download cut off midway starts over). Returns 0, or any
+// other number for a failure (`io`).
+typedef uint32_t (*apiretry_rewind_callback)(void *user_data);
+
+// Takes the next `len` bytes of a success's body. Returns 0, or any other
+// number for a failure (the attempt then fails as `io`, e.g. a full disk).
+typedef uint32_t (*apiretry_write_callback)(void *user_data, const uint8_t *data, size_t len);
+
+// Called with each record: its `APIRETRY_LOG_LEVEL_*`, its target (e.g.
+// "apiretry::probe") and message, NUL-terminated, valid during the call
+// only. Called on whichever thread logs, possibly several at once.
+typedef void (*apiretry_log_callback)(void *user_data,
+                                      uint32_t level,
+                                      const char *target,
+                                      const char *message);
 
 // The decision after an attempt.
 typedef struct {
@@ -644,7 +706,8 @@ apiretry_result apiretry_client_builder_set_refresh_callback(apiretry_client_bui
                                                              apiretry_refresh_callback callback,
                                                              void *user_data);
 
-// Receives an `apiretry_event` after every attempt. `user_data` must be
+// Receives an `apiretry_event` after every attempt (each is also logged,
+// see `apiretry_set_log_callback`). `user_data` must be
 // usable from any thread until the client is freed.
 apiretry_result apiretry_client_builder_set_event_callback(apiretry_client_builder *builder,
                                                            apiretry_event_callback callback,
@@ -719,6 +782,56 @@ apiretry_result apiretry_request_set_profile(apiretry_request *request,
 // Sends without the token (presigned URLs, device pairing), and, when
 // `own_connection` is true, on a connection of its own, closed after.
 apiretry_result apiretry_request_set_unauthorized(apiretry_request *request, bool own_connection);
+
+// Streams the body from `read`, after `rewind` (both required), for
+// each attempt: `length` bytes, sent with `Content-Length`, or
+// `APIRETRY_LENGTH_UNKNOWN` (sent chunked). The callbacks run on the
+// sending thread, during `apiretry_client_send`; `user_data` must stay
+// valid while the request may be sent. A stream that ends before `length`
+// is an `io` failure.
+apiretry_result apiretry_request_set_body_reader(apiretry_request *request,
+                                                 uint64_t length,
+                                                 apiretry_read_callback read,
+                                                 apiretry_rewind_callback rewind_cb,
+                                                 void *user_data);
+
+// Streams `length` bytes of the file at `path` from byte `offset`, read
+// again for each attempt (a chunk of a clip, never held in memory whole);
+// `APIRETRY_LENGTH_UNKNOWN` for the rest of the file, as long as it is now.
+// A file that cannot be opened or is shorter than `offset` + `length` is
+// an `io` failure at send time; here, a path that is not UTF-8 or, with
+// `APIRETRY_LENGTH_UNKNOWN`, a file that cannot be read now is
+// `APIRETRY_RESULT_INVALID_ARGUMENT`.
+apiretry_result apiretry_request_set_body_file(apiretry_request *request,
+                                               const char *path,
+                                               uint64_t offset,
+                                               uint64_t length);
+
+// Streams a success's body to `write` instead of keeping it (a download):
+// `rewind` (required) is called first for each attempt answered with a 2xx,
+// so a body cut off midway is written again from its start. Such a body is
+// not capped and `apiretry_response_body` is empty. Callbacks run on the
+// sending thread; `user_data` must stay valid while the request may be sent.
+apiretry_result apiretry_request_set_response_writer(apiretry_request *request,
+                                                     apiretry_write_callback write,
+                                                     apiretry_rewind_callback rewind_cb,
+                                                     void *user_data);
+
+// This request's own policy instead of the client's: `max_attempts` >= 1,
+// `deadline_ms` 0 for none, `backoff` NULL for seed 001's (as
+// `apiretry_client_builder_set_policy`). The client's budget still applies.
+apiretry_result apiretry_request_set_policy(apiretry_request *request,
+                                            uint32_t max_attempts,
+                                            uint64_t deadline_ms,
+                                            const apiretry_backoff_config *backoff);
+
+// Overrides, for this request only, the retry class (`APIRETRY_RETRY_*`)
+// of failures of `kind` (`APIRETRY_KIND_*`), e.g. `APIRETRY_RETRY_NO` for
+// `APIRETRY_KIND_TIMEOUT` on a call that is not idempotent. The taxonomy's
+// never-retried kinds (channel paused, cancelled, deadline) stay so.
+apiretry_result apiretry_request_set_retry(apiretry_request *request,
+                                           uint32_t kind,
+                                           uint32_t retry);
 
 // Releases a request; NULL is ignored.
 void apiretry_request_free(apiretry_request *request);
@@ -805,6 +918,17 @@ apiretry_result apiretry_profile_name(const apiretry_profile *profile,
 // Releases a profile; NULL is ignored.
 void apiretry_profile_free(apiretry_profile *profile);
 
+// Sends the library's log records up to `max_level` (an
+// `APIRETRY_LOG_LEVEL_*`) to `callback`; NULL or `APIRETRY_LOG_LEVEL_OFF`
+// stops them, and once this returns the previous callback is not running.
+// Records of the HTTP and TLS crates below pass only as warnings and
+// errors, so tokens never reach the callback. Process-wide. The callback
+// must not call this function. `APIRETRY_RESULT_INVALID_ARGUMENT` for an
+// unknown level, or when the process already has another Rust logger.
+apiretry_result apiretry_set_log_callback(apiretry_log_callback callback,
+                                          uint32_t max_level,
+                                          void *user_data);
+
 // A retrier classifying with (a copy of) `profile` under a policy:
 // `max_attempts` in all (>= 1), a deadline per call (`deadline_ms` 0 for
 // none), the backoff (`backoff` NULL for seed 001's). It has the client's
@@ -857,6 +981,14 @@ apiretry_result apiretry_call_on_transport_error(apiretry_call *call,
 
 // Releases a call; NULL is ignored.
 void apiretry_call_free(apiretry_call *call);
+
+// The library's version, e.g. "0.1.0": a static NUL-terminated string
+// that must not be freed.
+const char *apiretry_version(void);
+
+// The library's version as `major * 1000000 + minor * 1000 + patch`, to
+// compare with the header's `APIRETRY_VERSION_NUMBER`.
+uint32_t apiretry_version_number(void);
 
 #ifdef __cplusplus
 }  // extern "C"

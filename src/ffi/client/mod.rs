@@ -23,7 +23,7 @@ use crate::budget::RetryBudget;
 use crate::cancel::CancelToken;
 use crate::client::{Client, ClientBuilder, Timeouts, TlsSettings};
 use crate::error::ApiError;
-use crate::events::{Event, Step, StopReason};
+use crate::events::{Event, LogObserver, Observer, Step, StopReason};
 use crate::ffi::cancel::apiretry_cancel;
 use crate::gate::{ClientState, Secret};
 use crate::kind::Kind;
@@ -202,7 +202,7 @@ fn refresh_from_c(
 /// A C callback and its `user_data`, which the caller promised may be used
 /// from any thread (see the header).
 #[derive(Clone, Copy)]
-struct UserData(*mut c_void);
+pub(crate) struct UserData(pub(crate) *mut c_void);
 // SAFETY: the C caller guarantees, as the header documents, that user_data
 // may be used from any thread for the client's lifetime.
 unsafe impl Send for UserData {}
@@ -243,7 +243,7 @@ pub extern "C" fn apiretry_client_builder_new(
             return Err(apiretry_result::InvalidArgument);
         }
         *slot = boxed(apiretry_client_builder {
-            inner: Some(Client::builder(url)),
+            inner: Some(Client::builder(url).observer(Arc::new(LogObserver))),
             policy: Policy::default(),
             tls: TlsSettings::default(),
             callbacks: Arc::default(),
@@ -424,7 +424,8 @@ pub extern "C" fn apiretry_client_builder_set_refresh_callback(
     })
 }
 
-/// Receives an `apiretry_event` after every attempt. `user_data` must be
+/// Receives an `apiretry_event` after every attempt (each is also logged,
+/// see `apiretry_set_log_callback`). `user_data` must be
 /// usable from any thread until the client is freed.
 #[no_mangle]
 pub extern "C" fn apiretry_client_builder_set_event_callback(
@@ -457,6 +458,7 @@ pub extern "C" fn apiretry_client_builder_set_event_callback(
                 stop_reason: stop_reason as u32,
             };
             cb(ud.0, &event);
+            LogObserver.on_event(e);
         };
         with_builder(builder, |b| b.observer(Arc::new(observer)))
     })
