@@ -23,8 +23,10 @@ pub mod cancel;
 pub mod classify;
 pub mod client;
 pub mod error;
+pub mod log;
 pub mod profile;
 pub mod retry;
+pub mod version;
 
 /// The outcome of every C API call.
 #[repr(u32)]

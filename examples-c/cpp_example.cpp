@@ -1,0 +1,93 @@
+// The C++ wrapper (apiretry.hpp) end to end against the mock API: a client
+// call, a classified failure, the decision API, ownership by RAII (run under
+// valgrind: nothing leaks). Usage: cpp_example BASE_URL
+#include <cstdio>
+#include <cstring>
+
+#include "apiretry.hpp"
+
+static int failures = 0;
+
+#define EXPECT(cond)                                                   \
+  do {                                                                 \
+    if (!(cond)) {                                                     \
+      std::fprintf(stderr, "%s:%d: failed: %s\n", __FILE__, __LINE__, #cond); \
+      failures++;                                                      \
+    }                                                                  \
+  } while (0)
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    std::fprintf(stderr, "usage: cpp_example BASE_URL\n");
+    return 2;
+  }
+  EXPECT(apiretry::version() == APIRETRY_VERSION);
+
+  auto c2c = apiretry::Profile::builtin("c2c");
+  EXPECT(c2c.ok());
+  EXPECT(!apiretry::Profile::builtin("nope").ok());
+
+  auto builder = apiretry::ClientBuilder::make(argv[1]);
+  EXPECT(builder.ok());
+  EXPECT(builder.value().profile(c2c.value()).ok());
+  apiretry_backoff_config fast;
+  apiretry_backoff_default(&fast);
+  fast.base_ms = 10;
+  fast.cap_ms = 50;
+  EXPECT(builder.value().policy(3, 0, &fast).ok());
+  EXPECT(builder.value().token("cpp-token").ok());
+  EXPECT(builder.value().token("bad\r\ntoken").error().code() == APIRETRY_RESULT_INVALID_ARGUMENT);
+  auto client = builder.value().build();
+  EXPECT(client.ok());
+
+  // A success: status and body.
+  auto ok = apiretry::Request::make("GET", "/ok");
+  EXPECT(ok.ok());
+  EXPECT(ok.value().header(std::string_view("Accept"), std::string_view("application/json")).ok());
+  EXPECT(ok.value().header("X:Y", "v").error().code() == APIRETRY_RESULT_INVALID_ARGUMENT);
+  auto resp = client.value().send(ok.value());
+  EXPECT(resp.ok() && resp.value().status() == 200);
+  EXPECT(resp.ok() && resp.value().body() == "{\"ok\":true}");
+  char id[32];
+  EXPECT(resp.ok() && resp.value().header("x-request-id", id) == "r-1");
+
+  // A failure: classified, with its message.
+  auto paused = apiretry::Request::make(std::string_view("POST"), std::string_view("/paused"));
+  EXPECT(paused.ok());
+  auto failed = client.value().send(paused.value());
+  EXPECT(!failed.ok());
+  if (!failed.ok()) {
+    const apiretry::Error &e = failed.error();
+    char message[256], code[64];
+    EXPECT(e.code() == APIRETRY_RESULT_API_FAILURE);
+    EXPECT(e.classification().kind() == APIRETRY_KIND_CHANNEL_PAUSED);
+    EXPECT(e.classification().kind_name() == "channel_paused");
+    EXPECT(e.classification().retry() == APIRETRY_RETRY_NO);
+    EXPECT(e.classification().status() == 409);
+    EXPECT(e.classification().message(message).find("paused") != std::string_view::npos);
+    EXPECT(e.describe(code).size() > 0);
+  }
+
+  // The decision API, as a program with its own HTTP stack uses it.
+  auto retrier = apiretry::Retrier::make(c2c.value(), 3, 0, &fast);
+  EXPECT(retrier.ok());
+  auto call = retrier.value().call();
+  EXPECT(call.ok());
+  auto first = call.value().on_response(503, nullptr, 0, "");
+  EXPECT(first.ok() && first.value().retry());
+  EXPECT(first.ok() && first.value().failure.kind() == APIRETRY_KIND_UNAVAILABLE);
+  auto second = call.value().on_transport_error(APIRETRY_TRANSPORT_CONNECTION_RESET, "reset by peer");
+  EXPECT(second.ok() && second.value().retry());
+  auto third = call.value().on_response(200, nullptr, 0, "{}");
+  EXPECT(third.ok() && third.value().success() && !third.value().failure);
+  auto after = call.value().on_response(200, nullptr, 0, "{}");
+  EXPECT(!after.ok() && after.error().code() == APIRETRY_RESULT_INVALID_ARGUMENT);
+
+  // Classifying a response the program got itself.
+  apiretry_header wait = {"Retry-After", "3"};
+  auto limited = c2c.value().classify(429, &wait, 1, "");
+  EXPECT(limited.ok() && limited.value().kind() == APIRETRY_KIND_RATE_LIMITED);
+
+  std::printf("cpp_example: %s\n", failures == 0 ? "all passed" : "FAILED");
+  return failures == 0 ? 0 : 1;
+}

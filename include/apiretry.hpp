@@ -1,0 +1,486 @@
+// apiretry for C++17: RAII owners over the C API in apiretry.h, header only.
+//
+// Errors are values, not exceptions: every fallible call returns a
+// `Result<T>` (an `expected`-like type: `ok()`, `value()`, `error()`), so the
+// wrapper works in firmware built with -fno-exceptions, and a failed API call
+// (which is normal: the network fails) is not a thrown exception. An `Error`
+// carries the C result code and, for `APIRETRY_RESULT_API_FAILURE`, the
+// owned classification.
+//
+// No allocation beyond the C API's own: owners hold one pointer each; text
+// comes out as `std::string_view` into a buffer the caller gives; a
+// `std::string_view` argument is copied into a stack buffer (up to
+// `kMaxInlineString` bytes, longer ones are `APIRETRY_RESULT_INVALID_ARGUMENT`;
+// pass a `const char *` to hand a NUL-terminated string over without a copy).
+#ifndef APIRETRY_HPP
+#define APIRETRY_HPP
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <new>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+
+#include "apiretry.h"
+
+namespace apiretry {
+
+// The longest std::string_view argument copied on the stack (presigned
+// URLs with a session token run to about 3 KB).
+inline constexpr std::size_t kMaxInlineString = 8191;
+
+namespace detail {
+
+// A NUL-terminated copy of a string_view, on the stack.
+class ZString {
+ public:
+  explicit ZString(std::string_view s) : ok_(s.size() <= kMaxInlineString) {
+    if (ok_) {
+      std::memcpy(buf_, s.data(), s.size());
+      buf_[s.size()] = '\0';
+    } else {
+      buf_[0] = '\0';
+    }
+  }
+  bool ok() const { return ok_; }
+  const char *c_str() const { return buf_; }
+
+ private:
+  bool ok_;
+  char buf_[kMaxInlineString + 1];
+};
+
+// Owns a C object and calls its _free.
+template <typename T, void (*Free)(T *)>
+class Owner {
+ public:
+  Owner() = default;
+  explicit Owner(T *p) : p_(p) {}
+  Owner(const Owner &) = delete;
+  Owner &operator=(const Owner &) = delete;
+  Owner(Owner &&o) noexcept : p_(std::exchange(o.p_, nullptr)) {}
+  Owner &operator=(Owner &&o) noexcept {
+    if (this != &o) {
+      reset();
+      p_ = std::exchange(o.p_, nullptr);
+    }
+    return *this;
+  }
+  ~Owner() { reset(); }
+  T *get() const { return p_; }
+  explicit operator bool() const { return p_ != nullptr; }
+  // Gives up ownership (for a C function that consumes the object).
+  T *release() { return std::exchange(p_, nullptr); }
+  void reset() {
+    if (p_ != nullptr) Free(std::exchange(p_, nullptr));
+  }
+
+ private:
+  T *p_ = nullptr;
+};
+
+}  // namespace detail
+
+// A classified failure (kind, retry class, status, message, ...).
+class Classification {
+ public:
+  Classification() = default;
+  explicit Classification(apiretry_classification *c) : c_(c) {}
+  const apiretry_classification *get() const { return c_.get(); }
+  explicit operator bool() const { return static_cast<bool>(c_); }
+
+  apiretry_kind kind() const {
+    apiretry_kind k{};
+    apiretry_classification_kind(c_.get(), &k);
+    return k;
+  }
+  apiretry_retry retry() const {
+    apiretry_retry r{};
+    apiretry_classification_retry(c_.get(), &r);
+    return r;
+  }
+  std::int32_t status() const {
+    std::int32_t s = -1;
+    apiretry_classification_status(c_.get(), &s);
+    return s;
+  }
+  // The kind's taxonomy name, e.g. "channel_paused" (static storage).
+  std::string_view kind_name() const {
+    const char *n = apiretry_kind_name(kind());
+    return n != nullptr ? std::string_view(n) : std::string_view();
+  }
+  // The message, written into `buf`; empty when absent or too long.
+  template <std::size_t N>
+  std::string_view message(char (&buf)[N]) const {
+    return text(apiretry_classification_message, buf, N);
+  }
+  template <std::size_t N>
+  std::string_view hint(char (&buf)[N]) const {
+    return text(apiretry_classification_hint, buf, N);
+  }
+  template <std::size_t N>
+  std::string_view code(char (&buf)[N]) const {
+    return text(apiretry_classification_code, buf, N);
+  }
+
+ private:
+  using TextFn = apiretry_result (*)(const apiretry_classification *, char *, std::size_t,
+                                     std::size_t *);
+  std::string_view text(TextFn f, char *buf, std::size_t len) const {
+    std::size_t n = 0;
+    if (f(c_.get(), buf, len, &n) != APIRETRY_RESULT_OK) return {};
+    return std::string_view(buf, n);
+  }
+  detail::Owner<apiretry_classification, apiretry_classification_free> c_;
+};
+
+// Why a call failed: the C result code, and for APIRETRY_RESULT_API_FAILURE
+// the classification.
+class Error {
+ public:
+  explicit Error(apiretry_result code, Classification c = Classification())
+      : code_(code), classification_(std::move(c)) {}
+  apiretry_result code() const { return code_; }
+  const Classification &classification() const { return classification_; }
+  // A one-line description of the result code (static storage).
+  template <std::size_t N>
+  std::string_view describe(char (&buf)[N]) const {
+    std::size_t n = 0;
+    if (apiretry_result_message(code_, buf, N, &n) != APIRETRY_RESULT_OK) return {};
+    return std::string_view(buf, n);
+  }
+
+ private:
+  apiretry_result code_;
+  Classification classification_;
+};
+
+// A value or an Error (std::expected is C++23).
+template <typename T>
+class [[nodiscard]] Result {
+ public:
+  Result(T value) : ok_(true) { new (&storage_) T(std::move(value)); }
+  Result(Error error) : ok_(false) { new (&storage_) Error(std::move(error)); }
+  Result(const Result &) = delete;
+  Result &operator=(const Result &) = delete;
+  Result(Result &&o) noexcept : ok_(o.ok_) {
+    if (ok_)
+      new (&storage_) T(std::move(o.value()));
+    else
+      new (&storage_) Error(std::move(o.error()));
+  }
+  Result &operator=(Result &&) = delete;
+  ~Result() {
+    if (ok_)
+      value().~T();
+    else
+      error().~Error();
+  }
+  bool ok() const { return ok_; }
+  explicit operator bool() const { return ok_; }
+  // Only when ok().
+  T &value() { return *std::launder(reinterpret_cast<T *>(&storage_)); }
+  const T &value() const { return *std::launder(reinterpret_cast<const T *>(&storage_)); }
+  // Only when !ok().
+  Error &error() { return *std::launder(reinterpret_cast<Error *>(&storage_)); }
+  const Error &error() const { return *std::launder(reinterpret_cast<const Error *>(&storage_)); }
+
+ private:
+  bool ok_;
+  std::aligned_union_t<0, T, Error> storage_;
+};
+
+// Success without a value, or an Error.
+template <>
+class [[nodiscard]] Result<void> {
+ public:
+  Result() : error_(APIRETRY_RESULT_OK) {}
+  Result(Error error) : error_(std::move(error)) {}
+  bool ok() const { return error_.code() == APIRETRY_RESULT_OK; }
+  explicit operator bool() const { return ok(); }
+  const Error &error() const { return error_; }
+
+ private:
+  Error error_;
+};
+
+using Status = Result<void>;
+
+namespace detail {
+inline Status check(apiretry_result r) {
+  if (r == APIRETRY_RESULT_OK) return Status();
+  return Error(r);
+}
+}  // namespace detail
+
+// The library's version ("0.1.0"); APIRETRY_VERSION is the header's.
+inline std::string_view version() { return apiretry_version(); }
+
+// A classification profile (built in, or from JSON).
+class Profile {
+ public:
+  static Result<Profile> builtin(const char *name) {
+    apiretry_profile *p = nullptr;
+    apiretry_result r = apiretry_profile_builtin(name, &p);
+    if (r != APIRETRY_RESULT_OK) return Error(r);
+    return Profile(p);
+  }
+  static Result<Profile> from_json(const char *json) {
+    apiretry_profile *p = nullptr;
+    apiretry_classification *err = nullptr;
+    apiretry_result r = apiretry_profile_from_json(json, &p, &err);
+    if (r != APIRETRY_RESULT_OK) return Error(r, Classification(err));
+    return Profile(p);
+  }
+  const apiretry_profile *get() const { return p_.get(); }
+
+  // Classifies a response C++ received itself; an empty Classification
+  // means no failure.
+  Result<Classification> classify(std::uint16_t status, const apiretry_header *headers,
+                                  std::size_t n_headers, std::string_view body,
+                                  std::int32_t expected = -1) const {
+    apiretry_classification *c = nullptr;
+    apiretry_result r =
+        apiretry_classify(p_.get(), status, headers, n_headers,
+                          reinterpret_cast<const std::uint8_t *>(body.data()), body.size(), expected, &c);
+    if (r != APIRETRY_RESULT_OK) return Error(r);
+    return Classification(c);
+  }
+
+ private:
+  explicit Profile(apiretry_profile *p) : p_(p) {}
+  detail::Owner<apiretry_profile, apiretry_profile_free> p_;
+};
+
+// Stops a call from any thread.
+class Cancel {
+ public:
+  static Result<Cancel> make() {
+    apiretry_cancel *c = nullptr;
+    apiretry_result r = apiretry_cancel_new(&c);
+    if (r != APIRETRY_RESULT_OK) return Error(r);
+    return Cancel(c);
+  }
+  Status cancel() const { return detail::check(apiretry_cancel_cancel(c_.get())); }
+  const apiretry_cancel *get() const { return c_.get(); }
+
+ private:
+  explicit Cancel(apiretry_cancel *c) : c_(c) {}
+  detail::Owner<apiretry_cancel, apiretry_cancel_free> c_;
+};
+
+// A request; the setters return Status (INVALID_ARGUMENT at the call that is wrong).
+class Request {
+ public:
+  static Result<Request> make(const char *method, const char *url) {
+    apiretry_request *r = nullptr;
+    apiretry_result res = apiretry_request_new(method, url, &r);
+    if (res != APIRETRY_RESULT_OK) return Error(res);
+    return Request(r);
+  }
+  static Result<Request> make(std::string_view method, std::string_view url) {
+    detail::ZString m(method), u(url);
+    if (!m.ok() || !u.ok()) return Error(APIRETRY_RESULT_INVALID_ARGUMENT);
+    return make(m.c_str(), u.c_str());
+  }
+  Status header(std::string_view name, std::string_view value) {
+    detail::ZString n(name), v(value);
+    if (!n.ok() || !v.ok()) return Error(APIRETRY_RESULT_INVALID_ARGUMENT);
+    return detail::check(apiretry_request_add_header(r_.get(), n.c_str(), v.c_str()));
+  }
+  // Copied; sent again on each attempt.
+  Status body(std::string_view bytes) {
+    return detail::check(apiretry_request_set_body(
+        r_.get(), reinterpret_cast<const std::uint8_t *>(bytes.data()), bytes.size()));
+  }
+  // A range of a file, read again for each attempt.
+  Status body_file(const char *path, std::uint64_t offset, std::uint64_t length) {
+    return detail::check(apiretry_request_set_body_file(r_.get(), path, offset, length));
+  }
+  Status expect(std::uint16_t status) {
+    return detail::check(apiretry_request_set_expect(r_.get(), status));
+  }
+  Status request_class(apiretry_request_class c) {
+    return detail::check(apiretry_request_set_class(r_.get(), c));
+  }
+  Status profile(const Profile &p) {
+    return detail::check(apiretry_request_set_profile(r_.get(), p.get()));
+  }
+  Status unauthorized(bool own_connection = false) {
+    return detail::check(apiretry_request_set_unauthorized(r_.get(), own_connection));
+  }
+  Status policy(std::uint32_t max_attempts, std::uint64_t deadline_ms = 0,
+                const apiretry_backoff_config *backoff = nullptr) {
+    return detail::check(apiretry_request_set_policy(r_.get(), max_attempts, deadline_ms, backoff));
+  }
+  Status retry(apiretry_kind kind, apiretry_retry retry) {
+    return detail::check(apiretry_request_set_retry(r_.get(), kind, retry));
+  }
+  apiretry_request *get() const { return r_.get(); }
+
+ private:
+  explicit Request(apiretry_request *r) : r_(r) {}
+  detail::Owner<apiretry_request, apiretry_request_free> r_;
+};
+
+// A successful response; owns its body.
+class Response {
+ public:
+  explicit Response(apiretry_response *r) : r_(r) {}
+  std::uint16_t status() const {
+    std::uint16_t s = 0;
+    apiretry_response_status(r_.get(), &s);
+    return s;
+  }
+  // Valid while this Response lives.
+  std::string_view body() const {
+    const std::uint8_t *b = nullptr;
+    std::size_t n = 0;
+    if (apiretry_response_body(r_.get(), &b, &n) != APIRETRY_RESULT_OK || n == 0) return {};
+    return std::string_view(reinterpret_cast<const char *>(b), n);
+  }
+  // Header `name`, written into `buf`; empty when absent or too long.
+  template <std::size_t N>
+  std::string_view header(const char *name, char (&buf)[N]) const {
+    std::size_t n = 0;
+    if (apiretry_response_header(r_.get(), name, buf, N, &n) != APIRETRY_RESULT_OK) return {};
+    return std::string_view(buf, n);
+  }
+
+ private:
+  detail::Owner<apiretry_response, apiretry_response_free> r_;
+};
+
+class ClientBuilder;
+
+// A thread-safe client; share one.
+class Client {
+ public:
+  Result<Response> send(const Request &request, const Cancel *cancel = nullptr) const {
+    apiretry_response *resp = nullptr;
+    apiretry_classification *err = nullptr;
+    apiretry_result r = apiretry_client_send(c_.get(), request.get(),
+                                             cancel != nullptr ? cancel->get() : nullptr, &resp, &err);
+    if (r != APIRETRY_RESULT_OK) return Error(r, Classification(err));
+    return Response(resp);
+  }
+  Status set_token(const char *token) const {
+    return detail::check(apiretry_client_set_token(c_.get(), token));
+  }
+
+ private:
+  friend class ClientBuilder;
+  explicit Client(apiretry_client *c) : c_(c) {}
+  detail::Owner<apiretry_client, apiretry_client_free> c_;
+};
+
+// Configures a Client; `build()` consumes it.
+class ClientBuilder {
+ public:
+  static Result<ClientBuilder> make(const char *base_url) {
+    apiretry_client_builder *b = nullptr;
+    apiretry_result r = apiretry_client_builder_new(base_url, &b);
+    if (r != APIRETRY_RESULT_OK) return Error(r);
+    return ClientBuilder(b);
+  }
+  Status profile(const Profile &p) {
+    return detail::check(apiretry_client_builder_set_profile(b_.get(), p.get()));
+  }
+  Status policy(std::uint32_t max_attempts, std::uint64_t deadline_ms = 0,
+                const apiretry_backoff_config *backoff = nullptr) {
+    return detail::check(apiretry_client_builder_set_policy(b_.get(), max_attempts, deadline_ms, backoff));
+  }
+  Status budget(double max_tokens, double token_ratio) {
+    return detail::check(apiretry_client_builder_set_budget(b_.get(), max_tokens, token_ratio));
+  }
+  Status token(const char *token) {
+    return detail::check(apiretry_client_builder_set_token(b_.get(), token));
+  }
+  Status rate_limit(std::uint32_t max_requests, std::uint64_t per_ms) {
+    return detail::check(apiretry_client_builder_set_rate_limit(b_.get(), max_requests, per_ms));
+  }
+  Status ca_file(const char *path) {
+    return detail::check(apiretry_client_builder_add_ca_file(b_.get(), path));
+  }
+  Status proxy(const char *url) { return detail::check(apiretry_client_builder_set_proxy(b_.get(), url)); }
+  // For what this wrapper does not cover; the builder stays owned here.
+  apiretry_client_builder *get() const { return b_.get(); }
+  Result<Client> build() {
+    apiretry_client *c = nullptr;
+    apiretry_result r = apiretry_client_builder_build(b_.release(), &c);
+    if (r != APIRETRY_RESULT_OK) return Error(r);
+    return Client(c);
+  }
+
+ private:
+  explicit ClientBuilder(apiretry_client_builder *b) : b_(b) {}
+  detail::Owner<apiretry_client_builder, apiretry_client_builder_free> b_;
+};
+
+// The decision after an attempt, and the classification when it failed.
+struct Decision {
+  apiretry_decision decision;
+  Classification failure;
+  bool retry() const { return decision.action == APIRETRY_ACTION_RETRY; }
+  bool success() const { return decision.action == APIRETRY_ACTION_SUCCESS; }
+};
+
+// One logical call made with the program's own HTTP stack (libcurl, ...).
+class Call {
+ public:
+  Result<Decision> on_response(std::uint16_t status, const apiretry_header *headers, std::size_t n_headers,
+                               std::string_view body, std::int32_t expected = -1) {
+    Decision d{};
+    apiretry_classification *c = nullptr;
+    apiretry_result r = apiretry_call_on_response(c_.get(), status, headers, n_headers,
+                                                  reinterpret_cast<const std::uint8_t *>(body.data()),
+                                                  body.size(), expected, &d.decision, &c);
+    if (r != APIRETRY_RESULT_OK) return Error(r);
+    d.failure = Classification(c);
+    return d;
+  }
+  Result<Decision> on_transport_error(apiretry_transport transport, const char *message) {
+    Decision d{};
+    apiretry_classification *c = nullptr;
+    apiretry_result r = apiretry_call_on_transport_error(c_.get(), transport, message, &d.decision, &c);
+    if (r != APIRETRY_RESULT_OK) return Error(r);
+    d.failure = Classification(c);
+    return d;
+  }
+
+ private:
+  friend class Retrier;
+  explicit Call(apiretry_call *c) : c_(c) {}
+  detail::Owner<apiretry_call, apiretry_call_free> c_;
+};
+
+// The retry engine for the program's own HTTP stack: profile, policy, budget.
+class Retrier {
+ public:
+  static Result<Retrier> make(const Profile &profile, std::uint32_t max_attempts, std::uint64_t deadline_ms = 0,
+                              const apiretry_backoff_config *backoff = nullptr) {
+    apiretry_retrier *r = nullptr;
+    apiretry_result res = apiretry_retrier_new(profile.get(), max_attempts, deadline_ms, backoff, &r);
+    if (res != APIRETRY_RESULT_OK) return Error(res);
+    return Retrier(r);
+  }
+  Status budget(double max_tokens, double token_ratio) {
+    return detail::check(apiretry_retrier_set_budget(r_.get(), max_tokens, token_ratio));
+  }
+  Result<Call> call(const Cancel *cancel = nullptr) const {
+    apiretry_call *c = nullptr;
+    apiretry_result res = apiretry_call_new(r_.get(), cancel != nullptr ? cancel->get() : nullptr, &c);
+    if (res != APIRETRY_RESULT_OK) return Error(res);
+    return Call(c);
+  }
+
+ private:
+  explicit Retrier(apiretry_retrier *r) : r_(r) {}
+  detail::Owner<apiretry_retrier, apiretry_retrier_free> r_;
+};
+
+}  // namespace apiretry
+
+#endif  // APIRETRY_HPP
