@@ -405,6 +405,144 @@ fn cmake_consumer_finds_the_installed_package() {
     let _ = std::fs::remove_dir_all(&prefix);
 }
 
+/// What a program printed, its exit code, and the uploads the server saw
+/// (method, path, body length), health probes left out.
+#[cfg(feature = "mock")]
+fn upload_run(
+    program: &str,
+    server: &apiretry::mock::MockServer,
+    file: &std::path::Path,
+) -> (Vec<String>, Option<i32>, Vec<(String, String, u64)>) {
+    let root = env!("CARGO_MANIFEST_DIR");
+    server.clear_requests();
+    let out = Command::new(format!("{root}/examples-c/{program}"))
+        .arg(server.url())
+        .arg(file)
+        .arg("65536")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    // The waits are jittered and the failure JSON names each stack's own
+    // message: compare what was decided, not how long or how it was worded.
+    let lines = text
+        .lines()
+        .filter(|l| !l.starts_with("  failed:"))
+        .map(|l| l.split(", retrying in").next().unwrap_or(l).to_owned())
+        .collect();
+    let sent = server
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "POST" || r.method == "PUT")
+        .map(|r| (r.method, r.path, r.body_len))
+        .collect();
+    (lines, out.status.code(), sent)
+}
+
+/// examples-c/curl_upload.c (libcurl, apiretry's call handle for the
+/// decisions) against examples-c/upload.c (apiretry_client_send), on the
+/// same scenarios: the same attempts, decisions, exit code and requests.
+#[cfg(feature = "mock")]
+#[test]
+fn curl_upload_decides_as_client_send() {
+    use apiretry::mock::{MockServer, Reply};
+    build();
+    let file = std::env::temp_dir().join(format!("apiretry-curl-{}.mov", std::process::id()));
+    std::fs::write(&file, vec![3u8; 150_000]).unwrap();
+    let created = || Reply::json(201, r#"{"id": "a1"}"#);
+    let paused = Reply::detailed(409, "Channel Paused", "The channel is paused.");
+    let rows: [(&str, Vec<Reply>, Vec<Reply>, i32); 4] = [
+        (
+            "SlowDown, then InternalError",
+            vec![created()],
+            vec![
+                Reply::aws(503, "SlowDown", "Please reduce your request rate."),
+                Reply::aws(500, "InternalError", "We encountered an internal error."),
+                Reply::status(200),
+            ],
+            0,
+        ),
+        (
+            "an outage: connections reset, then closed before any header",
+            vec![Reply::reset(), Reply::close_before_headers(), created()],
+            vec![Reply::status(200)],
+            0,
+        ),
+        ("channel paused", vec![paused], vec![Reply::status(200)], 2),
+        (
+            "S3 refuses the signature",
+            vec![created()],
+            vec![Reply::aws(403, "SignatureDoesNotMatch", "bad signature")],
+            1,
+        ),
+    ];
+    for (name, post, put, code) in rows {
+        let server = MockServer::start().unwrap();
+        let script = || {
+            server.script("POST", "/assets/:id/children", post.clone());
+            server.script("PUT", "/upload/chunk/:n", put.clone());
+        };
+        script();
+        let (client_lines, client_code, client_sent) = upload_run("upload", &server, &file);
+        script();
+        let (curl_lines, curl_code, curl_sent) = upload_run("curl_upload", &server, &file);
+        println!("{name}:\n{}", curl_lines.join("\n"));
+        assert_eq!(client_code, Some(code), "{name}: {client_lines:?}");
+        assert_eq!(curl_code, client_code, "{name}");
+        assert_eq!(curl_lines, client_lines, "{name}");
+        assert_eq!(curl_sent, client_sent, "{name}");
+    }
+    let _ = std::fs::remove_file(&file);
+}
+
+/// examples-c/stream_upload.c: a file in 40,000-byte chunks through the read
+/// callback, the second chunk failing twice mid-way; every attempt arrives
+/// byte for byte (the mock keeps the first 64 KiB of each body).
+#[cfg(feature = "mock")]
+#[test]
+fn stream_upload_sends_each_chunk_byte_exact() {
+    use apiretry::mock::{MockServer, Reply};
+    let root = env!("CARGO_MANIFEST_DIR");
+    build();
+    let data: Vec<u8> = (0..150_000usize).map(|i| (i * 31 % 253) as u8).collect();
+    let file = std::env::temp_dir().join(format!("apiretry-stream-{}.mov", std::process::id()));
+    std::fs::write(&file, &data).unwrap();
+    let server = MockServer::start().unwrap();
+    for n in 1..=4 {
+        server.script("PUT", &format!("/upload/chunk/{n}"), [Reply::status(200)]);
+    }
+    server.script(
+        "PUT",
+        "/upload/chunk/2",
+        [
+            Reply::aws(500, "InternalError", "again"),
+            Reply::aws(503, "SlowDown", "slow down"),
+            Reply::status(200),
+        ],
+    );
+    let mut cmd = checked(std::path::Path::new(&format!(
+        "{root}/examples-c/stream_upload"
+    )));
+    let output = run(cmd.arg(server.url()).arg(&file).arg("40000"));
+    assert!(output.contains("uploaded 4 chunks"), "{output}");
+    assert!(output.contains("sent in 3 attempt(s)"), "{output}");
+    let puts: Vec<_> = server
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "PUT")
+        .collect();
+    let mut arrivals = Vec::new();
+    for r in &puts {
+        let n: usize = r.path.rsplit('/').next().unwrap().parse().unwrap();
+        let start = (n - 1) * 40_000;
+        let want = &data[start..(start + 40_000).min(data.len())];
+        assert_eq!(r.header("content-length"), Some(&*want.len().to_string()));
+        assert!(r.body == want, "chunk {n}: the bytes differ");
+        arrivals.push(n);
+    }
+    assert_eq!(arrivals, [1, 2, 2, 2, 3, 4]);
+    let _ = std::fs::remove_file(&file);
+}
+
 /// The header compiles as C11 and as C++17 with every warning an error.
 #[test]
 fn header_compiles_as_c11_and_cpp17() {
