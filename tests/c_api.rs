@@ -405,14 +405,16 @@ fn cmake_consumer_finds_the_installed_package() {
     let _ = std::fs::remove_dir_all(&prefix);
 }
 
-/// What a program printed, its exit code, and the uploads the server saw
-/// (method, path, body length), health probes left out.
+/// What an upload program printed, its exit code, and the uploads the
+/// server saw (method, path, body length), health probes left out.
+type UploadRun = (Vec<String>, Option<i32>, Vec<(String, String, u64)>);
+
 #[cfg(feature = "mock")]
 fn upload_run(
     program: &str,
     server: &apiretry::mock::MockServer,
     file: &std::path::Path,
-) -> (Vec<String>, Option<i32>, Vec<(String, String, u64)>) {
+) -> UploadRun {
     let root = env!("CARGO_MANIFEST_DIR");
     server.clear_requests();
     let out = Command::new(format!("{root}/examples-c/{program}"))
