@@ -512,6 +512,76 @@ mod serve {
         assert_eq!(last, "served 2 requests (0 answered 429)");
     }
 
+    /// examples/scenarios/faults.json, served by `apiretry serve`: each
+    /// fault a device must survive, classified by the client as documented
+    /// in the README, then the route's next reply succeeds.
+    #[test]
+    fn serves_every_fault_from_a_scenario_file() {
+        use apiretry::{Client, Kind, Policy, Request, Timeouts};
+        use std::time::Duration;
+        let scenario = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/examples/scenarios/faults.json"
+        );
+        let (mut child, _lines, first) = serve(&["--scenario", scenario, "--port", "0"]);
+        let url = first.rsplit(' ').next().unwrap().to_owned();
+        let client = Client::builder(url)
+            .policy(Policy::default().with_max_attempts(1))
+            .timeouts(Timeouts {
+                default: Duration::from_millis(1000),
+                ..Timeouts::default()
+            })
+            .max_body(1 << 20)
+            .without_budget()
+            .build();
+        let upload = Request::put("/fault/drop-upload").body(vec![9u8; 200_000]);
+        let rows: [(&str, Request, Kind); 8] = [
+            (
+                "delay before headers",
+                Request::get("/fault/delay"),
+                Kind::Timeout,
+            ),
+            (
+                "trickled body",
+                Request::get("/fault/trickle"),
+                Kind::Timeout,
+            ),
+            (
+                "truncated body",
+                Request::get("/fault/truncate"),
+                Kind::Connection,
+            ),
+            (
+                "oversized body",
+                Request::get("/fault/oversize"),
+                Kind::BodyTooLarge,
+            ),
+            ("dropped mid-upload", upload, Kind::Connection),
+            ("reset", Request::get("/fault/reset"), Kind::Connection),
+            (
+                "closed before headers",
+                Request::get("/fault/close"),
+                Kind::Connection,
+            ),
+            (
+                "rate limited",
+                Request::get("/fault/rate-limited"),
+                Kind::RateLimited,
+            ),
+        ];
+        for (fault, req, kind) in rows {
+            let err = client.send(&req).unwrap_err();
+            assert_eq!(err.kind, kind, "{fault}: {err}");
+            if kind == Kind::RateLimited {
+                assert_eq!(err.retry_after_ms, Some(2000), "{fault}");
+            }
+            let again = client.send(&req.clone().policy(Policy::default()));
+            assert!(again.is_ok(), "{fault}, then: {again:?}");
+        }
+        child.kill().unwrap();
+        let _ = child.wait();
+    }
+
     /// `serve --tls CA` and `request --cacert CA`, named as curl names them;
     /// without the CA the handshake is refused, classified `tls`.
     #[test]

@@ -114,3 +114,31 @@ fn device_pairing_uses_a_connection_of_its_own() {
         "{conns:?}"
     );
 }
+
+/// A mock stating its limit (`rate_limit_headers`): each answer says the
+/// quota left, as many APIs do, and the 429 says when it resets.
+#[test]
+fn the_mock_states_its_limit_in_ratelimit_headers() {
+    let server = MockServer::start().unwrap();
+    server.script("GET", "/q", [Reply::json(200, "{}")]);
+    server.rate_limit(0.5, 2);
+    server.rate_limit_headers(true);
+    let fresh = || {
+        Client::builder(server.url())
+            .without_rate_limit()
+            .without_budget()
+            .policy(apiretry::Policy::default().with_max_attempts(1))
+            .build()
+    };
+    let c = fresh();
+    let rows: [(&str, &str); 2] = [("2", "1"), ("2", "0")];
+    for (limit, remaining) in rows {
+        let r = c.send(&Request::get("/q")).unwrap();
+        assert_eq!(r.header("RateLimit-Limit"), Some(limit));
+        assert_eq!(r.header("RateLimit-Remaining"), Some(remaining));
+    }
+    // That client now waits for the reset; a new one is refused at once.
+    let err = fresh().send(&Request::get("/q")).unwrap_err();
+    assert_eq!(err.kind, apiretry::Kind::RateLimited, "{err}");
+    assert_eq!(err.retry_after_ms, Some(2000), "{err:?}");
+}

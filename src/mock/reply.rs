@@ -30,6 +30,9 @@ pub(crate) enum Action {
     Truncated(Response, usize),
     /// Send the body in `chunk`-byte pieces, `interval` apart.
     Slow(Response, usize, Duration),
+    /// Read this many bytes of the request's body, then reset: a connection
+    /// dropped mid-upload.
+    DropMidUpload(u64),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -109,6 +112,15 @@ impl Reply {
         }
     }
 
+    /// Reads `after_bytes` of the request's body, then resets the
+    /// connection while the client is still sending (a dropped upload).
+    pub fn drop_mid_upload(after_bytes: u64) -> Self {
+        Reply {
+            delay: Duration::ZERO,
+            action: Action::DropMidUpload(after_bytes),
+        }
+    }
+
     /// A `bytes`-long body of `x`s.
     pub fn huge(status: u16, bytes: usize) -> Self {
         Self::status(status).body_bytes(vec![b'x'; bytes])
@@ -158,7 +170,7 @@ impl Reply {
     fn into_response(self) -> Response {
         match self.action {
             Action::Respond(r) | Action::Truncated(r, _) | Action::Slow(r, _, _) => r,
-            Action::Reset | Action::CloseBeforeHeaders => Response {
+            Action::Reset | Action::CloseBeforeHeaders | Action::DropMidUpload(_) => Response {
                 status: 200,
                 headers: Vec::new(),
                 body: Vec::new(),
@@ -175,7 +187,9 @@ impl Reply {
         }
         match &mut self.action {
             Action::Respond(r) | Action::Truncated(r, _) | Action::Slow(r, _, _) => r,
-            Action::Reset | Action::CloseBeforeHeaders => unreachable!("replaced above"),
+            Action::Reset | Action::CloseBeforeHeaders | Action::DropMidUpload(_) => {
+                unreachable!("replaced above")
+            }
         }
     }
 }

@@ -2,7 +2,7 @@
 //!
 //! ```json
 //! {
-//!   "rate_limit": {"per_second": 50, "burst": 5},
+//!   "rate_limit": {"per_second": 50, "burst": 5, "headers": true},
 //!   "token": "access-token",
 //!   "open_paths": ["/health", "/auth/*"],
 //!   "outages": [{"after_ms": 5000, "for_ms": 30000}],
@@ -17,7 +17,8 @@
 //!       {"fault": "close_before_headers"},
 //!       {"status": 200, "body": "0123456789", "truncate_after": 4},
 //!       {"status": 200, "huge_bytes": 10000000},
-//!       {"status": 200, "body": "slow", "slow_chunk": 1, "slow_interval_ms": 200}
+//!       {"status": 200, "body": "slow", "slow_chunk": 1, "slow_interval_ms": 200},
+//!       {"fault": "drop_mid_upload", "after_bytes": 1000}
 //!     ]}
 //!   ]
 //! }
@@ -62,6 +63,10 @@ struct Limit {
     per_second: f64,
     #[serde(default = "one")]
     burst: u32,
+    /// Every answer states the limit (`RateLimit-Limit`, `-Remaining`,
+    /// `-Reset`), as many APIs do.
+    #[serde(default)]
+    headers: bool,
 }
 
 fn one() -> u32 {
@@ -93,6 +98,7 @@ struct ReplySpec {
     huge_bytes: Option<usize>,
     slow_chunk: Option<usize>,
     slow_interval_ms: Option<u64>,
+    after_bytes: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -109,6 +115,7 @@ enum Dialect {
 enum Fault {
     Reset,
     CloseBeforeHeaders,
+    DropMidUpload,
 }
 
 impl Scenario {
@@ -149,6 +156,7 @@ impl Scenario {
     pub fn apply(&self, server: &MockServer) {
         if let Some(l) = &self.rate_limit {
             server.rate_limit(l.per_second, l.burst);
+            server.rate_limit_headers(l.headers);
         }
         server.require_token(self.token.as_deref());
         for p in &self.open_paths {
@@ -173,6 +181,10 @@ impl ReplySpec {
         let mut reply = match (&self.fault, self.status) {
             (Some(Fault::Reset), _) => Reply::reset(),
             (Some(Fault::CloseBeforeHeaders), _) => Reply::close_before_headers(),
+            (Some(Fault::DropMidUpload), _) => match self.after_bytes {
+                Some(n) => Reply::drop_mid_upload(n),
+                None => return Err("\"drop_mid_upload\" needs \"after_bytes\"".into()),
+            },
             (None, None) => return Err("a reply needs \"status\" or \"fault\"".into()),
             (None, Some(status)) if !(100..=599).contains(&status) => {
                 return Err(format!("{status} is not an HTTP status"));

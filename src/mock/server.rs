@@ -59,9 +59,25 @@ struct Bucket {
     burst: f64,
     tokens: f64,
     at: Instant,
+    /// Whether answers state the limit in `RateLimit-*` headers.
+    headers: bool,
 }
 
 impl Bucket {
+    /// `RateLimit-Limit`, `-Remaining` and `-Reset` (seconds until the
+    /// bucket is full again), as the IETF draft and many APIs send them.
+    fn headers(&self) -> [(&'static str, String); 3] {
+        let reset = ((self.burst - self.tokens) / self.rate).ceil().max(0.0) as u64;
+        [
+            ("RateLimit-Limit", format!("{}", self.burst as u64)),
+            (
+                "RateLimit-Remaining",
+                format!("{}", self.tokens.floor() as u64),
+            ),
+            ("RateLimit-Reset", reset.to_string()),
+        ]
+    }
+
     /// Takes a token, or says how long until one is there.
     fn take(&mut self, now: Instant) -> Result<(), Duration> {
         self.tokens =
@@ -103,12 +119,33 @@ impl Shared {
     /// The scripted reply for `req` (the server-side rate limit first).
     fn reply_for(&self, req: &Request) -> Reply {
         let mut st = self.state();
+        let mut stated = None;
         if let Some(bucket) = &mut st.limit {
-            if let Err(wait) = bucket.take(Instant::now()) {
+            let taken = bucket.take(Instant::now());
+            stated = bucket.headers.then(|| bucket.headers());
+            if let Err(wait) = taken {
                 let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
-                return Reply::simple(429, "slow_down").header("Retry-After", &secs.to_string());
+                let reply =
+                    Reply::simple(429, "slow_down").header("Retry-After", &secs.to_string());
+                return stated
+                    .into_iter()
+                    .flatten()
+                    .fold(reply, |r, (k, v)| r.header(k, &v));
             }
         }
+        drop(st);
+        let reply = self.scripted(req);
+        match (stated, &reply.action) {
+            (Some(h), Action::Respond(_) | Action::Truncated(..) | Action::Slow(..)) => {
+                h.into_iter().fold(reply, |r, (k, v)| r.header(k, &v))
+            }
+            _ => reply,
+        }
+    }
+
+    /// The route's next reply, after the token check.
+    fn scripted(&self, req: &Request) -> Reply {
+        let mut st = self.state();
         let open = st.open.iter().any(|p| route::matches(p, &req.path));
         if let Some(token) = st.token.as_ref().filter(|_| !open) {
             let sent = req
@@ -250,7 +287,17 @@ impl MockServer {
             burst: f64::from(burst.max(1)),
             tokens: f64::from(burst.max(1)),
             at: Instant::now(),
+            headers: false,
         });
+    }
+
+    /// Whether answers under the rate limit state it: `RateLimit-Limit`,
+    /// `RateLimit-Remaining` and `RateLimit-Reset` on every answer, 429s
+    /// included (off by default).
+    pub fn rate_limit_headers(&self, on: bool) {
+        if let Some(b) = &mut self.shared.state().limit {
+            b.headers = on;
+        }
     }
 
     /// Answers 401 `Not Authorized` (C2C's detailed schema) to every request
@@ -352,7 +399,7 @@ fn serve(stream: TcpStream, shared: &Shared) {
 fn serve_on<S: io::Read + Write>(reader: &mut BufReader<S>, tcp: &TcpStream, shared: &Shared) {
     let connection = shared.connections.fetch_add(1, Ordering::SeqCst) + 1;
     loop {
-        let req = match wire::read_request(reader) {
+        let mut req = match wire::read_head(reader) {
             Ok(Some(req)) => req,
             Ok(None) => return,
             Err(e) if e.kind() == io::ErrorKind::InvalidData && shared.tls.is_none() => {
@@ -364,17 +411,26 @@ fn serve_on<S: io::Read + Write>(reader: &mut BufReader<S>, tcp: &TcpStream, sha
             }
             Err(_) => return,
         };
-        let out = reader.get_mut();
         if shared.stop.load(Ordering::SeqCst) {
             return;
         }
         if shared.down.load(Ordering::SeqCst) {
             return reset(tcp);
         }
+        // Decided on the head, as a real server's limits and routing are,
+        // so that a reply can drop the connection in the middle of the body.
         let reply = shared.reply_for(&req);
+        let upto = match reply.action {
+            Action::DropMidUpload(n) => Some(n),
+            _ => None,
+        };
+        if wire::read_body(reader, &mut req, upto).is_err() {
+            return;
+        }
+        let out = reader.get_mut();
         let status = match &reply.action {
             Action::Respond(r) | Action::Truncated(r, _) | Action::Slow(r, _, _) => Some(r.status),
-            Action::Reset | Action::CloseBeforeHeaders => None,
+            Action::Reset | Action::CloseBeforeHeaders | Action::DropMidUpload(_) => None,
         };
         shared.state().log.push(Recorded {
             method: req.method.clone(),
@@ -392,7 +448,7 @@ fn serve_on<S: io::Read + Write>(reader: &mut BufReader<S>, tcp: &TcpStream, sha
             Action::Respond(r) => {
                 respond(out, &r.headers, r.status, &r.body, keep_alive).is_err() || !keep_alive
             }
-            Action::Reset => return reset(tcp),
+            Action::Reset | Action::DropMidUpload(_) => return reset(tcp),
             Action::CloseBeforeHeaders => true,
             Action::Truncated(r, sent) => {
                 let _ = wire::write_head(out, r.status, &r.headers, r.body.len(), false)

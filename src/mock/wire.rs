@@ -19,14 +19,23 @@ pub(crate) struct Request {
     pub body: Vec<u8>,
     pub body_len: u64,
     pub keep_alive: bool,
+    /// How the body (still to read after [`read_head`]) is framed.
+    framing: Framing,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Framing {
+    Chunked,
+    Length(u64),
 }
 
 fn bad(what: &str) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, what.to_owned())
 }
 
-/// Reads one request; `None` when the peer closed before sending one.
-pub(crate) fn read_request(r: &mut impl BufRead) -> io::Result<Option<Request>> {
+/// Reads one request's head, its body left to [`read_body`]; `None` when
+/// the peer closed before sending one.
+pub(crate) fn read_head(r: &mut impl BufRead) -> io::Result<Option<Request>> {
     // A method starts with a letter; anything else (a TLS ClientHello starts
     // with 0x16) is refused at once, as real servers do, not waited on.
     match r.fill_buf()?.first() {
@@ -80,32 +89,53 @@ pub(crate) fn read_request(r: &mut impl BufRead) -> io::Result<Option<Request>> 
         Some(c) if c.eq_ignore_ascii_case("keep-alive") => true,
         _ => version == "HTTP/1.1",
     };
-    let mut body = Vec::new();
-    let body_len = if header("transfer-encoding").is_some_and(|t| t.eq_ignore_ascii_case("chunked"))
+    let framing = if header("transfer-encoding").is_some_and(|t| t.eq_ignore_ascii_case("chunked"))
     {
-        read_chunked(r, &mut body)?
+        Framing::Chunked
     } else {
         let len: u64 = header("content-length")
             .map_or(Ok(0), |v| v.parse().map_err(|_| bad("bad content-length")))?;
         if len > MAX_BODY {
             return Err(bad("request body too large"));
         }
-        copy_body(r, len, &mut body)?;
-        len
+        Framing::Length(len)
     };
     Ok(Some(Request {
         method: method.to_owned(),
         path: target.split('?').next().unwrap_or(target).to_owned(),
         headers,
-        body,
-        body_len,
+        body: Vec::new(),
+        body_len: 0,
         keep_alive,
+        framing,
     }))
 }
 
-fn read_chunked(r: &mut impl BufRead, kept: &mut Vec<u8>) -> io::Result<u64> {
+/// Reads the body of `req`, or, with `upto`, about that many bytes of it
+/// (a connection to drop mid-upload); `body_len` counts what was read.
+pub(crate) fn read_body(
+    r: &mut impl BufRead,
+    req: &mut Request,
+    upto: Option<u64>,
+) -> io::Result<()> {
+    req.body_len = match req.framing {
+        Framing::Chunked => read_chunked(r, &mut req.body, upto.unwrap_or(u64::MAX))?,
+        Framing::Length(len) => {
+            let len = len.min(upto.unwrap_or(u64::MAX));
+            copy_body(r, len, &mut req.body)?;
+            len
+        }
+    };
+    Ok(())
+}
+
+/// Reads a chunked body, stopping after the chunk that reaches `upto`.
+fn read_chunked(r: &mut impl BufRead, kept: &mut Vec<u8>, upto: u64) -> io::Result<u64> {
     let mut total = 0u64;
     loop {
+        if total >= upto {
+            return Ok(total);
+        }
         let mut line = String::new();
         r.take(1024).read_line(&mut line)?;
         let size = u64::from_str_radix(line.trim().split(';').next().unwrap_or(""), 16)
