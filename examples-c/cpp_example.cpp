@@ -27,7 +27,15 @@ int main(int argc, char **argv) {
   EXPECT(c2c.ok());
   EXPECT(!apiretry::Profile::builtin("nope").ok());
 
-  auto builder = apiretry::ClientBuilder::make(argv[1]);
+  EXPECT(apiretry::Profile::builtin(std::string_view("s3")).ok());
+  // A string_view longer than the wrapper copies on the stack is refused, not truncated.
+  static char long_url[9000];
+  std::memset(long_url, 'a', sizeof long_url);
+  EXPECT(apiretry::Request::make(std::string_view("GET"), std::string_view(long_url, sizeof long_url))
+             .error()
+             .code() == APIRETRY_RESULT_INVALID_ARGUMENT);
+
+  auto builder = apiretry::ClientBuilder::make(std::string_view(argv[1]));
   EXPECT(builder.ok());
   EXPECT(builder.value().profile(c2c.value()).ok());
   apiretry_backoff_config fast;
@@ -35,7 +43,7 @@ int main(int argc, char **argv) {
   fast.base_ms = 10;
   fast.cap_ms = 50;
   EXPECT(builder.value().policy(3, 0, &fast).ok());
-  EXPECT(builder.value().token("cpp-token").ok());
+  EXPECT(builder.value().token(std::string_view("cpp-token")).ok());
   EXPECT(builder.value().token("bad\r\ntoken").error().code() == APIRETRY_RESULT_INVALID_ARGUMENT);
   auto client = builder.value().build();
   EXPECT(client.ok());
@@ -76,7 +84,7 @@ int main(int argc, char **argv) {
   auto first = call.value().on_response(503, nullptr, 0, "");
   EXPECT(first.ok() && first.value().retry());
   EXPECT(first.ok() && first.value().failure.kind() == APIRETRY_KIND_UNAVAILABLE);
-  auto second = call.value().on_transport_error(APIRETRY_TRANSPORT_CONNECTION_RESET, "reset by peer");
+  auto second = call.value().on_transport_error(APIRETRY_TRANSPORT_CONNECTION_RESET, std::string_view("reset by peer"));
   EXPECT(second.ok() && second.value().retry());
   auto third = call.value().on_response(200, nullptr, 0, "{}");
   EXPECT(third.ok() && third.value().success() && !third.value().failure);

@@ -213,6 +213,15 @@ inline Status check(apiretry_result r) {
   if (r == APIRETRY_RESULT_OK) return Status();
   return Error(r);
 }
+
+// Calls `f` with a NUL-terminated copy of `s`, or fails as the C API would
+// for an argument it cannot take.
+template <typename F>
+auto with_z(std::string_view s, F f) -> decltype(f("")) {
+  ZString z(s);
+  if (!z.ok()) return Error(APIRETRY_RESULT_INVALID_ARGUMENT);
+  return f(z.c_str());
+}
 }  // namespace detail
 
 // The library's version ("0.1.0"); APIRETRY_VERSION is the header's.
@@ -226,6 +235,9 @@ class Profile {
     apiretry_result r = apiretry_profile_builtin(name, &p);
     if (r != APIRETRY_RESULT_OK) return Error(r);
     return Profile(p);
+  }
+  static Result<Profile> builtin(std::string_view name) {
+    return detail::with_z(name, [](const char *z) { return builtin(z); });
   }
   static Result<Profile> from_json(const char *json) {
     apiretry_profile *p = nullptr;
@@ -299,6 +311,9 @@ class Request {
   Status body_file(const char *path, std::uint64_t offset, std::uint64_t length) {
     return detail::check(apiretry_request_set_body_file(r_.get(), path, offset, length));
   }
+  Status body_file(std::string_view path, std::uint64_t offset, std::uint64_t length) {
+    return detail::with_z(path, [&](const char *z) { return body_file(z, offset, length); });
+  }
   Status expect(std::uint16_t status) {
     return detail::check(apiretry_request_set_expect(r_.get(), status));
   }
@@ -369,6 +384,9 @@ class Client {
   Status set_token(const char *token) const {
     return detail::check(apiretry_client_set_token(c_.get(), token));
   }
+  Status set_token(std::string_view token) const {
+    return detail::with_z(token, [&](const char *z) { return set_token(z); });
+  }
 
  private:
   friend class ClientBuilder;
@@ -385,6 +403,9 @@ class ClientBuilder {
     if (r != APIRETRY_RESULT_OK) return Error(r);
     return ClientBuilder(b);
   }
+  static Result<ClientBuilder> make(std::string_view base_url) {
+    return detail::with_z(base_url, [](const char *z) { return make(z); });
+  }
   Status profile(const Profile &p) {
     return detail::check(apiretry_client_builder_set_profile(b_.get(), p.get()));
   }
@@ -398,13 +419,27 @@ class ClientBuilder {
   Status token(const char *token) {
     return detail::check(apiretry_client_builder_set_token(b_.get(), token));
   }
+  Status token(std::string_view token) {
+    return detail::with_z(token, [&](const char *z) { return this->token(z); });
+  }
   Status rate_limit(std::uint32_t max_requests, std::uint64_t per_ms) {
     return detail::check(apiretry_client_builder_set_rate_limit(b_.get(), max_requests, per_ms));
   }
   Status ca_file(const char *path) {
     return detail::check(apiretry_client_builder_add_ca_file(b_.get(), path));
   }
+  Status ca_file(std::string_view path) {
+    return detail::with_z(path, [&](const char *z) { return ca_file(z); });
+  }
+  // PEM bytes, copied by the library.
+  Status ca_pem(std::string_view pem) {
+    return detail::check(apiretry_client_builder_add_ca_pem(
+        b_.get(), reinterpret_cast<const std::uint8_t *>(pem.data()), pem.size()));
+  }
   Status proxy(const char *url) { return detail::check(apiretry_client_builder_set_proxy(b_.get(), url)); }
+  Status proxy(std::string_view url) {
+    return detail::with_z(url, [&](const char *z) { return proxy(z); });
+  }
   // For what this wrapper does not cover; the builder stays owned here.
   apiretry_client_builder *get() const { return b_.get(); }
   Result<Client> build() {
@@ -440,6 +475,9 @@ class Call {
     if (r != APIRETRY_RESULT_OK) return Error(r);
     d.failure = Classification(c);
     return d;
+  }
+  Result<Decision> on_transport_error(apiretry_transport transport, std::string_view message) {
+    return detail::with_z(message, [&](const char *z) { return on_transport_error(transport, z); });
   }
   Result<Decision> on_transport_error(apiretry_transport transport, const char *message) {
     Decision d{};
