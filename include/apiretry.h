@@ -895,6 +895,17 @@ apiretry_result apiretry_client_builder_set_proxy_from_env(apiretry_client_build
 // more than the length.
 apiretry_result apiretry_result_message(uint32_t result, char *buf, size_t len, size_t *out_n);
 
+// Sends the library's log records up to `max_level` (an
+// `APIRETRY_LOG_LEVEL_*`) to `callback`; NULL or `APIRETRY_LOG_LEVEL_OFF`
+// stops them, and once this returns the previous callback is not running.
+// Records of the HTTP and TLS crates below pass only as warnings and
+// errors, so tokens never reach the callback. Process-wide. The callback
+// must not call this function. `APIRETRY_RESULT_INVALID_ARGUMENT` for an
+// unknown level, or when the process already has another Rust logger.
+apiretry_result apiretry_set_log_callback(apiretry_log_callback callback,
+                                          uint32_t max_level,
+                                          void *user_data);
+
 // Makes the built-in profile `name` (`generic`, `c2c`, `s3`, `frameio`,
 // `keyed`, `envelope`) into `*out`; unknown names give
 // `APIRETRY_RESULT_INVALID_ARGUMENT`. The caller owns `*out`.
@@ -917,17 +928,6 @@ apiretry_result apiretry_profile_name(const apiretry_profile *profile,
 
 // Releases a profile; NULL is ignored.
 void apiretry_profile_free(apiretry_profile *profile);
-
-// Sends the library's log records up to `max_level` (an
-// `APIRETRY_LOG_LEVEL_*`) to `callback`; NULL or `APIRETRY_LOG_LEVEL_OFF`
-// stops them, and once this returns the previous callback is not running.
-// Records of the HTTP and TLS crates below pass only as warnings and
-// errors, so tokens never reach the callback. Process-wide. The callback
-// must not call this function. `APIRETRY_RESULT_INVALID_ARGUMENT` for an
-// unknown level, or when the process already has another Rust logger.
-apiretry_result apiretry_set_log_callback(apiretry_log_callback callback,
-                                          uint32_t max_level,
-                                          void *user_data);
 
 // A retrier classifying with (a copy of) `profile` under a policy:
 // `max_attempts` in all (>= 1), a deadline per call (`deadline_ms` 0 for
