@@ -6,7 +6,11 @@
 //!    counted too), and time to first success after it, as ratios;
 //! 3. two origins in one client (the API and S3): S3 down while API calls
 //!    go on, against the same run with S3 up (apiretry only: a urllib3
-//!    PoolManager has no state shared across hosts to get wrong).
+//!    PoolManager has no state shared across hosts to get wrong);
+//! 4. to 6. limits the client is not told (`unknown_limit`,
+//!    `changing_limit`, `keyed_limit`): 50 req/s, 50 -> 10 -> 50, and a
+//!    keyed API's 20 a minute; apiretry learning the rate, apiretry not
+//!    learning it (`without_adaptive_rate`), and urllib3.
 //!
 //! Run: `cargo bench --bench peers --features mock` (needs python3 with
 //! urllib3: `pip install urllib3`). Figures: BENCHMARKS.md.
@@ -342,6 +346,96 @@ fn two_origins() {
     );
 }
 
+/// A server limit the client is not told, in the same run for each side:
+/// `limit(t)` req/s at second t (set on the mock as it changes). Prints
+/// goodput as a share of what the limit allowed, the share of requests
+/// answered 429, and the 429s after `quiet_after` seconds.
+fn unknown_limit(name: &str, seconds: f64, burst: u32, limit: fn(f64) -> f64, quiet_after: f64) {
+    println!("\n{name}, {THREADS} threads, {seconds} s, the limit not told to the client");
+    // What the limit let through: its rate over the run, and the burst once.
+    let allowed: f64 = (0..(seconds * 100.0) as usize)
+        .map(|i| limit(i as f64 / 100.0) / 100.0)
+        .sum::<f64>()
+        + f64::from(burst);
+    for side in ["apiretry", "apiretry, rate not learned", "urllib3"] {
+        let server = MockServer::start().unwrap();
+        server.script("GET", "/assets/:id", [Reply::json(200, "{}")]);
+        server.rate_limit(limit(0.0), burst);
+        let url = format!("{}/assets/1", server.url());
+        let current = Mutex::new(limit(0.0));
+        let follow = |t: f64| {
+            let want = limit(t);
+            let mut now = current.lock().unwrap();
+            if want != *now {
+                *now = want;
+                server.rate_limit(want, burst);
+            }
+        };
+        let counts = match side {
+            "urllib3" => match urllib3_side(&url, seconds, follow) {
+                Some(c) => c,
+                None => {
+                    println!("  urllib3: not run (python3 with urllib3 is needed)");
+                    continue;
+                }
+            },
+            _ => apiretry_side(
+                |c, s| {
+                    let b = Client::builder(server.url()).observer(recording(c, s));
+                    match side {
+                        "apiretry" => b.build(),
+                        _ => b.without_adaptive_rate().build(),
+                    }
+                },
+                &url,
+                seconds,
+                follow,
+            ),
+        };
+        let sent = server.requests();
+        let limited = sent.iter().filter(|r| r.status == Some(429)).count();
+        let late = sent
+            .iter()
+            .filter(|r| r.status == Some(429) && r.at.as_secs_f64() > quiet_after)
+            .count();
+        let ok = counts
+            .successes_at
+            .iter()
+            .filter(|t| **t <= seconds)
+            .count() as f64;
+        println!(
+            "  {side:<27} goodput {:.3} of the limit ({ok} of {allowed:.0}); {limited} of {} requests answered 429 ({:.1}%), {late} after {quiet_after} s",
+            ok / allowed,
+            sent.len(),
+            100.0 * limited as f64 / sent.len().max(1) as f64
+        );
+    }
+}
+
+fn learned_rates(run: impl Fn(&str) -> bool) {
+    if run("unknown_limit") {
+        unknown_limit("4. an unknown 50 req/s limit", 10.0, 5, |_| 50.0, 5.0);
+    }
+    if run("changing_limit") {
+        unknown_limit(
+            "5. a limit changing 50 -> 10 -> 50 req/s, 5 s each",
+            15.0,
+            5,
+            |t| if (5.0..10.0).contains(&t) { 10.0 } else { 50.0 },
+            10.0,
+        );
+    }
+    if run("keyed_limit") {
+        unknown_limit(
+            "6. a keyed API: 20 requests a minute (burst 20), Retry-After",
+            120.0,
+            20,
+            |_| 20.0 / 60.0,
+            60.0,
+        );
+    }
+}
+
 fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
@@ -357,4 +451,5 @@ fn main() {
     if run("two_origins") {
         two_origins();
     }
+    learned_rates(run);
 }

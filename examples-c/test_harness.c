@@ -847,6 +847,30 @@ static void test_streams(const char *url) {
   apiretry_client_free(client);
 }
 
+/* A throttled origin's learned rate (issue 9): absent before, a rate after. */
+static void test_learned_rate(const char *url) {
+  apiretry_client *client = make_client_budget(url, true);
+  double rate = -1;
+  CHECK(apiretry_client_learned_rate(client, "/throttled", &rate) == APIRETRY_RESULT_ABSENT && rate == -1);
+  CHECK(send(client, "GET", "/throttled", 200, NULL) == 200);
+  CHECK(apiretry_client_learned_rate(client, "/throttled", &rate) == APIRETRY_RESULT_OK && rate > 0);
+  CHECK(apiretry_client_learned_rate(NULL, "/", &rate) == APIRETRY_RESULT_NULL_POINTER);
+  CHECK(apiretry_client_learned_rate(client, NULL, &rate) == APIRETRY_RESULT_NULL_POINTER);
+  CHECK(apiretry_client_learned_rate(client, BAD_UTF8, &rate) == APIRETRY_RESULT_INVALID_UTF8);
+  CHECK(apiretry_client_learned_rate(client, "/", NULL) == APIRETRY_RESULT_NULL_POINTER);
+  apiretry_client_free(client);
+
+  apiretry_client_builder *b = NULL;
+  CHECK(apiretry_client_builder_new(url, &b) == APIRETRY_RESULT_OK);
+  CHECK(apiretry_client_builder_set_adaptive_rate(b, true, -1, 0) == APIRETRY_RESULT_INVALID_ARGUMENT);
+  CHECK(apiretry_client_builder_set_adaptive_rate(b, true, NAN, 0) == APIRETRY_RESULT_INVALID_ARGUMENT);
+  CHECK(apiretry_client_builder_set_adaptive_rate(b, true, 10, 5) == APIRETRY_RESULT_INVALID_ARGUMENT);
+  CHECK(apiretry_client_builder_set_adaptive_rate(NULL, true, 0, 0) == APIRETRY_RESULT_NULL_POINTER);
+  CHECK(apiretry_client_builder_set_adaptive_rate(b, true, 0.1, 20) == APIRETRY_RESULT_OK);
+  CHECK(apiretry_client_builder_set_adaptive_rate(b, false, 0, 0) == APIRETRY_RESULT_OK);
+  apiretry_client_builder_free(b);
+}
+
 static void test_stream_bad_arguments(void) {
   apiretry_request *req = NULL;
   struct source src = {NULL, 0, 0, 0};
@@ -1000,6 +1024,7 @@ int main(void) {
     test_safety(url);
     test_budget(url);
     test_streams(url);
+    test_learned_rate(url);
     check_logs();
   } else {
     fprintf(stderr, "APIRETRY_MOCK_URL not set: client tests skipped\n");

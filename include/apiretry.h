@@ -728,6 +728,24 @@ apiretry_result apiretry_client_builder_build(apiretry_client_builder *builder,
 // Releases a builder that was not built; NULL is ignored.
 void apiretry_client_builder_free(apiretry_client_builder *builder);
 
+// How rates are learned where the server does not state its limit: on by
+// default (a throttling answer cuts the origin's rate, successes grow it
+// back, CUBIC as in the AWS SDKs' adaptive mode). `floor_per_s` (> 0; 0
+// for the default, one request a minute) and `ceiling_per_s` (0 for none
+// but the configured rate limit) bound it; `enabled` false paces by
+// configured limits only. Out of range is `APIRETRY_RESULT_INVALID_ARGUMENT`.
+apiretry_result apiretry_client_builder_set_adaptive_rate(apiretry_client_builder *builder,
+                                                          bool enabled,
+                                                          double floor_per_s,
+                                                          double ceiling_per_s);
+
+// The rate learned for `url`'s origin (a path: the API's) from its
+// throttling answers, in requests per second, into `*out_rate`;
+// `APIRETRY_RESULT_ABSENT` until the origin throttled. Thread-safe.
+apiretry_result apiretry_client_learned_rate(const apiretry_client *client,
+                                             const char *url,
+                                             double *out_rate);
+
 // New credentials after the user authorized again: clears "authorization
 // required". Thread-safe.
 apiretry_result apiretry_client_set_token(const apiretry_client *client, const char *token);

@@ -82,7 +82,14 @@ pub fn rate_limit_reset_ms(headers: &(impl Headers + ?Sized), now: SystemTime) -
 /// Whether the rate-limit headers say the quota is used up
 /// (`RateLimit-Remaining: 0` and friends).
 pub fn rate_limit_exhausted(headers: &(impl Headers + ?Sized)) -> bool {
-    let remaining = headers
+    rate_limit_remaining(headers) == Some(0)
+}
+
+/// The requests left in the rate-limit window, from `RateLimit-Remaining`,
+/// the structured `RateLimit: ...;r=N`, `X-RateLimit-Remaining` or
+/// `X-Rate-Limit-Remaining`.
+pub fn rate_limit_remaining(headers: &(impl Headers + ?Sized)) -> Option<u64> {
+    headers
         .header("ratelimit-remaining")
         .or_else(|| {
             headers
@@ -90,8 +97,10 @@ pub fn rate_limit_exhausted(headers: &(impl Headers + ?Sized)) -> bool {
                 .and_then(|v| structured_param(v, "r"))
         })
         .or_else(|| headers.header("x-ratelimit-remaining"))
-        .or_else(|| headers.header("x-rate-limit-remaining"));
-    remaining.is_some_and(|r| r.trim() == "0")
+        .or_else(|| headers.header("x-rate-limit-remaining"))?
+        .trim()
+        .parse()
+        .ok()
 }
 
 /// The request id a support person will ask for.

@@ -94,6 +94,12 @@ fn mock(cmd: &mut Command) -> apiretry::mock::MockServer {
         "/delay",
         [Reply::status(200).after(std::time::Duration::from_secs(10))],
     );
+    // The learned rate (test_learned_rate): one throttle, then a success.
+    server.script(
+        "GET",
+        "/throttled",
+        [Reply::simple(429, "slow_down"), Reply::json(200, "{}")],
+    );
     // Streams (test_streams): a 500 before each upload's success, a
     // download cut off midway, then whole.
     server.script(

@@ -346,7 +346,10 @@ mod request {
             "{err}"
         );
         assert!(err.contains("attempt 2: ok -> success"), "{err}");
-        assert!(out.starts_with("201 after 2 attempt(s)"), "{out}");
+        // The 429 taught the client a rate for this origin (issue 9).
+        let lines: Vec<&str> = out.lines().collect();
+        assert!(lines[0].starts_with("learned rate: "), "{out}");
+        assert!(lines[1].starts_with("201 after 2 attempt(s)"), "{out}");
         let sent = server.requests();
         assert_eq!(
             (sent.len(), sent[1].method.as_str(), sent[1].body.as_slice()),

@@ -57,33 +57,49 @@ fn route_limits_space_their_route() {
     }
 }
 
+/// Rows: (what, the first answer, whether the client learns rates, whether
+/// the next request waits the second out). A used-up quota holds every
+/// call to the origin until it resets. A 429's `Retry-After` holds the call
+/// it answered (its retry waits, here on virtual time); with rates learned,
+/// the origin's other calls are paced by the cut rate instead of all
+/// stopping and starting again together; without, they all wait.
 #[test]
-fn the_servers_pushback_pauses_every_call() {
-    let rows: Vec<(&str, Reply)> = vec![
+fn the_servers_pushback_holds_the_right_calls() {
+    let quota = || {
+        Reply::json(200, "{}")
+            .header("X-RateLimit-Remaining", "0")
+            .header("X-RateLimit-Reset", "1")
+    };
+    let limited = || Reply::simple(429, "slow_down").header("Retry-After", "1");
+    let rows: Vec<(&str, Reply, bool, bool)> = vec![
+        ("quota used up", quota(), true, true),
+        ("quota used up, rates not learned", quota(), false, true),
+        ("429 with Retry-After", limited(), true, false),
         (
-            "quota used up",
-            Reply::json(200, "{}")
-                .header("X-RateLimit-Remaining", "0")
-                .header("X-RateLimit-Reset", "1"),
-        ),
-        (
-            "429 with Retry-After",
-            Reply::simple(429, "slow_down").header("Retry-After", "1"),
+            "429 with Retry-After, rates not learned",
+            limited(),
+            false,
+            true,
         ),
     ];
-    for (what, first) in rows {
+    for (what, first, learns, held) in rows {
         let server = MockServer::start().unwrap();
         server.script("GET", "/a", [first, Reply::json(200, "{}")]);
-        let c = Client::builder(server.url())
+        let mut b = Client::builder(server.url())
             .clock(Arc::new(VirtualClock::new()))
-            .without_rate_limit()
-            .build();
+            .without_rate_limit();
+        if !learns {
+            b = b.without_adaptive_rate();
+        }
+        let c = b.build();
         let _ = c.send(&Request::get("/a"));
         c.send(&Request::get("/a").expect(200)).unwrap();
-        // Whichever call sends next (the 429's own retry, or the next call)
-        // waits out the pause.
         let gaps = gaps(&server);
-        assert!(gaps[0] >= Duration::from_millis(900), "{what}: {gaps:?}");
+        assert_eq!(
+            gaps[0] >= Duration::from_millis(900),
+            held,
+            "{what}: {gaps:?}"
+        );
     }
 }
 
@@ -141,4 +157,72 @@ fn the_mock_states_its_limit_in_ratelimit_headers() {
     let err = fresh().send(&Request::get("/q")).unwrap_err();
     assert_eq!(err.kind, apiretry::Kind::RateLimited, "{err}");
     assert_eq!(err.retry_after_ms, Some(2000), "{err:?}");
+}
+
+/// Calls from `threads` threads for `seconds`; returns the successes.
+fn hammer(c: &Client, url: &str, threads: usize, seconds: f64) -> usize {
+    let stop = std::time::Instant::now() + Duration::from_secs_f64(seconds);
+    let workers: Vec<_> = (0..threads)
+        .map(|_| {
+            let (c, url) = (c.clone(), url.to_owned());
+            std::thread::spawn(move || {
+                let mut ok = 0;
+                while std::time::Instant::now() < stop {
+                    ok += usize::from(c.send(&Request::get(url.clone())).is_ok());
+                }
+                ok
+            })
+        })
+        .collect();
+    workers.into_iter().map(|w| w.join().unwrap()).sum()
+}
+
+/// The generic profile states no limit: the client learns the mock's
+/// 40 req/s from its 429s and stays near it, instead of being refused most
+/// of the time (75% without learning: BENCHMARKS.md).
+#[test]
+fn an_unknown_limit_is_learned() {
+    let server = MockServer::start().unwrap();
+    server.script("GET", "/q", [Reply::json(200, "{}")]);
+    server.rate_limit(40.0, 4);
+    let c = Client::builder(server.url()).without_budget().build();
+    let url = format!("{}/q", server.url());
+    assert_eq!(
+        c.learned_rate(&url),
+        None,
+        "nothing learned before a throttle"
+    );
+    hammer(&c, &url, 8, 3.0);
+    let sent = server.requests();
+    let refused = sent.iter().filter(|r| r.status == Some(429)).count();
+    assert!(
+        refused * 10 < sent.len(),
+        "{refused} of {} answered 429",
+        sent.len()
+    );
+    let rate = c.learned_rate(&url).expect("throttled, so learned");
+    assert!((5.0..=80.0).contains(&rate), "{rate}");
+}
+
+/// One client, two origins: the limited one learns its rate, the other,
+/// never throttled, is not paced at all.
+#[test]
+fn two_origins_learn_independent_rates() {
+    let (limited, open) = (MockServer::start().unwrap(), MockServer::start().unwrap());
+    for s in [&limited, &open] {
+        s.script("GET", "/q", [Reply::json(200, "{}")]);
+    }
+    limited.rate_limit(20.0, 2);
+    let c = Client::builder(open.url()).without_budget().build();
+    let (a, b) = (format!("{}/q", limited.url()), format!("{}/q", open.url()));
+    let both = std::thread::scope(|s| {
+        let ta = s.spawn(|| hammer(&c, &a, 4, 2.0));
+        let tb = s.spawn(|| hammer(&c, &b, 4, 2.0));
+        (ta.join().unwrap(), tb.join().unwrap())
+    });
+    let learned = c.learned_rate(&a).expect("the limited origin throttled");
+    assert!(learned < 40.0, "{learned}");
+    assert_eq!(c.learned_rate(&b), None);
+    assert_eq!(c.learned_rate("/q"), None, "a path is the API's origin");
+    assert!(both.1 > both.0 * 2, "the open origin is not held: {both:?}");
 }

@@ -15,7 +15,7 @@ use crate::gate::authorization::{AuthGate, Refresh};
 use crate::gate::{ClientState, Secret, StateObserver};
 use crate::headers;
 use crate::kind::{Kind, Retry};
-use crate::limit::{RateLimit, RateLimiter};
+use crate::limit::{AdaptiveRate, RateLimit, RateLimiter};
 use crate::policy::Policy;
 use crate::profile::Profile;
 use crate::retry::Retrier;
@@ -103,6 +103,7 @@ pub struct ClientBuilder {
     tls: TlsSettings,
     proxy: Option<Proxy>,
     route_limits: Vec<(String, String, RateLimit)>,
+    adaptive: Option<AdaptiveRate>,
 }
 
 impl ClientBuilder {
@@ -115,6 +116,20 @@ impl ClientBuilder {
     /// No per-token limit, whatever the profile documents.
     pub fn without_rate_limit(mut self) -> Self {
         self.rate_limit = Some(None);
+        self
+    }
+
+    /// How rates are learned from throttling where no limit is stated, per
+    /// origin (on by default, with [`AdaptiveRate::default`]); under a
+    /// configured limit, that limit is the ceiling.
+    pub fn adaptive_rate(mut self, adaptive: AdaptiveRate) -> Self {
+        self.adaptive = Some(adaptive);
+        self
+    }
+
+    /// Paces by configured limits only, never by what throttling taught.
+    pub fn without_adaptive_rate(mut self) -> Self {
+        self.adaptive = None;
         self
     }
 
@@ -262,11 +277,13 @@ impl ClientBuilder {
         }
         let base = self.base.trim_end_matches('/').to_owned();
         let health_url = resolve(&base, &self.health_path);
+        let api = origin_of(&base).unwrap_or_else(|| base.clone());
         let origins = Origins::new(
-            origin_of(&base).unwrap_or_else(|| base.clone()),
-            RateLimiter::new(rate_limit, &route_limits),
+            api.clone(),
+            RateLimiter::new(&api, rate_limit, &route_limits, self.adaptive),
             health_url,
             self.state_observer.clone(),
+            self.adaptive,
         );
         Client {
             inner: Arc::new(Inner {
@@ -307,6 +324,7 @@ impl Client {
             waiting_probe_cap: WAITING_PROBE_CAP,
             rate_limit: None,
             route_limits: Vec::new(),
+            adaptive: Some(AdaptiveRate::default()),
             tls: TlsSettings::default(),
             proxy: None,
         }
@@ -320,6 +338,16 @@ impl Client {
     /// Whether calls to any origin are being held for a lost connection.
     pub fn is_disconnected(&self) -> bool {
         self.inner.origins.any_disconnected()
+    }
+
+    /// The rate learned for `url`'s origin (a path: the API's) from its
+    /// throttling answers, in requests per second; `None` until one came.
+    pub fn learned_rate(&self, url: &str) -> Option<f64> {
+        let origin = match is_absolute(url) {
+            true => self.inner.origins.of(url),
+            false => self.inner.origins.api().clone(),
+        };
+        origin.limiter.learned_rate()
     }
 
     /// The client's profile.
@@ -414,16 +442,32 @@ impl Client {
         until: Option<Instant>,
         cancel: &CancelToken,
     ) -> Result<Response, ApiError> {
-        origin.limiter.acquire(&req.method, url, until, cancel)?;
+        let sent = origin.limiter.acquire(&req.method, url, until, cancel)?;
         let Failed { error, unreachable } = match self.attempt(req, url, origin, token, until) {
-            Ok(resp) => return Ok(resp),
+            Ok(resp) => {
+                let used_up = headers::rate_limit_exhausted(&resp.headers);
+                origin.limiter.on_answer(sent, used_up);
+                return Ok(resp);
+            }
             Err(failed) => failed,
         };
+        // Only an answer tells the rate anything; a dropped connection does not.
+        if error.status.is_some() {
+            origin
+                .limiter
+                .on_answer(sent, error.kind == Kind::RateLimited);
+        }
         if unreachable && origin.gate.mark_disconnected() {
             self.start_health_check(origin.clone());
         }
+        // A 429's Retry-After holds the call it answered (its retry waits
+        // that long); the others slow down at the learned, cut rate instead
+        // of all stopping and all starting again together. Without a
+        // learned rate, every call waits.
         if let (Kind::RateLimited, Some(ms)) = (error.kind, error.retry_after_ms) {
-            origin.limiter.pause_for(Duration::from_millis(ms));
+            if !origin.limiter.learns() {
+                origin.limiter.pause_for(Duration::from_millis(ms));
+            }
         }
         Err(error)
     }
@@ -462,10 +506,11 @@ impl Client {
                 };
                 continue;
             }
-            if headers::rate_limit_exhausted(&resp.headers) {
-                if let Some(ms) = headers::rate_limit_reset_ms(&resp.headers, SystemTime::now()) {
-                    origin.limiter.pause_for(Duration::from_millis(ms));
-                }
+            if let (Some(left), Some(ms)) = (
+                headers::rate_limit_remaining(&resp.headers),
+                headers::rate_limit_reset_ms(&resp.headers, SystemTime::now()),
+            ) {
+                origin.limiter.on_quota(left, Duration::from_millis(ms));
             }
             let profile = req.profile.as_deref().unwrap_or(&inner.profile);
             let mut raw = RawResponse::new(resp.status)

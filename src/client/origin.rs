@@ -9,7 +9,7 @@ use ureq::http::Uri;
 
 use crate::gate::connectivity::ConnectivityGate;
 use crate::gate::StateObserver;
-use crate::limit::RateLimiter;
+use crate::limit::{AdaptiveRate, RateLimiter};
 
 /// Origins a client keeps state for; past this, connected origins with
 /// nothing in flight are forgotten (a redirect chain cannot grow it forever).
@@ -45,6 +45,8 @@ pub(crate) struct Origins {
     api: Arc<Origin>,
     others: Mutex<HashMap<String, Arc<Origin>>>,
     observer: Option<Arc<StateObserver>>,
+    /// How other origins learn their rates.
+    adaptive: Option<AdaptiveRate>,
 }
 
 impl std::fmt::Debug for Origins {
@@ -64,6 +66,7 @@ impl Origins {
         limiter: RateLimiter,
         health_url: String,
         observer: Option<Arc<StateObserver>>,
+        adaptive: Option<AdaptiveRate>,
     ) -> Self {
         Origins {
             api: Arc::new(Origin {
@@ -74,6 +77,7 @@ impl Origins {
             }),
             others: Mutex::default(),
             observer,
+            adaptive,
         }
     }
 
@@ -98,7 +102,7 @@ impl Origins {
             probe: ("HEAD", format!("{key}/")),
             key: key.clone(),
             gate: ConnectivityGate::new(self.observer.clone()),
-            limiter: RateLimiter::new(None, &[]),
+            limiter: RateLimiter::new(&key, None, &[], self.adaptive),
         });
         others.insert(key, origin.clone());
         origin

@@ -144,16 +144,20 @@ pub fn run(argv: impl Iterator<Item = OsString>) -> Result<i32, UsageError> {
     }
     let result = client.send(&req);
     let elapsed_ms = started.elapsed().as_millis() as u64;
+    // Learned from throttling answers (429, SlowDown), when there were any.
+    let learned = client.learned_rate(req.url());
     let attempts = attempts.lock().unwrap().clone();
     if json {
         let summary = match &result {
             Ok(r) => serde_json::json!({
                 "ok": true, "status": r.status(), "bytes": r.body().len(),
                 "attempts": attempts, "elapsed_ms": elapsed_ms, "error": null,
+                "learned_rate": learned,
             }),
             Err(e) => serde_json::json!({
                 "ok": false, "status": e.status, "bytes": null,
                 "attempts": attempts, "elapsed_ms": elapsed_ms, "error": e,
+                "learned_rate": learned,
             }),
         };
         println!(
@@ -161,6 +165,9 @@ pub fn run(argv: impl Iterator<Item = OsString>) -> Result<i32, UsageError> {
             serde_json::to_string_pretty(&summary).expect("serializes")
         );
     } else {
+        if let Some(rate) = learned {
+            println!("learned rate: {rate:.2} requests/s (the server throttled)");
+        }
         match &result {
             Ok(r) => println!(
                 "{} after {} attempt(s), {elapsed_ms} ms, {} bytes",

@@ -1,0 +1,279 @@
+//! The rate a client learns when the server does not say its limit: the
+//! CUBIC-controlled rate of the AWS SDKs' adaptive retry mode (beta 0.7,
+//! measured rate smoothed by 0.8), with three changes that measured better
+//! (BENCHMARKS.md, `cargo bench --bench peers -- _limit`):
+//! - one cut per round: answers to requests let out before the last cut
+//!   do not cut again (16 threads' 429s to one burst cut the SDKs' rate
+//!   0.7^16-fold, to its floor);
+//! - before the first half second is measured, the rate so far stands in
+//!   for the measured rate (the SDKs take 0 and fall to the floor);
+//! - scale 6 instead of 0.4: after a limit rose (10 -> 50 req/s), the rate
+//!   is back in about 2 s instead of 5; goodput under a fixed 50 req/s limit
+//!   stays 0.93-0.99.
+//!
+//! Off until the first throttling answer; then each throttle cuts the rate
+//! to 0.7 of what was being sent, and successes grow it back along a cubic
+//! curve that returns to the rate of the last cut after
+//! `((last_max * (1 - beta)) / scale)^(1/3)` seconds and probes above it
+//! after that, never above twice the measured sending rate or the ceiling.
+//!
+//! A pure state machine over explicit times (seconds since any fixed
+//! instant), so that its schedule can be checked exactly.
+
+/// The multiplicative decrease on a throttle.
+pub(crate) const BETA: f64 = 0.7;
+/// How fast the cubic curve grows (the SDKs: 0.4; see the module's notes).
+pub(crate) const SCALE: f64 = 6.0;
+/// Weight of the newest half-second's measured sending rate.
+pub(crate) const SMOOTH: f64 = 0.8;
+/// The lowest rate learned, unless a floor is set: the SDKs' 0.5 requests
+/// a second. Lower floors trap a client whose rate collapsed: the rate
+/// grows only as answers come, and they come at the rate.
+pub(crate) const MIN_RATE: f64 = 0.5;
+
+/// The learned rate of one origin.
+#[derive(Debug, Clone)]
+pub(crate) struct Cubic {
+    /// Whether a throttle was seen (before that, nothing is paced).
+    enabled: bool,
+    /// The rate requests are paced at, when enabled.
+    rate: f64,
+    floor: f64,
+    ceiling: Option<f64>,
+    /// The smoothed measured sending rate and its half-second buckets.
+    measured: f64,
+    bucket: f64,
+    count: f64,
+    /// When the first answer came, and whether a half second was complete.
+    first: Option<f64>,
+    turned: bool,
+    /// The rate at the last throttle, and when it came.
+    last_max: f64,
+    last_throttle: f64,
+    window: f64,
+}
+
+/// One answer: when its request was let out, when the answer came, and
+/// whether it said slow down.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Answer {
+    pub sent: f64,
+    pub at: f64,
+    pub throttled: bool,
+}
+
+impl Cubic {
+    /// Off until the first throttle; `floor` (> 0) and `ceiling` bound the
+    /// rate once learned.
+    pub fn new(floor: f64, ceiling: Option<f64>) -> Self {
+        Cubic {
+            enabled: false,
+            rate: 0.0,
+            floor,
+            ceiling,
+            measured: 0.0,
+            bucket: 0.0,
+            count: 0.0,
+            first: None,
+            turned: false,
+            last_max: 0.0,
+            last_throttle: 0.0,
+            window: 0.0,
+        }
+    }
+
+    /// The learned rate in requests per second; `None` until a throttle.
+    pub fn rate(&self) -> Option<f64> {
+        self.enabled.then_some(self.rate)
+    }
+
+    /// An answer came back. A throttle cuts the rate once per round: an
+    /// answer to a request let out before the last cut tells of the rate
+    /// already cut from, so it does not cut again (else 16 threads' answers
+    /// to one burst would cut it 16 times). Returns the new rate when cut.
+    pub fn on_answer(&mut self, answer: Answer) -> Option<f64> {
+        let Answer {
+            sent,
+            at: now,
+            throttled,
+        } = answer;
+        self.measure(now);
+        if throttled && self.enabled && sent < self.last_throttle {
+            return None;
+        }
+        let computed = if throttled {
+            let sent = if self.enabled {
+                self.measured.min(self.rate)
+            } else {
+                self.measured
+            };
+            self.last_max = sent;
+            self.window = self.window_for(sent);
+            self.last_throttle = now;
+            self.enabled = true;
+            sent * BETA
+        } else {
+            if !self.enabled {
+                return None;
+            }
+            let t = now - self.last_throttle - self.window;
+            SCALE * t.powi(3) + self.last_max
+        };
+        let mut rate = computed.min(2.0 * self.measured).max(self.floor);
+        if let Some(c) = self.ceiling {
+            rate = rate.min(c);
+        }
+        self.rate = rate;
+        throttled.then_some(rate)
+    }
+
+    /// Seconds from a cut back to the rate cut from.
+    fn window_for(&self, max: f64) -> f64 {
+        (max * (1.0 - BETA) / SCALE).cbrt()
+    }
+
+    /// The sending rate, measured per half second and smoothed. Before the
+    /// first half second is complete, the rate so far: a throttle in the
+    /// first burst must not be taken for a rate of 0 (the SDKs then fall
+    /// to their floor and crawl back up for seconds).
+    fn measure(&mut self, now: f64) {
+        let bucket = (now * 2.0).floor() / 2.0;
+        self.count += 1.0;
+        if self.first.is_none() {
+            self.first = Some(now);
+        }
+        if bucket > self.bucket {
+            let current = self.count / (bucket - self.bucket);
+            self.measured = if self.turned {
+                current * SMOOTH + self.measured * (1.0 - SMOOTH)
+            } else {
+                current
+            };
+            self.turned = true;
+            self.count = 0.0;
+            self.bucket = bucket;
+        } else if !self.turned {
+            let since = now - self.first.unwrap_or(now);
+            self.measured = self.count / since.max(0.05);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// 20 answers per second for 5 s, all accepted: nothing is learned.
+    #[test]
+    fn off_until_the_first_throttle() {
+        let mut c = Cubic::new(MIN_RATE, None);
+        for i in 0..100 {
+            assert_eq!(c.on_answer(ok(f64::from(i) * 0.05)), None);
+        }
+        assert_eq!(c.rate(), None);
+    }
+
+    fn ok(at: f64) -> Answer {
+        Answer {
+            sent: at,
+            at,
+            throttled: false,
+        }
+    }
+
+    fn throttle(sent: f64, at: f64) -> Answer {
+        Answer {
+            sent,
+            at,
+            throttled: true,
+        }
+    }
+
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() < 1e-9
+    }
+
+    /// The exact schedule: a throttle while sending 16/s cuts to 0.7 of the
+    /// measured rate; successes then follow the cubic curve back.
+    #[test]
+    fn a_throttle_cuts_the_rate_and_successes_grow_it_back() {
+        let mut c = Cubic::new(MIN_RATE, None);
+        // 16 answers per second for 3 s (times exact in binary): the
+        // smoothed measured rate converges on 16.
+        let step = 1.0 / 16.0;
+        let mut t = 0.0;
+        for _ in 0..48 {
+            t += step;
+            c.on_answer(ok(t));
+        }
+        let measured = c.measured;
+        assert!((measured - 16.0).abs() < 0.01, "{measured}");
+        t += step;
+        let cut = c.on_answer(throttle(t, t)).unwrap();
+        // The half-second bucket did not turn: the measured rate is unchanged.
+        assert!(close(cut, measured * BETA), "{cut}");
+        // Answers to requests let out before the cut do not cut again.
+        for late in 1..=15 {
+            assert_eq!(
+                c.on_answer(throttle(t - 0.01, t + f64::from(late) * 0.001)),
+                None
+            );
+        }
+        assert!(close(c.rate().unwrap(), cut));
+        let window = (measured * (1.0 - BETA) / SCALE).cbrt();
+        // Successes after the cut, one a second: each rate is on the curve
+        // (until twice the measured rate caps it).
+        let throttled_at = t;
+        for s in 1..=6 {
+            let now = throttled_at + f64::from(s);
+            c.on_answer(ok(now));
+            let curve = SCALE * (now - throttled_at - window).powi(3) + measured;
+            let want = curve.min(2.0 * c.measured).max(MIN_RATE);
+            assert!(
+                close(c.rate().unwrap(), want),
+                "{s} s: {:?} vs {want}",
+                c.rate()
+            );
+        }
+        // Back at the rate it was cut from after `window` seconds.
+        assert!(
+            (window - (16.0 * (1.0 - BETA) / SCALE).cbrt()).abs() < 0.01,
+            "{window}"
+        );
+    }
+
+    /// Rows: (ceiling, floor, what is sent before a throttle) -> the rate
+    /// right after it, never above the ceiling nor below the floor.
+    #[test]
+    fn the_rate_stays_between_floor_and_ceiling() {
+        let rows: [(Option<f64>, f64, f64, f64); 3] = [
+            (None, MIN_RATE, 40.0, 28.0),
+            (Some(10.0), MIN_RATE, 40.0, 10.0),
+            (None, 5.0, 2.0, 5.0),
+        ];
+        for (ceiling, floor, per_second, want) in rows {
+            let mut c = Cubic::new(floor, ceiling);
+            let step = 1.0 / per_second;
+            let mut t = 0.0;
+            while t < 10.0 {
+                t += step;
+                c.on_answer(ok(t));
+            }
+            let cut = c.on_answer(throttle(t, t)).unwrap();
+            assert!(
+                (cut - want).abs() < 0.5,
+                "{ceiling:?} {floor} {per_second}: {cut}"
+            );
+            for s in 0..600 {
+                let at = t + f64::from(s) * 0.1;
+                c.on_answer(Answer {
+                    sent: at,
+                    at,
+                    throttled: s % 50 == 0,
+                });
+                let r = c.rate().unwrap();
+                assert!(r >= floor && ceiling.is_none_or(|c| r <= c), "{r}");
+            }
+        }
+    }
+}
