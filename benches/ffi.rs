@@ -36,31 +36,10 @@ fn main() {
         let mut c: *mut apiretry_profile = ptr::null_mut();
         apiretry_profile_builtin(name.as_ptr(), &mut c);
         let body = s.body.as_bytes();
-        let cmp = support::interleaved(
-            21,
-            20_000,
-            &|| {
-                let mut out = ptr::null_mut();
-                apiretry_classify(
-                    c,
-                    s.status,
-                    ptr::null(),
-                    0,
-                    body.as_ptr(),
-                    body.len(),
-                    -1,
-                    &mut out,
-                );
-                let mut kind = Kind::Application;
-                apiretry_classification_kind(out, &mut kind);
-                black_box(kind);
-                apiretry_classification_free(out);
-            },
-            &|| {
-                let err = rust.classify(&RawResponse::new(s.status).body(black_box(body)));
-                black_box(err.map(|e| e.kind));
-            },
-        );
+        let cmp = support::interleaved(21, 20_000, &|| c_classify(c, s.status, body), &|| {
+            let err = rust.classify(&RawResponse::new(s.status).body(black_box(body)));
+            black_box(err.map(|e| e.kind));
+        });
         println!(
             "  {:<30} {:>6.0} ns vs {:>6.0} ns  ratio {:.3}",
             s.name, cmp.ours_ns, cmp.base_ns, cmp.ratio
@@ -75,6 +54,25 @@ fn main() {
         ratios[ratios.len() - 1]
     );
     decisions();
+}
+
+/// What a C caller does per response: classify, read the kind, free.
+fn c_classify(profile: *const apiretry_profile, status: u16, body: &[u8]) {
+    let mut out = ptr::null_mut();
+    apiretry_classify(
+        profile,
+        status,
+        ptr::null(),
+        0,
+        body.as_ptr(),
+        body.len(),
+        -1,
+        &mut out,
+    );
+    let mut kind = Kind::Application;
+    apiretry_classification_kind(out, &mut kind);
+    black_box(kind);
+    apiretry_classification_free(out);
 }
 
 /// A call of three attempts through the decision API against three bare
@@ -117,21 +115,7 @@ fn decisions() {
         },
         &|| {
             for (status, body) in attempts {
-                let mut out = ptr::null_mut();
-                apiretry_classify(
-                    s3,
-                    status,
-                    ptr::null(),
-                    0,
-                    body.as_ptr(),
-                    body.len(),
-                    -1,
-                    &mut out,
-                );
-                let mut kind = Kind::Application;
-                apiretry_classification_kind(out, &mut kind);
-                black_box(kind);
-                apiretry_classification_free(out);
+                c_classify(s3, status, body);
             }
         },
     );

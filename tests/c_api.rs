@@ -63,14 +63,14 @@ fn mock(cmd: &mut Command) -> apiretry::mock::MockServer {
             Reply::json(200, "{}"),
         ],
     );
-    server.script(
-        "PUT",
-        "/chunk/:n",
+    // An upload that fails once, then succeeds (chunks, and test_streams).
+    let once_then_ok = || {
         [
             Reply::aws(500, "InternalError", "try again"),
             Reply::status(200),
-        ],
-    );
+        ]
+    };
+    server.script("PUT", "/chunk/:n", once_then_ok());
     server.script("GET", "/unavailable", [Reply::status(503)]);
     // The safety tests: a refresh per route, a reset, a slow health check.
     for route in ["/reentry", "/long-token", "/odd-refresh"] {
@@ -102,14 +102,7 @@ fn mock(cmd: &mut Command) -> apiretry::mock::MockServer {
     );
     // Streams (test_streams): a 500 before each upload's success, a
     // download cut off midway, then whole.
-    server.script(
-        "PUT",
-        "/stream/1",
-        [
-            Reply::aws(500, "InternalError", "again"),
-            Reply::status(200),
-        ],
-    );
+    server.script("PUT", "/stream/1", once_then_ok());
     server.script("PUT", "/stream/2", [Reply::status(200)]);
     let letters: Vec<u8> = (0..20_000u32).map(|i| b'a' + (i % 26) as u8).collect();
     server.script(
