@@ -144,6 +144,53 @@ impl AdaptiveRate {
     }
 }
 
+/// The rate learning of [`Client`](crate::Client), for a program's own
+/// HTTP stack (or a simulation on virtual time): feed it each answer, pace
+/// requests at [`RateLearner::rate`] once it has one.
+///
+/// ```
+/// use std::time::Duration;
+/// use apiretry::{AdaptiveRate, RateLearner};
+///
+/// let mut learn = RateLearner::new(AdaptiveRate::default());
+/// let ms = Duration::from_millis;
+/// for i in 0..10 {
+///     learn.on_answer(ms(i * 100), ms(i * 100 + 20), false);
+/// }
+/// assert_eq!(learn.rate(), None); // not throttled: not paced
+/// let cut = learn.on_answer(ms(1000), ms(1020), true).unwrap();
+/// assert!(cut < 10.0, "{cut}");
+/// ```
+#[derive(Clone, Debug)]
+pub struct RateLearner {
+    cubic: cubic::Cubic,
+}
+
+impl RateLearner {
+    /// Learns within `adaptive`'s floor and ceiling.
+    pub fn new(adaptive: AdaptiveRate) -> Self {
+        RateLearner {
+            cubic: cubic::Cubic::new(adaptive.floor, adaptive.ceiling),
+        }
+    }
+
+    /// An answer came back: its request was let out at `sent` and answered
+    /// at `at` (both since any fixed start); `throttled` when it said slow
+    /// down. Returns the new rate when this answer cut it.
+    pub fn on_answer(&mut self, sent: Duration, at: Duration, throttled: bool) -> Option<f64> {
+        self.cubic.on_answer(cubic::Answer {
+            sent: sent.as_secs_f64(),
+            at: at.as_secs_f64(),
+            throttled,
+        })
+    }
+
+    /// The learned rate in requests per second; `None` until a throttle.
+    pub fn rate(&self) -> Option<f64> {
+        self.cubic.rate()
+    }
+}
+
 /// The learned rate and its own pacing.
 #[derive(Debug)]
 struct Learned {
