@@ -847,13 +847,29 @@ static void test_streams(const char *url) {
   apiretry_client_free(client);
 }
 
-/* A throttled origin's learned rate (issue 9): absent before, a rate after. */
+static atomic_int rate_cuts = 0;
+
+static void on_rate(void *user_data, const char *origin, double rate) {
+  (void)user_data;
+  if (strncmp(origin, "http://127.0.0.1:", 17) == 0 && rate > 0) atomic_fetch_add(&rate_cuts, 1);
+}
+
+/* A throttled origin's learned rate (issue 9): absent before, a rate after,
+ * and each cut told to the rate callback. */
 static void test_learned_rate(const char *url) {
-  apiretry_client *client = make_client_budget(url, true);
+  apiretry_client_builder *rb = NULL;
+  apiretry_client *client = NULL;
+  CHECK(apiretry_client_builder_new(url, &rb) == APIRETRY_RESULT_OK);
+  CHECK(apiretry_client_builder_set_rate_callback(rb, on_rate, NULL) == APIRETRY_RESULT_OK);
+  CHECK(apiretry_client_builder_set_rate_callback(rb, NULL, NULL) == APIRETRY_RESULT_NULL_POINTER);
+  CHECK(apiretry_client_builder_set_rate_callback(NULL, on_rate, NULL) == APIRETRY_RESULT_NULL_POINTER);
+  CHECK(apiretry_client_builder_set_budget(rb, 0, 0) == APIRETRY_RESULT_OK);
+  CHECK(apiretry_client_builder_build(rb, &client) == APIRETRY_RESULT_OK);
   double rate = -1;
   CHECK(apiretry_client_learned_rate(client, "/throttled", &rate) == APIRETRY_RESULT_ABSENT && rate == -1);
   CHECK(send(client, "GET", "/throttled", 200, NULL) == 200);
   CHECK(apiretry_client_learned_rate(client, "/throttled", &rate) == APIRETRY_RESULT_OK && rate > 0);
+  CHECK(atomic_load(&rate_cuts) == 1);
   CHECK(apiretry_client_learned_rate(NULL, "/", &rate) == APIRETRY_RESULT_NULL_POINTER);
   CHECK(apiretry_client_learned_rate(client, NULL, &rate) == APIRETRY_RESULT_NULL_POINTER);
   CHECK(apiretry_client_learned_rate(client, BAD_UTF8, &rate) == APIRETRY_RESULT_INVALID_UTF8);

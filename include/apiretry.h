@@ -502,6 +502,11 @@ typedef void (*apiretry_event_callback)(void *user_data, const apiretry_event *e
 // authorization changes, on whichever thread noticed.
 typedef void (*apiretry_state_callback)(void *user_data, uint32_t state);
 
+// Called with the origin (`scheme://host:port`, NUL-terminated, valid
+// during the call) and the new rate in requests per second each time an
+// origin's learned rate is cut by a throttling answer.
+typedef void (*apiretry_rate_callback)(void *user_data, const char *origin, double rate_per_s);
+
 // Fills `buf` (`len` bytes) with the next bytes of an upload and sets
 // `*out_n` to how many (0: the end). Returns 0, or any other number for a
 // failure (the attempt then fails as `io`).
@@ -738,6 +743,13 @@ apiretry_result apiretry_client_builder_set_adaptive_rate(apiretry_client_builde
                                                           bool enabled,
                                                           double floor_per_s,
                                                           double ceiling_per_s);
+
+// Receives each cut of a learned rate, on the thread whose answer was
+// throttled. `user_data` must be usable from any thread until the client
+// is freed; no call comes after `apiretry_client_free` returns.
+apiretry_result apiretry_client_builder_set_rate_callback(apiretry_client_builder *builder,
+                                                          apiretry_rate_callback callback,
+                                                          void *user_data);
 
 // The rate learned for `url`'s origin (a path: the API's) from its
 // throttling answers, in requests per second, into `*out_rate`;

@@ -59,7 +59,7 @@ pub use events::{Event, LogObserver, Observer, Step, StopReason};
 pub use gate::{ClientState, Secret, StateObserver};
 pub use headers::Headers;
 pub use kind::{Category, Kind, Retry, UnknownName};
-pub use limit::{AdaptiveRate, RateLearner, RateLimit};
+pub use limit::{AdaptiveRate, RateLearner, RateLimit, RateObserver};
 pub use policy::Policy;
 pub use profile::{MessageRule, Profile, Text, UnmatchedCode, DEFAULT_MAX_BODY_BYTES};
 pub use retry::{Retrier, RetryState};

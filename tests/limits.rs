@@ -215,7 +215,12 @@ fn two_origins_learn_independent_rates() {
         s.script("GET", "/q", [Reply::json(200, "{}")]);
     }
     limited.rate_limit(20.0, 2);
-    let c = Client::builder(open.url()).without_budget().build();
+    let cuts: Arc<std::sync::Mutex<Vec<(String, f64)>>> = Arc::default();
+    let seen = cuts.clone();
+    let c = Client::builder(open.url())
+        .without_budget()
+        .rate_observer(move |origin, rate| seen.lock().unwrap().push((origin.to_owned(), rate)))
+        .build();
     let (a, b) = (format!("{}/q", limited.url()), format!("{}/q", open.url()));
     let both = std::thread::scope(|s| {
         let ta = s.spawn(|| hammer(&c, &a, 4, 2.0));
@@ -227,4 +232,12 @@ fn two_origins_learn_independent_rates() {
     assert_eq!(c.learned_rate(&b), None);
     assert_eq!(c.learned_rate("/q"), None, "a path is the API's origin");
     assert!(both.1 > both.0 * 2, "the open origin is not held: {both:?}");
+    // Each cut was told, all of them the limited origin's, the last being
+    // the rate learned.
+    let cuts = cuts.lock().unwrap();
+    let origin = format!("http://{}", limited.addr());
+    assert!(
+        !cuts.is_empty() && cuts.iter().all(|(o, _)| *o == origin),
+        "{cuts:?}"
+    );
 }

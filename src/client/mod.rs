@@ -15,7 +15,7 @@ use crate::gate::authorization::{AuthGate, Refresh};
 use crate::gate::{ClientState, Secret, StateObserver};
 use crate::headers;
 use crate::kind::{Kind, Retry};
-use crate::limit::{AdaptiveRate, RateLimit, RateLimiter};
+use crate::limit::{AdaptiveRate, RateLimit, RateLimiter, RateObserver};
 use crate::policy::Policy;
 use crate::profile::Profile;
 use crate::retry::Retrier;
@@ -104,6 +104,7 @@ pub struct ClientBuilder {
     proxy: Option<Proxy>,
     route_limits: Vec<(String, String, RateLimit)>,
     adaptive: Option<AdaptiveRate>,
+    rate_observer: Option<Arc<RateObserver>>,
 }
 
 impl ClientBuilder {
@@ -124,6 +125,14 @@ impl ClientBuilder {
     /// configured limit, that limit is the ceiling.
     pub fn adaptive_rate(mut self, adaptive: AdaptiveRate) -> Self {
         self.adaptive = Some(adaptive);
+        self
+    }
+
+    /// Tells `observer` each time an origin's learned rate is cut: the
+    /// origin (`scheme://host:port`) and the new rate in requests per
+    /// second, on the thread whose answer was throttled.
+    pub fn rate_observer(mut self, observer: impl Fn(&str, f64) + Send + Sync + 'static) -> Self {
+        self.rate_observer = Some(Arc::new(observer));
         self
     }
 
@@ -284,6 +293,7 @@ impl ClientBuilder {
             health_url,
             self.state_observer.clone(),
             self.adaptive,
+            self.rate_observer,
         );
         Client {
             inner: Arc::new(Inner {
@@ -325,6 +335,7 @@ impl Client {
             rate_limit: None,
             route_limits: Vec::new(),
             adaptive: Some(AdaptiveRate::default()),
+            rate_observer: None,
             tls: TlsSettings::default(),
             proxy: None,
         }

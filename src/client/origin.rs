@@ -9,7 +9,7 @@ use ureq::http::Uri;
 
 use crate::gate::connectivity::ConnectivityGate;
 use crate::gate::StateObserver;
-use crate::limit::{AdaptiveRate, RateLimiter};
+use crate::limit::{AdaptiveRate, RateLimiter, RateObserver};
 
 /// Origins a client keeps state for; past this, connected origins with
 /// nothing in flight are forgotten (a redirect chain cannot grow it forever).
@@ -45,8 +45,9 @@ pub(crate) struct Origins {
     api: Arc<Origin>,
     others: Mutex<HashMap<String, Arc<Origin>>>,
     observer: Option<Arc<StateObserver>>,
-    /// How other origins learn their rates.
+    /// How other origins learn their rates, and who hears of it.
     adaptive: Option<AdaptiveRate>,
+    rate_observer: Option<Arc<RateObserver>>,
 }
 
 impl std::fmt::Debug for Origins {
@@ -67,17 +68,19 @@ impl Origins {
         health_url: String,
         observer: Option<Arc<StateObserver>>,
         adaptive: Option<AdaptiveRate>,
+        rate_observer: Option<Arc<RateObserver>>,
     ) -> Self {
         Origins {
             api: Arc::new(Origin {
                 key: api,
                 gate: ConnectivityGate::new(observer.clone()),
-                limiter,
+                limiter: limiter.with_observer(rate_observer.clone()),
                 probe: ("GET", health_url),
             }),
             others: Mutex::default(),
             observer,
             adaptive,
+            rate_observer,
         }
     }
 
@@ -102,7 +105,8 @@ impl Origins {
             probe: ("HEAD", format!("{key}/")),
             key: key.clone(),
             gate: ConnectivityGate::new(self.observer.clone()),
-            limiter: RateLimiter::new(&key, None, &[], self.adaptive),
+            limiter: RateLimiter::new(&key, None, &[], self.adaptive)
+                .with_observer(self.rate_observer.clone()),
         });
         others.insert(key, origin.clone());
         origin

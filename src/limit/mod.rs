@@ -191,6 +191,10 @@ impl RateLearner {
     }
 }
 
+/// Told each time an origin's learned rate is cut: the origin
+/// (`scheme://host:port`) and the new rate in requests per second.
+pub type RateObserver = dyn Fn(&str, f64) + Send + Sync;
+
 /// The learned rate and its own pacing.
 #[derive(Debug)]
 struct Learned {
@@ -218,8 +222,19 @@ pub(crate) struct RateLimiter {
     quota: Mutex<Quota>,
     /// Times of the learned rate are seconds since this instant.
     epoch: Instant,
-    /// `scheme://host:port`, for the log.
+    /// `scheme://host:port`, for the log and the observer.
     origin: String,
+    observer: Told,
+}
+
+/// The rate observer, if any (shown in Debug as whether there is one).
+#[derive(Default)]
+struct Told(Option<std::sync::Arc<RateObserver>>);
+
+impl std::fmt::Debug for Told {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0.is_some())
+    }
 }
 
 /// A slot this close is due: sleeping for less is not worth it.
@@ -271,7 +286,14 @@ impl RateLimiter {
             quota: Mutex::default(),
             epoch: Instant::now(),
             origin: origin.to_owned(),
+            observer: Told::default(),
         }
+    }
+
+    /// Tells `observer` of each cut of the learned rate.
+    pub fn with_observer(mut self, observer: Option<std::sync::Arc<RateObserver>>) -> Self {
+        self.observer = Told(observer);
+        self
     }
 
     /// Waits for this request's slot (under the token's and its route's
@@ -386,8 +408,12 @@ impl RateLimiter {
             at: secs(at),
             throttled,
         };
-        if let Some(rate) = lock(learned).cubic.on_answer(answer) {
+        let cut = lock(learned).cubic.on_answer(answer);
+        if let Some(rate) = cut {
             log::info!(target: "apiretry::rate", "{}: throttled, pacing at {rate:.2} req/s", self.origin);
+            if let Some(o) = &self.observer.0 {
+                o(&self.origin, rate);
+            }
         }
     }
 

@@ -558,6 +558,35 @@ pub extern "C" fn apiretry_client_builder_set_adaptive_rate(
     })
 }
 
+/// Called with the origin (`scheme://host:port`, NUL-terminated, valid
+/// during the call) and the new rate in requests per second each time an
+/// origin's learned rate is cut by a throttling answer.
+pub type apiretry_rate_callback =
+    Option<extern "C" fn(user_data: *mut c_void, origin: *const c_char, rate_per_s: f64)>;
+
+/// Receives each cut of a learned rate, on the thread whose answer was
+/// throttled. `user_data` must be usable from any thread until the client
+/// is freed; no call comes after `apiretry_client_free` returns.
+#[no_mangle]
+pub extern "C" fn apiretry_client_builder_set_rate_callback(
+    builder: *mut apiretry_client_builder,
+    callback: apiretry_rate_callback,
+    user_data: *mut c_void,
+) -> apiretry_result {
+    guard(|| {
+        let cb = callback.ok_or(apiretry_result::NullPointer)?;
+        let ud = UserData(user_data);
+        let gate = builder_mut(builder)?.callbacks.clone();
+        with_builder(builder, move |b| {
+            b.rate_observer(move |origin: &str, rate: f64| {
+                let ud = ud;
+                let origin = std::ffi::CString::new(origin).unwrap_or_default();
+                gate.run(|| cb(ud.0, origin.as_ptr(), rate))
+            })
+        })
+    })
+}
+
 /// The rate learned for `url`'s origin (a path: the API's) from its
 /// throttling answers, in requests per second, into `*out_rate`;
 /// `APIRETRY_RESULT_ABSENT` until the origin throttled. Thread-safe.
