@@ -10,7 +10,10 @@
 //! 4. to 6. limits the client is not told (`unknown_limit`,
 //!    `changing_limit`, `keyed_limit`): 50 req/s, 50 -> 10 -> 50, and a
 //!    keyed API's 20 a minute; apiretry learning the rate, apiretry not
-//!    learning it (`without_adaptive_rate`), and urllib3.
+//!    learning it (`without_adaptive_rate`), and urllib3;
+//! 7. S3's `SlowDown` over an unknown 50 req/s (`s3_limit`), against boto3
+//!    in adaptive retry mode (the AWS SDKs' own rate learning), from the
+//!    moto virtual environment.
 //!
 //! Run: `cargo bench --bench peers --features mock` (needs python3 with
 //! urllib3: `pip install urllib3`). Figures: BENCHMARKS.md.
@@ -86,10 +89,29 @@ fn recording(counts: Arc<Mutex<Counts>>, start: Instant) -> Arc<dyn Observer> {
 }
 
 fn urllib3_side(url: &str, seconds: f64, during: impl Fn(f64)) -> Option<Counts> {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/peers/urllib3_peer.py");
+    python_side("python3", "urllib3_peer.py", url, seconds, during)
+}
+
+/// boto3 in adaptive retry mode, from the moto virtual environment
+/// (`.ci/moto-venv`), GETting `bucket/clip.mov` at `endpoint`.
+fn boto3_side(endpoint: &str, seconds: f64, during: impl Fn(f64)) -> Option<Counts> {
+    let python = concat!(env!("CARGO_MANIFEST_DIR"), "/target/moto-venv/bin/python");
+    python_side(python, "boto3_peer.py", endpoint, seconds, during)
+}
+
+/// A peer in Python: `script` (in benches/peers/) with URL, THREADS and
+/// SECONDS, printing its counts as JSON.
+fn python_side(
+    python: &str,
+    script: &str,
+    url: &str,
+    seconds: f64,
+    during: impl Fn(f64),
+) -> Option<Counts> {
+    let script = format!("{}/benches/peers/{script}", env!("CARGO_MANIFEST_DIR"));
     let start = Instant::now();
-    let child = Command::new("python3")
-        .args([script, url, &THREADS.to_string(), &seconds.to_string()])
+    let child = Command::new(python)
+        .args([&script, url, &THREADS.to_string(), &seconds.to_string()])
         .stdout(std::process::Stdio::piped())
         .spawn()
         .ok()?;
@@ -350,38 +372,83 @@ fn two_origins() {
 /// `limit(t)` req/s at second t (set on the mock as it changes). Prints
 /// goodput as a share of what the limit allowed, the share of requests
 /// answered 429, and the 429s after `quiet_after` seconds.
+/// Whether the limit is an API's (429 with `Retry-After`, urllib3 the peer)
+/// or S3's (503 `SlowDown`, the `s3` profile, boto3's adaptive mode the peer).
+#[derive(Clone, Copy, PartialEq)]
+enum Dialect {
+    Api,
+    S3,
+}
+
 fn unknown_limit(name: &str, seconds: f64, burst: u32, limit: fn(f64) -> f64, quiet_after: f64) {
+    limit_scenario(name, Dialect::Api, seconds, burst, limit, quiet_after);
+}
+
+fn limit_scenario(
+    name: &str,
+    dialect: Dialect,
+    seconds: f64,
+    burst: u32,
+    limit: fn(f64) -> f64,
+    quiet_after: f64,
+) {
     println!("\n{name}, {THREADS} threads, {seconds} s, the limit not told to the client");
     // What the limit let through: its rate over the run, and the burst once.
     let allowed: f64 = (0..(seconds * 100.0) as usize)
         .map(|i| limit(i as f64 / 100.0) / 100.0)
         .sum::<f64>()
         + f64::from(burst);
-    for side in ["apiretry", "apiretry, rate not learned", "urllib3"] {
+    let peer = match dialect {
+        Dialect::Api => "urllib3",
+        Dialect::S3 => "boto3 adaptive",
+    };
+    for side in ["apiretry", "apiretry, rate not learned", peer] {
         let server = MockServer::start().unwrap();
-        server.script("GET", "/assets/:id", [Reply::json(200, "{}")]);
-        server.rate_limit(limit(0.0), burst);
-        let url = format!("{}/assets/1", server.url());
+        let path = match dialect {
+            Dialect::Api => "/assets/1",
+            Dialect::S3 => "/bucket/clip.mov",
+        };
+        server.script("GET", path, [Reply::status(200).body("0123456789")]);
+        let set_limit = |rate: f64| {
+            server.rate_limit(rate, burst);
+            server.rate_limit_slowdown(dialect == Dialect::S3);
+        };
+        set_limit(limit(0.0));
+        let url = format!("{}{path}", server.url());
         let current = Mutex::new(limit(0.0));
         let follow = |t: f64| {
             let want = limit(t);
             let mut now = current.lock().unwrap();
             if want != *now {
                 *now = want;
-                server.rate_limit(want, burst);
+                set_limit(want);
             }
         };
         let counts = match side {
-            "urllib3" => match urllib3_side(&url, seconds, follow) {
-                Some(c) => c,
-                None => {
-                    println!("  urllib3: not run (python3 with urllib3 is needed)");
-                    continue;
+            "urllib3" | "boto3 adaptive" => {
+                let counts = match dialect {
+                    Dialect::Api => urllib3_side(&url, seconds, follow),
+                    Dialect::S3 => boto3_side(&server.url(), seconds, follow),
+                };
+                match counts {
+                    Some(c) => c,
+                    None => {
+                        println!(
+                            "  {side}: not run (python3 with urllib3, or .ci/moto-venv for boto3)"
+                        );
+                        continue;
+                    }
                 }
-            },
+            }
             _ => apiretry_side(
                 |c, s| {
-                    let b = Client::builder(server.url()).observer(recording(c, s));
+                    let profile = match dialect {
+                        Dialect::Api => "generic",
+                        Dialect::S3 => "s3",
+                    };
+                    let b = Client::builder(server.url())
+                        .profile(Profile::builtin(profile).unwrap().clone())
+                        .observer(recording(c, s));
                     match side {
                         "apiretry" => b.build(),
                         _ => b.without_adaptive_rate().build(),
@@ -393,10 +460,14 @@ fn unknown_limit(name: &str, seconds: f64, burst: u32, limit: fn(f64) -> f64, qu
             ),
         };
         let sent = server.requests();
-        let limited = sent.iter().filter(|r| r.status == Some(429)).count();
+        let refusal = match dialect {
+            Dialect::Api => 429,
+            Dialect::S3 => 503,
+        };
+        let limited = sent.iter().filter(|r| r.status == Some(refusal)).count();
         let late = sent
             .iter()
-            .filter(|r| r.status == Some(429) && r.at.as_secs_f64() > quiet_after)
+            .filter(|r| r.status == Some(refusal) && r.at.as_secs_f64() > quiet_after)
             .count();
         let ok = counts
             .successes_at
@@ -404,7 +475,7 @@ fn unknown_limit(name: &str, seconds: f64, burst: u32, limit: fn(f64) -> f64, qu
             .filter(|t| **t <= seconds)
             .count() as f64;
         println!(
-            "  {side:<27} goodput {:.3} of the limit ({ok} of {allowed:.0}); {limited} of {} requests answered 429 ({:.1}%), {late} after {quiet_after} s",
+            "  {side:<27} goodput {:.3} of the limit ({ok} of {allowed:.0}); {limited} of {} requests answered {refusal} ({:.1}%), {late} after {quiet_after} s",
             ok / allowed,
             sent.len(),
             100.0 * limited as f64 / sent.len().max(1) as f64
@@ -423,6 +494,16 @@ fn learned_rates(run: impl Fn(&str) -> bool) {
             5,
             |t| if (5.0..10.0).contains(&t) { 10.0 } else { 50.0 },
             10.0,
+        );
+    }
+    if run("s3_limit") {
+        limit_scenario(
+            "7. S3 answering SlowDown over an unknown 50 req/s",
+            Dialect::S3,
+            10.0,
+            5,
+            |_| 50.0,
+            5.0,
         );
     }
     if run("keyed_limit") {

@@ -61,6 +61,9 @@ struct Bucket {
     at: Instant,
     /// Whether answers state the limit in `RateLimit-*` headers.
     headers: bool,
+    /// Whether over the limit is S3's 503 `SlowDown` (no `Retry-After`)
+    /// rather than 429 with `Retry-After`.
+    slowdown: bool,
 }
 
 impl Bucket {
@@ -125,8 +128,12 @@ impl Shared {
             stated = bucket.headers.then(|| bucket.headers());
             if let Err(wait) = taken {
                 let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
-                let reply =
-                    Reply::simple(429, "slow_down").header("Retry-After", &secs.to_string());
+                let reply = match bucket.slowdown {
+                    true => Reply::aws(503, "SlowDown", "Please reduce your request rate."),
+                    false => {
+                        Reply::simple(429, "slow_down").header("Retry-After", &secs.to_string())
+                    }
+                };
                 return stated
                     .into_iter()
                     .flatten()
@@ -288,7 +295,16 @@ impl MockServer {
             tokens: f64::from(burst.max(1)),
             at: Instant::now(),
             headers: false,
+            slowdown: false,
         });
+    }
+
+    /// Whether the rate limit answers as S3 does: 503 `SlowDown` in S3's XML,
+    /// with no `Retry-After` (off by default: 429 `slow_down`).
+    pub fn rate_limit_slowdown(&self, on: bool) {
+        if let Some(b) = &mut self.shared.state().limit {
+            b.slowdown = on;
+        }
     }
 
     /// Whether answers under the rate limit state it: `RateLimit-Limit`,
