@@ -241,3 +241,28 @@ fn two_origins_learn_independent_rates() {
         "{cuts:?}"
     );
 }
+
+/// Over its limit the mock can answer as S3 does: 503 `SlowDown`, no
+/// `Retry-After`; the `s3` profile takes it as throttling and learns.
+#[test]
+fn the_mock_can_refuse_as_s3_does() {
+    let server = MockServer::start().unwrap();
+    server.script("GET", "/bucket/key", [Reply::status(200)]);
+    server.rate_limit(0.01, 1);
+    server.rate_limit_slowdown(true);
+    let c = Client::builder(server.url())
+        .profile(Profile::builtin("s3").unwrap().clone())
+        .policy(apiretry::Policy::default().with_max_attempts(1))
+        .build();
+    c.send(&Request::get("/bucket/key")).unwrap();
+    let err = c.send(&Request::get("/bucket/key")).unwrap_err();
+    assert_eq!(
+        (err.kind, err.status),
+        (apiretry::Kind::RateLimited, Some(503))
+    );
+    assert_eq!(
+        (err.code.as_deref(), err.retry_after_ms),
+        (Some("SlowDown"), None)
+    );
+    assert!(c.learned_rate("/bucket/key").is_some());
+}
