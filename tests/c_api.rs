@@ -222,6 +222,24 @@ fn c_harness_passes() {
     }
 }
 
+/// `make install` of the debug libraries into a fresh temporary prefix.
+#[cfg(feature = "mock")]
+fn install(name: &str) -> std::path::PathBuf {
+    let prefix = std::env::temp_dir().join(format!("{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&prefix);
+    run(Command::new("make")
+        .args([
+            "-s",
+            "-C",
+            "examples-c",
+            "install",
+            "LIBDIR=../target/debug",
+        ])
+        .arg(format!("PREFIX={}", prefix.display()))
+        .current_dir(env!("CARGO_MANIFEST_DIR")));
+    prefix
+}
+
 /// `make install` into a temporary prefix, then the upload example built with
 /// nothing but `pkg-config --cflags --libs apiretry`, uploading a file in
 /// chunks to the mock while S3 answers SlowDown and InternalError.
@@ -231,18 +249,7 @@ fn upload_example_built_with_pkg_config() {
     use apiretry::mock::{MockServer, Reply};
     let root = env!("CARGO_MANIFEST_DIR");
     build();
-    let prefix = std::env::temp_dir().join(format!("apiretry-prefix-{}", std::process::id()));
-    let prefix_arg = format!("PREFIX={}", prefix.display());
-    run(Command::new("make")
-        .args([
-            "-s",
-            "-C",
-            "examples-c",
-            "install",
-            "LIBDIR=../target/debug",
-            &prefix_arg,
-        ])
-        .current_dir(root));
+    let prefix = install("apiretry-prefix");
     let pc_path = prefix.join("lib/pkgconfig");
     let flags = run(Command::new("pkg-config")
         .args(["--cflags", "--libs", "apiretry"])
@@ -362,18 +369,7 @@ fn cpp_example_passes() {
 fn cmake_consumer_finds_the_installed_package() {
     let root = env!("CARGO_MANIFEST_DIR");
     build();
-    let prefix = std::env::temp_dir().join(format!("apiretry-cmake-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&prefix);
-    run(Command::new("make")
-        .args([
-            "-s",
-            "-C",
-            "examples-c",
-            "install",
-            "LIBDIR=../target/debug",
-        ])
-        .arg(format!("PREFIX={}", prefix.display()))
-        .current_dir(root));
+    let prefix = install("apiretry-cmake");
     let soname = run(Command::new("readelf")
         .arg("-d")
         .arg(prefix.join("lib/libapiretry.so")));
