@@ -354,11 +354,16 @@ impl Client {
     /// The rate learned for `url`'s origin (a path: the API's) from its
     /// throttling answers, in requests per second; `None` until one came.
     pub fn learned_rate(&self, url: &str) -> Option<f64> {
-        let origin = match is_absolute(url) {
+        self.origin(url).limiter.learned_rate()
+    }
+
+    /// The state of `url`'s origin. A path joined to the base is the API's:
+    /// no URL to parse per attempt.
+    fn origin(&self, url: &str) -> Arc<Origin> {
+        match is_absolute(url) {
             true => self.inner.origins.of(url),
             false => self.inner.origins.api().clone(),
-        };
-        origin.limiter.learned_rate()
+        }
     }
 
     /// The client's profile.
@@ -407,11 +412,7 @@ impl Client {
     ) -> Result<Response, ApiError> {
         let inner = &*self.inner;
         let url = resolve(&inner.base, &req.url);
-        // A path joined to the base is the API's: no URL to parse per attempt.
-        let origin = match is_absolute(&req.url) {
-            true => inner.origins.of(&url),
-            false => inner.origins.api().clone(),
-        };
+        let origin = self.origin(&req.url);
         let until = call.until;
         let arrived = Instant::now();
         let patience = call.network_wait.map(|w| arrived + w);

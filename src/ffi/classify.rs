@@ -366,11 +366,13 @@ pub extern "C" fn apiretry_classification_json(
 #[no_mangle]
 pub extern "C" fn apiretry_kind_name(kind: u32) -> *const c_char {
     boundary(ptr::null(), || {
-        Kind::ALL
-            .iter()
-            .find(|k| **k as u32 == kind)
-            .map_or(ptr::null(), |k| k.c_name().as_ptr())
+        kind_of(kind).map_or(ptr::null(), |k| k.c_name().as_ptr())
     })
+}
+
+/// The kind an `APIRETRY_KIND_*` value names, if any.
+pub(crate) fn kind_of(value: u32) -> Option<Kind> {
+    Kind::ALL.iter().copied().find(|k| *k as u32 == value)
 }
 
 /// Releases a classification; NULL is ignored.

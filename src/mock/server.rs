@@ -119,29 +119,26 @@ impl Shared {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// The scripted reply for `req` (the server-side rate limit first).
+    /// The scripted reply for `req` (the server-side rate limit first),
+    /// stating the limit in `RateLimit-*` headers when it is set to.
     fn reply_for(&self, req: &Request) -> Reply {
         let mut st = self.state();
-        let mut stated = None;
+        let (mut refusal, mut stated) = (None, None);
         if let Some(bucket) = &mut st.limit {
             let taken = bucket.take(Instant::now());
             stated = bucket.headers.then(|| bucket.headers());
             if let Err(wait) = taken {
                 let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
-                let reply = match bucket.slowdown {
+                refusal = Some(match bucket.slowdown {
                     true => Reply::aws(503, "SlowDown", "Please reduce your request rate."),
                     false => {
                         Reply::simple(429, "slow_down").header("Retry-After", &secs.to_string())
                     }
-                };
-                return stated
-                    .into_iter()
-                    .flatten()
-                    .fold(reply, |r, (k, v)| r.header(k, &v));
+                });
             }
         }
         drop(st);
-        let reply = self.scripted(req);
+        let reply = refusal.unwrap_or_else(|| self.scripted(req));
         match (stated, &reply.action) {
             (Some(h), Action::Respond(_) | Action::Truncated(..) | Action::Slow(..)) => {
                 h.into_iter().fold(reply, |r, (k, v)| r.header(k, &v))

@@ -7,12 +7,13 @@ use std::ptr;
 use super::UserData;
 use crate::client::{Request, RequestClass};
 use crate::ffi::backoff::apiretry_backoff_config;
+use crate::ffi::classify::kind_of;
 use crate::ffi::profile::apiretry_profile;
 use crate::ffi::{
     apiretry_result, arg, boxed, bytes_arg, free, guard, guard_void, is_header_name, is_url,
     is_wire_text, out, str_arg,
 };
-use crate::kind::{Kind, Retry};
+use crate::kind::Retry;
 
 /// A request; reusable, and sendable again. Not to be changed while a send
 /// that uses it is in flight.
@@ -352,11 +353,7 @@ pub extern "C" fn apiretry_request_set_retry(
     retry: u32,
 ) -> apiretry_result {
     guard(|| {
-        let kind = Kind::ALL
-            .iter()
-            .copied()
-            .find(|k| *k as u32 == kind)
-            .ok_or(apiretry_result::InvalidArgument)?;
+        let kind = kind_of(kind).ok_or(apiretry_result::InvalidArgument)?;
         let retry = match retry {
             0 => Retry::Yes,
             1 => Retry::Once,
