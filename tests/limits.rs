@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use apiretry::mock::{MockServer, Reply};
-use apiretry::{Client, Profile, Request, VirtualClock};
+use apiretry::{Client, Policy, Profile, Request, VirtualClock};
 
 fn client(server: &MockServer, profile: &str) -> Client {
     Client::builder(server.url())
@@ -62,7 +62,8 @@ fn route_limits_space_their_route() {
 /// call to the origin until it resets. A 429's `Retry-After` holds the call
 /// it answered (its retry waits, here on virtual time); with rates learned,
 /// the origin's other calls are paced by the cut rate instead of all
-/// stopping and starting again together; without, they all wait.
+/// stopping and starting again together; without, they all wait. A wait of
+/// 2 s or more is the server's pace: every call waits.
 #[test]
 fn the_servers_pushback_holds_the_right_calls() {
     let quota = || {
@@ -70,17 +71,18 @@ fn the_servers_pushback_holds_the_right_calls() {
             .header("X-RateLimit-Remaining", "0")
             .header("X-RateLimit-Reset", "1")
     };
-    let limited = || Reply::simple(429, "slow_down").header("Retry-After", "1");
+    let limited = |secs: &str| Reply::simple(429, "slow_down").header("Retry-After", secs);
     let rows: Vec<(&str, Reply, bool, bool)> = vec![
         ("quota used up", quota(), true, true),
         ("quota used up, rates not learned", quota(), false, true),
-        ("429 with Retry-After", limited(), true, false),
+        ("429 with Retry-After", limited("1"), true, false),
         (
             "429 with Retry-After, rates not learned",
-            limited(),
+            limited("1"),
             false,
             true,
         ),
+        ("429 with a long Retry-After", limited("2"), true, true),
     ];
     for (what, first, learns, held) in rows {
         let server = MockServer::start().unwrap();
@@ -159,7 +161,8 @@ fn the_mock_states_its_limit_in_ratelimit_headers() {
     assert_eq!(err.retry_after_ms, Some(2000), "{err:?}");
 }
 
-/// Calls from `threads` threads for `seconds`; returns the successes.
+/// Calls from `threads` threads for `seconds` (none outlives them);
+/// returns the successes.
 fn hammer(c: &Client, url: &str, threads: usize, seconds: f64) -> usize {
     let stop = std::time::Instant::now() + Duration::from_secs_f64(seconds);
     let workers: Vec<_> = (0..threads)
@@ -167,8 +170,14 @@ fn hammer(c: &Client, url: &str, threads: usize, seconds: f64) -> usize {
             let (c, url) = (c.clone(), url.to_owned());
             std::thread::spawn(move || {
                 let mut ok = 0;
-                while std::time::Instant::now() < stop {
-                    ok += usize::from(c.send(&Request::get(url.clone())).is_ok());
+                loop {
+                    let left = stop.saturating_duration_since(std::time::Instant::now());
+                    if left.is_zero() {
+                        break;
+                    }
+                    let req =
+                        Request::get(url.clone()).policy(Policy::default().with_deadline(left));
+                    ok += usize::from(c.send(&req).is_ok());
                 }
                 ok
             })
@@ -204,6 +213,30 @@ fn an_unknown_limit_is_learned() {
     );
     let rate = c.learned_rate(&url).expect("throttled, so learned");
     assert!((5.0..=80.0).contains(&rate), "{rate}");
+}
+
+/// A keyed API's slow limit (one request per 3 s, bursts of 2): its 429s
+/// say `Retry-After: 3`, which the client takes as the pace, below the
+/// 0.5/s floor of learning from throttles alone. After the first refusals
+/// (the threads in flight when the burst ran out) nothing is refused.
+#[test]
+fn a_slow_keyed_limit_is_learned_from_its_retry_after() {
+    let server = MockServer::start().unwrap();
+    server.script("GET", "/q", [Reply::json(200, "{}")]);
+    server.rate_limit(1.0 / 3.0, 2);
+    let c = Client::builder(server.url()).without_budget().build();
+    let url = format!("{}/q", server.url());
+    hammer(&c, &url, 3, 7.0);
+    assert_eq!(c.learned_rate(&url), Some(1.0 / 3.0));
+    let sent = server.requests();
+    let late: Vec<_> = sent
+        .iter()
+        .filter(|r| r.status == Some(429) && r.at > Duration::from_secs(1))
+        .map(|r| r.at)
+        .collect();
+    assert!(late.is_empty(), "refused after the first second: {late:?}");
+    let ok = sent.iter().filter(|r| r.status == Some(200)).count();
+    assert!(ok >= 3, "{ok} of {} accepted", sent.len());
 }
 
 /// One client, two origins: the limited one learns its rate, the other,

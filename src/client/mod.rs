@@ -444,7 +444,7 @@ impl Client {
 
     /// One exchange when the origin's rate limit allows, classified; a
     /// failure showing the origin unreachable closes its gate, and a 429's
-    /// `Retry-After` pauses every call to it.
+    /// `Retry-After` is told to the rate limiter.
     fn exchange(
         &self,
         req: &Request,
@@ -472,14 +472,12 @@ impl Client {
         if unreachable && origin.gate.mark_disconnected() {
             self.start_health_check(origin.clone());
         }
-        // A 429's Retry-After holds the call it answered (its retry waits
-        // that long); the others slow down at the learned, cut rate instead
-        // of all stopping and all starting again together. Without a
-        // learned rate, every call waits.
+        // A short Retry-After holds the call it answered (its retry waits
+        // that long) while the others slow down at the learned, cut rate,
+        // instead of all stopping and all starting again together; a long
+        // one, or one with no learned rate, holds every call.
         if let (Kind::RateLimited, Some(ms)) = (error.kind, error.retry_after_ms) {
-            if !origin.limiter.learns() {
-                origin.limiter.pause_for(Duration::from_millis(ms));
-            }
+            origin.limiter.on_retry_after(Duration::from_millis(ms));
         }
         Err(error)
     }

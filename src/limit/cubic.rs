@@ -17,6 +17,12 @@
 //! `((last_max * (1 - beta)) / scale)^(1/3)` seconds and probes above it
 //! after that, never above twice the measured sending rate or the ceiling.
 //!
+//! A throttle whose `Retry-After` is 2 s or more states the server's pace
+//! (see [`Cubic::on_stated_wait`]): below the floor if need be, the rate
+//! stays at or under one request per stated wait for the next
+//! [`STATED_HOLD`] requests, instead of probing above a slow per-key limit
+//! every few seconds.
+//!
 //! A pure state machine over explicit times (seconds since any fixed
 //! instant), so that its schedule can be checked exactly.
 
@@ -30,6 +36,23 @@ pub(crate) const SMOOTH: f64 = 0.8;
 /// a second. Lower floors trap a client whose rate collapsed: the rate
 /// grows only as answers come, and they come at the rate.
 pub(crate) const MIN_RATE: f64 = 0.5;
+/// The shortest `Retry-After` that states a pace: a sub-second wait is
+/// sent rounded up to 1 s, so `1` says nothing of the server's rate.
+pub(crate) const STATED_MIN: f64 = 2.0;
+/// How many requests a stated pace holds for before the rate probes above
+/// it again: each probe costs a refused request or two, so probing once
+/// per 100 keeps the refused share of a slow keyed API near 1%.
+pub(crate) const STATED_HOLD: f64 = 100.0;
+/// ... but for 10 minutes at most: a wait of hours is a quota that resets
+/// (a day's), not a pace to keep for a hundred of them.
+pub(crate) const STATED_HOLD_MAX: f64 = 600.0;
+
+/// A pace the server stated, and until when it holds.
+#[derive(Debug, Clone, Copy)]
+struct Stated {
+    pace: f64,
+    until: f64,
+}
 
 /// The learned rate of one origin.
 #[derive(Debug, Clone)]
@@ -51,6 +74,7 @@ pub(crate) struct Cubic {
     last_max: f64,
     last_throttle: f64,
     window: f64,
+    stated: Option<Stated>,
 }
 
 /// One answer: when its request was let out, when the answer came, and
@@ -79,6 +103,7 @@ impl Cubic {
             last_max: 0.0,
             last_throttle: 0.0,
             window: 0.0,
+            stated: None,
         }
     }
 
@@ -119,12 +144,49 @@ impl Cubic {
             let t = now - self.last_throttle - self.window;
             SCALE * t.powi(3) + self.last_max
         };
-        let mut rate = computed.min(2.0 * self.measured).max(self.floor);
+        self.rate = self.bounded(computed.min(2.0 * self.measured), now);
+        throttled.then_some(self.rate)
+    }
+
+    /// A throttle said to wait `wait` seconds. A wait of [`STATED_MIN`] or
+    /// more is the server's pace for this origin (a token bucket's time to
+    /// its next token): the rate falls to one request per wait, the floor
+    /// notwithstanding, and does not rise above it for the next
+    /// [`STATED_HOLD`] requests (or [`STATED_HOLD_MAX`]). Of several stated while one holds, the
+    /// slowest stands. Returns the new rate when it fell.
+    pub fn on_stated_wait(&mut self, at: f64, wait: f64) -> Option<f64> {
+        if !(wait >= STATED_MIN && wait.is_finite()) {
+            return None;
+        }
+        let pace = match self.stated_at(at) {
+            Some(held) => held.min(1.0 / wait),
+            None => 1.0 / wait,
+        };
+        self.stated = Some(Stated {
+            pace,
+            until: at + (STATED_HOLD / pace).min(STATED_HOLD_MAX),
+        });
+        let before = self.rate();
+        self.enabled = true;
+        self.rate = self.bounded(before.unwrap_or(pace), at);
+        (before != Some(self.rate)).then_some(self.rate)
+    }
+
+    /// The pace stated and still holding at `now`.
+    fn stated_at(&self, now: f64) -> Option<f64> {
+        self.stated.filter(|s| s.until > now).map(|s| s.pace)
+    }
+
+    /// `rate` within the floor and ceiling, and under a stated pace.
+    fn bounded(&self, rate: f64, now: f64) -> f64 {
+        let mut rate = rate.max(self.floor);
         if let Some(c) = self.ceiling {
             rate = rate.min(c);
         }
-        self.rate = rate;
-        throttled.then_some(rate)
+        match self.stated_at(now) {
+            Some(pace) => rate.min(pace),
+            None => rate,
+        }
     }
 
     /// Seconds from a cut back to the rate cut from.
@@ -240,6 +302,62 @@ mod tests {
             (window - (16.0 * (1.0 - BETA) / SCALE).cbrt()).abs() < 0.01,
             "{window}"
         );
+    }
+
+    /// Rows: (Retry-After in seconds, the rate after it). A wait under
+    /// 2 s says nothing of the rate; a longer one is the pace, below the
+    /// floor too; of two, the slower stands.
+    #[test]
+    fn a_long_retry_after_states_the_pace() {
+        let rows: [(&[f64], Option<f64>); 4] = [
+            (&[1.0], None),
+            (&[3.0], Some(1.0 / 3.0)),
+            (&[2.0, 4.0], Some(0.25)),
+            (&[4.0, 2.0], Some(0.25)),
+        ];
+        for (waits, want) in rows {
+            let mut c = Cubic::new(MIN_RATE, None);
+            for &w in waits {
+                c.on_stated_wait(0.0, w);
+            }
+            assert_eq!(c.rate(), want, "{waits:?}");
+        }
+    }
+
+    /// At a stated pace of 1 per 3 s, 100 requests (300 s) of successes do
+    /// not raise the rate; the first answer after that grows it again.
+    #[test]
+    fn a_stated_pace_holds_for_a_hundred_requests() {
+        let mut c = Cubic::new(MIN_RATE, None);
+        let step = 1.0 / 16.0;
+        let mut t = 0.0;
+        for _ in 0..20 {
+            t += step;
+            c.on_answer(ok(t));
+        }
+        c.on_answer(throttle(t, t));
+        let pace = c.on_stated_wait(t, 3.0).unwrap();
+        assert!(close(pace, 1.0 / 3.0), "{pace}");
+        let until = t + STATED_HOLD * 3.0;
+        let mut at = t + 3.0;
+        while at < until {
+            c.on_answer(ok(at));
+            assert!(close(c.rate().unwrap(), pace), "{at}: {:?}", c.rate());
+            at += 3.0;
+        }
+        c.on_answer(ok(until + 0.5));
+        assert!(c.rate().unwrap() > pace, "{:?}", c.rate());
+    }
+
+    /// A wait of a day is held for 10 minutes, not a hundred days.
+    #[test]
+    fn a_stated_pace_holds_ten_minutes_at_most() {
+        let mut c = Cubic::new(MIN_RATE, None);
+        c.on_stated_wait(0.0, 86_400.0);
+        c.on_answer(ok(STATED_HOLD_MAX - 1.0));
+        assert!(close(c.rate().unwrap(), 1.0 / 86_400.0));
+        c.on_answer(ok(STATED_HOLD_MAX + 1.0));
+        assert!(c.rate().unwrap() >= MIN_RATE, "{:?}", c.rate());
     }
 
     /// Rows: (ceiling, floor, what is sent before a throttle) -> the rate

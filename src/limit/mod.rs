@@ -185,6 +185,25 @@ impl RateLearner {
         })
     }
 
+    /// A throttle answered at `at` said to wait `wait` (`Retry-After`). A
+    /// wait of 2 s or more states the server's pace: the rate keeps to one
+    /// request per wait for the next 100 requests (10 minutes at most),
+    /// below the floor if need be. Returns the new rate when it fell.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use apiretry::{AdaptiveRate, RateLearner};
+    ///
+    /// let mut learn = RateLearner::new(AdaptiveRate::default());
+    /// let s = Duration::from_secs;
+    /// assert_eq!(learn.on_retry_after(s(1), s(1)), None); // may be 0.2 s rounded up
+    /// assert_eq!(learn.on_retry_after(s(1), s(3)), Some(1.0 / 3.0));
+    /// ```
+    pub fn on_retry_after(&mut self, at: Duration, wait: Duration) -> Option<f64> {
+        self.cubic
+            .on_stated_wait(at.as_secs_f64(), wait.as_secs_f64())
+    }
+
     /// The learned rate in requests per second; `None` until a throttle.
     pub fn rate(&self) -> Option<f64> {
         self.cubic.rate()
@@ -381,8 +400,7 @@ impl RateLimiter {
         Ok(now)
     }
 
-    /// The server said to wait (a used-up quota, or 429 with Retry-After):
-    /// every call waits, not only the one that was told; they are then
+    /// The server said every call waits (a used-up quota): they are then
     /// released paced, at the learned rate.
     pub fn pause_for(&self, wait: Duration) {
         self.pause_until(Instant::now() + wait);
@@ -402,25 +420,51 @@ impl RateLimiter {
 
     fn on_answer_at(&self, sent: Instant, at: Instant, throttled: bool) {
         let Some(learned) = &self.learned else { return };
-        let secs = |i: Instant| i.saturating_duration_since(self.epoch).as_secs_f64();
         let answer = cubic::Answer {
-            sent: secs(sent),
-            at: secs(at),
+            sent: self.secs(sent),
+            at: self.secs(at),
             throttled,
         };
         let cut = lock(learned).cubic.on_answer(answer);
+        self.tell(cut);
+    }
+
+    /// A throttle said to wait `wait` (`Retry-After`). Without a learned
+    /// rate, every call waits. With one, a wait under 2 s holds only the
+    /// call it answered (it may be a sub-second wait rounded up, and the
+    /// cut rate slows the others); a longer one states the server's pace:
+    /// every call waits, and the learned rate keeps to one request per wait.
+    pub fn on_retry_after(&self, wait: Duration) {
+        self.on_retry_after_at(Instant::now(), wait);
+    }
+
+    fn on_retry_after_at(&self, at: Instant, wait: Duration) {
+        let Some(learned) = &self.learned else {
+            return self.pause_until(at + wait);
+        };
+        if wait.as_secs_f64() < cubic::STATED_MIN {
+            return;
+        }
+        let cut = lock(learned)
+            .cubic
+            .on_stated_wait(self.secs(at), wait.as_secs_f64());
+        self.pause_until(at + wait);
+        self.tell(cut);
+    }
+
+    /// Seconds since the epoch of the learned rate's times.
+    fn secs(&self, i: Instant) -> f64 {
+        i.saturating_duration_since(self.epoch).as_secs_f64()
+    }
+
+    /// Logs a cut of the learned rate and tells the observer.
+    fn tell(&self, cut: Option<f64>) {
         if let Some(rate) = cut {
             log::info!(target: "apiretry::rate", "{}: throttled, pacing at {rate:.2} req/s", self.origin);
             if let Some(o) = &self.observer.0 {
                 o(&self.origin, rate);
             }
         }
-    }
-
-    /// Whether this origin learns its rate (then a 429's `Retry-After` holds
-    /// only the call it answered; the others are paced by the cut rate).
-    pub fn learns(&self) -> bool {
-        self.learned.is_some()
     }
 
     /// The server stated its quota: `remaining` requests until `reset`.
@@ -536,6 +580,31 @@ mod tests {
             }
             assert!(highest <= ceiling, "{limit:?}: {highest}");
             assert!(highest > 4.9, "{limit:?}: grew back to {highest}");
+        }
+    }
+
+    /// Rows: (learning, Retry-After) -> (every call waits until then, the
+    /// learned rate). A learning origin lets a short wait hold only the
+    /// call it answered; a long one is the pace of every call.
+    #[test]
+    fn a_retry_after_holds_the_origin_when_long_or_not_learning() {
+        let s = Duration::from_secs;
+        let rows = [
+            (false, s(1), true, None),
+            (true, s(1), false, None),
+            (true, s(3), true, Some(1.0 / 3.0)),
+        ];
+        for (learning, wait, holds, rate) in rows {
+            let adaptive = learning.then(AdaptiveRate::default);
+            let limiter = RateLimiter::new("http://x:80", None, &[], adaptive);
+            let now = limiter.epoch;
+            limiter.on_retry_after_at(now, wait);
+            let free = match limiter.take("GET", "/a", now) {
+                Ok(_) => now,
+                Err(at) => at,
+            };
+            assert_eq!(free == now + wait, holds, "{learning} {wait:?}");
+            assert_eq!(limiter.learned_rate(), rate, "{learning} {wait:?}");
         }
     }
 
