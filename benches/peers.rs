@@ -480,7 +480,36 @@ fn limit_scenario(
             sent.len(),
             100.0 * limited as f64 / sent.len().max(1) as f64
         );
+        let phases = phases(seconds, limit);
+        if phases.len() > 1 {
+            let shares: Vec<String> = phases
+                .iter()
+                .map(|&(from, to, rate)| {
+                    let ok = counts
+                        .successes_at
+                        .iter()
+                        .filter(|t| (from..to).contains(*t))
+                        .count() as f64;
+                    format!("{from:.0}-{to:.0} s at {rate}/s {:.2}", ok / (rate * (to - from)))
+                })
+                .collect();
+            println!("  {:<27} per phase: {}", "", shares.join(", "));
+        }
     }
+}
+
+/// The spans of `seconds` over which `limit` holds one value: (from, to,
+/// requests a second).
+fn phases(seconds: f64, limit: fn(f64) -> f64) -> Vec<(f64, f64, f64)> {
+    let mut spans: Vec<(f64, f64, f64)> = Vec::new();
+    for i in 0..(seconds * 100.0) as usize {
+        let t = i as f64 / 100.0;
+        match spans.last_mut() {
+            Some(last) if last.2 == limit(t) => last.1 = t + 0.01,
+            _ => spans.push((t, t + 0.01, limit(t))),
+        }
+    }
+    spans
 }
 
 fn learned_rates(run: impl Fn(&str) -> bool) {
