@@ -186,7 +186,7 @@ impl RateLearner {
     }
 
     /// A throttle answered at `at` said to wait `wait` (`Retry-After`). A
-    /// wait of 2 s or more states the server's pace: the rate keeps to one
+    /// wait of 2 to 10 s states the server's pace: the rate keeps to one
     /// request per wait for the next 100 requests (10 minutes at most),
     /// below the floor if need be. Returns the new rate when it fell.
     ///
@@ -432,8 +432,9 @@ impl RateLimiter {
     /// A throttle said to wait `wait` (`Retry-After`). Without a learned
     /// rate, every call waits. With one, a wait under 2 s holds only the
     /// call it answered (it may be a sub-second wait rounded up, and the
-    /// cut rate slows the others); a longer one states the server's pace:
-    /// every call waits, and the learned rate keeps to one request per wait.
+    /// cut rate slows the others); a longer one holds every call, and one
+    /// of up to 10 s states the server's pace: the learned rate keeps to
+    /// one request per wait.
     pub fn on_retry_after(&self, wait: Duration) {
         self.on_retry_after_at(Instant::now(), wait);
     }
@@ -585,7 +586,8 @@ mod tests {
 
     /// Rows: (learning, Retry-After) -> (every call waits until then, the
     /// learned rate). A learning origin lets a short wait hold only the
-    /// call it answered; a long one is the pace of every call.
+    /// call it answered; a longer one holds every call, and up to 10 s it
+    /// is their pace.
     #[test]
     fn a_retry_after_holds_the_origin_when_long_or_not_learning() {
         let s = Duration::from_secs;
@@ -593,6 +595,7 @@ mod tests {
             (false, s(1), true, None),
             (true, s(1), false, None),
             (true, s(3), true, Some(1.0 / 3.0)),
+            (true, s(60), true, None),
         ];
         for (learning, wait, holds, rate) in rows {
             let adaptive = learning.then(AdaptiveRate::default);
