@@ -490,7 +490,10 @@ fn limit_scenario(
                         .iter()
                         .filter(|t| (from..to).contains(*t))
                         .count() as f64;
-                    format!("{from:.0}-{to:.0} s at {rate}/s {:.2}", ok / (rate * (to - from)))
+                    format!(
+                        "{from:.0}-{to:.0} s at {rate}/s {:.2}",
+                        ok / (rate * (to - from))
+                    )
                 })
                 .collect();
             println!("  {:<27} per phase: {}", "", shares.join(", "));
