@@ -257,6 +257,17 @@ mod tests {
         }
     }
 
+    /// `n` answers, `1 / per_second` apart from 0; returns the last time.
+    fn answered(c: &mut Cubic, per_second: f64, n: usize) -> f64 {
+        let step = 1.0 / per_second;
+        let mut t = 0.0;
+        for _ in 0..n {
+            t += step;
+            c.on_answer(ok(t));
+        }
+        t
+    }
+
     fn close(a: f64, b: f64) -> bool {
         (a - b).abs() < 1e-9
     }
@@ -269,11 +280,7 @@ mod tests {
         // 16 answers per second for 3 s (times exact in binary): the
         // smoothed measured rate converges on 16.
         let step = 1.0 / 16.0;
-        let mut t = 0.0;
-        for _ in 0..48 {
-            t += step;
-            c.on_answer(ok(t));
-        }
+        let mut t = answered(&mut c, 16.0, 48);
         let measured = c.measured;
         assert!((measured - 16.0).abs() < 0.01, "{measured}");
         t += step;
@@ -337,12 +344,7 @@ mod tests {
     #[test]
     fn a_stated_pace_holds_for_a_hundred_requests() {
         let mut c = Cubic::new(MIN_RATE, None);
-        let step = 1.0 / 16.0;
-        let mut t = 0.0;
-        for _ in 0..20 {
-            t += step;
-            c.on_answer(ok(t));
-        }
+        let t = answered(&mut c, 16.0, 20);
         c.on_answer(throttle(t, t));
         let pace = c.on_stated_wait(t, 3.0).unwrap();
         assert!(close(pace, 1.0 / 3.0), "{pace}");
@@ -379,12 +381,7 @@ mod tests {
         ];
         for (ceiling, floor, per_second, want) in rows {
             let mut c = Cubic::new(floor, ceiling);
-            let step = 1.0 / per_second;
-            let mut t = 0.0;
-            while t < 10.0 {
-                t += step;
-                c.on_answer(ok(t));
-            }
+            let t = answered(&mut c, per_second, (10.0 * per_second) as usize);
             let cut = c.on_answer(throttle(t, t)).unwrap();
             assert!(
                 (cut - want).abs() < 0.5,
