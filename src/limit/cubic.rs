@@ -18,11 +18,11 @@
 //! `((last_max * (1 - beta)) / scale)^(1/3)` seconds and probes above it
 //! after that, never above twice the measured sending rate or the ceiling.
 //!
-//! A throttle whose `Retry-After` is 2 to 10 s states the server's pace
-//! (see [`Cubic::on_stated_wait`]): below the floor if need be, the rate
-//! stays at or under one request per stated wait for the next
-//! [`STATED_HOLD`] requests, instead of probing above a slow per-key limit
-//! every few seconds.
+//! A throttle whose `Retry-After` is 2 to 10 s may state the server's pace
+//! (see [`Cubic::on_stated_wait`]). Once the server's acceptances bear it
+//! out, the rate stays at or under one request per stated wait (below the
+//! floor if need be) for the next [`STATED_HOLD`] requests, instead of
+//! probing above a slow per-key limit every few seconds.
 //!
 //! A pure state machine over explicit times (seconds since any fixed
 //! instant), so that its schedule can be checked exactly.
@@ -45,6 +45,13 @@ pub(crate) const STATED_MIN: f64 = 2.0;
 /// API's minute, a day's quota) than the time to one token, and pacing at
 /// one request per minute would cost such an API nearly all its goodput.
 pub(crate) const STATED_MAX: f64 = 10.0;
+/// A stated wait is taken for the pace once the server's answers bear it
+/// out: over the next [`BORNE_WAITS`] waits it accepted at most
+/// [`BORNE_SHARE`] requests per wait. A wait far below the rate the server
+/// accepts is a fixed value (Shopify's constant `Retry-After: 2.0` over a
+/// 2 req/s bucket) or a penalty, not the time to one token.
+pub(crate) const BORNE_WAITS: f64 = 3.0;
+pub(crate) const BORNE_SHARE: f64 = 1.5;
 /// How many requests a stated pace holds for before the rate probes above
 /// it again: each probe costs a refused request or two, so probing once
 /// per 100 keeps the refused share of a slow keyed API near 1%.
@@ -58,6 +65,15 @@ pub(crate) const STATED_HOLD_MAX: f64 = 600.0;
 struct Stated {
     pace: f64,
     until: f64,
+}
+
+/// A wait stated and not yet borne out: the longest one, since when the
+/// server's acceptances are counted, and how many.
+#[derive(Debug, Clone, Copy)]
+struct Candidate {
+    wait: f64,
+    from: f64,
+    accepted: f64,
 }
 
 /// The learned rate of one origin.
@@ -81,6 +97,7 @@ pub(crate) struct Cubic {
     last_throttle: f64,
     window: f64,
     stated: Option<Stated>,
+    candidate: Option<Candidate>,
 }
 
 /// One answer: when its request was let out, when the answer came, and
@@ -110,6 +127,7 @@ impl Cubic {
             last_throttle: 0.0,
             window: 0.0,
             stated: None,
+            candidate: None,
         }
     }
 
@@ -129,8 +147,9 @@ impl Cubic {
             throttled,
         } = answer;
         self.measure(now);
+        let borne = self.bear_out(sent, now, throttled);
         if throttled && self.enabled && sent < self.last_throttle {
-            return None;
+            return borne.then_some(self.rate);
         }
         let computed = if throttled {
             let sent = if self.enabled {
@@ -151,31 +170,72 @@ impl Cubic {
             SCALE * t.powi(3) + self.last_max
         };
         self.rate = self.bounded(computed.min(2.0 * self.measured), now);
-        throttled.then_some(self.rate)
+        (throttled || borne).then_some(self.rate)
+    }
+
+    /// Counts an acceptance (of a request let out after the wait was
+    /// stated) toward a stated wait not yet borne out; once [`BORNE_WAITS`]
+    /// waits have passed, takes it for the pace if the server accepted no
+    /// more than [`BORNE_SHARE`] requests per wait, and drops it if more.
+    /// Whether the pace was taken.
+    fn bear_out(&mut self, sent: f64, now: f64, throttled: bool) -> bool {
+        let Some(c) = &mut self.candidate else {
+            return false;
+        };
+        c.accepted += f64::from(u8::from(!throttled && sent >= c.from));
+        let span = now - c.from;
+        if span < BORNE_WAITS * c.wait {
+            return false;
+        }
+        let c = *c;
+        self.candidate = None;
+        if c.accepted > BORNE_SHARE * span / c.wait {
+            return false;
+        }
+        self.hold(now, 1.0 / c.wait);
+        let rate = if self.enabled {
+            self.rate
+        } else {
+            1.0 / c.wait
+        };
+        self.rate = self.bounded(rate, now);
+        self.enabled = true;
+        true
+    }
+
+    /// Holds the rate at or under `pace` from `now`.
+    fn hold(&mut self, now: f64, pace: f64) {
+        self.stated = Some(Stated {
+            pace,
+            until: now + (STATED_HOLD / pace).min(STATED_HOLD_MAX),
+        });
     }
 
     /// A throttle said to wait `wait` seconds. A wait of [`STATED_MIN`] to
-    /// [`STATED_MAX`] is the server's pace for this origin (a token
-    /// bucket's time to its next token): the rate falls to one request per
-    /// wait, the floor notwithstanding, and does not rise above it for the
-    /// next [`STATED_HOLD`] requests (or [`STATED_HOLD_MAX`]). Of several stated while one holds, the
-    /// slowest stands. Returns the new rate when it fell.
+    /// [`STATED_MAX`] may be the server's pace for this origin (a token
+    /// bucket's time to its next token). Once the server's answers bear it
+    /// out (see [`BORNE_WAITS`]), the rate falls to one request per wait,
+    /// the floor notwithstanding, and does not rise above it for the next
+    /// [`STATED_HOLD`] requests (or [`STATED_HOLD_MAX`]). While a pace
+    /// holds, a longer wait slows it at once. Returns the new rate when it
+    /// fell.
     pub fn on_stated_wait(&mut self, at: f64, wait: f64) -> Option<f64> {
         if !(STATED_MIN..=STATED_MAX).contains(&wait) {
             return None;
         }
-        let pace = match self.stated_at(at) {
-            Some(held) => held.min(1.0 / wait),
-            None => 1.0 / wait,
-        };
-        self.stated = Some(Stated {
-            pace,
-            until: at + (STATED_HOLD / pace).min(STATED_HOLD_MAX),
+        if let Some(held) = self.stated_at(at) {
+            let before = self.rate;
+            self.hold(at, held.min(1.0 / wait));
+            self.rate = self.bounded(self.rate, at);
+            return (self.rate < before).then_some(self.rate);
+        }
+        let c = self.candidate.get_or_insert(Candidate {
+            wait,
+            from: at,
+            accepted: 0.0,
         });
-        let before = self.rate();
-        self.enabled = true;
-        self.rate = self.bounded(before.unwrap_or(pace), at);
-        (before != Some(self.rate)).then_some(self.rate)
+        c.wait = c.wait.max(wait);
+        None
     }
 
     /// The pace stated and still holding at `now`.
@@ -317,39 +377,66 @@ mod tests {
         );
     }
 
-    /// Rows: (Retry-After in seconds, the rate after it). A wait under
-    /// 2 s says nothing of the rate, nor one over 10 s; one between is the
-    /// pace, below the floor too; of two, the slower stands.
+    /// A throttle at 0 saying wait `wait`, then `per_wait` acceptances per
+    /// wait, from the end of the wait until [`BORNE_WAITS`] have passed.
+    /// Returns the time of the last answer.
+    fn stated(c: &mut Cubic, wait: f64, per_wait: f64) -> f64 {
+        c.on_answer(throttle(0.0, 0.0));
+        c.on_stated_wait(0.0, wait);
+        let step = wait / per_wait;
+        let mut t = wait;
+        while t < BORNE_WAITS * wait + step {
+            c.on_answer(ok(t));
+            t += step;
+        }
+        t - step
+    }
+
+    /// Rows: (Retry-After in seconds, requests the server then accepted
+    /// per wait, the pace taken). A wait under 2 s says nothing of the
+    /// rate, nor one over 10 s; one between is the pace (below the floor
+    /// too) when the server's acceptances bear it out, and not when it
+    /// accepted more (a constant `Retry-After: 2` over 2 req/s).
     #[test]
-    fn a_long_retry_after_states_the_pace() {
-        let rows: [(&[f64], Option<f64>); 6] = [
-            (&[1.0], None),
-            (&[3.0], Some(1.0 / 3.0)),
-            (&[10.0], Some(0.1)),
-            (&[60.0], None),
-            (&[2.0, 4.0], Some(0.25)),
-            (&[4.0, 2.0], Some(0.25)),
+    fn a_long_retry_after_borne_out_is_the_pace() {
+        let rows = [
+            (1.0, 1.0, None),
+            (3.0, 1.0, Some(1.0 / 3.0)),
+            (3.0, 1.5, Some(1.0 / 3.0)),
+            (2.0, 4.0, None),
+            (10.0, 1.0, Some(0.1)),
+            (60.0, 1.0, None),
         ];
-        for (waits, want) in rows {
+        for (wait, per_wait, want) in rows {
             let mut c = Cubic::new(MIN_RATE, None);
-            for &w in waits {
-                c.on_stated_wait(0.0, w);
+            let now = stated(&mut c, wait, per_wait);
+            assert_eq!(c.stated_at(now), want, "{wait} {per_wait}");
+            if let Some(pace) = want {
+                assert!(close(c.rate().unwrap(), pace), "{wait}: {:?}", c.rate());
             }
-            assert_eq!(c.rate(), want, "{waits:?}");
         }
     }
 
-    /// At a stated pace of 1 per 3 s, 100 requests (300 s) of successes do
-    /// not raise the rate; the first answer after that grows it again.
+    /// While a pace holds, a longer wait slows it at once; a shorter one
+    /// does not speed it up.
+    #[test]
+    fn a_longer_wait_slows_a_held_pace() {
+        let mut c = Cubic::new(MIN_RATE, None);
+        let now = stated(&mut c, 3.0, 1.0);
+        assert_eq!(c.on_stated_wait(now, 2.0), None);
+        assert_eq!(c.on_stated_wait(now, 5.0), Some(0.2));
+        assert_eq!(c.stated_at(now), Some(0.2));
+    }
+
+    /// At a pace of 1 per 3 s, 100 requests (300 s) of successes do not
+    /// raise the rate; the first answer after that grows it again.
     #[test]
     fn a_stated_pace_holds_for_a_hundred_requests() {
         let mut c = Cubic::new(MIN_RATE, None);
-        let t = answered(&mut c, 16.0, 20);
-        c.on_answer(throttle(t, t));
-        let pace = c.on_stated_wait(t, 3.0).unwrap();
-        assert!(close(pace, 1.0 / 3.0), "{pace}");
-        let until = t + STATED_HOLD * 3.0;
-        let mut at = t + 3.0;
+        let taken = stated(&mut c, 3.0, 1.0);
+        let pace = c.rate().unwrap();
+        let until = taken + STATED_HOLD * 3.0;
+        let mut at = taken + 3.0;
         while at < until {
             c.on_answer(ok(at));
             assert!(close(c.rate().unwrap(), pace), "{at}: {:?}", c.rate());
@@ -363,10 +450,10 @@ mod tests {
     #[test]
     fn a_stated_pace_holds_ten_minutes_at_most() {
         let mut c = Cubic::new(MIN_RATE, None);
-        c.on_stated_wait(0.0, STATED_MAX);
-        c.on_answer(ok(STATED_HOLD_MAX - 1.0));
+        let taken = stated(&mut c, STATED_MAX, 1.0);
+        c.on_answer(ok(taken + STATED_HOLD_MAX - 1.0));
         assert!(close(c.rate().unwrap(), 1.0 / STATED_MAX));
-        c.on_answer(ok(STATED_HOLD_MAX + 1.0));
+        c.on_answer(ok(taken + STATED_HOLD_MAX + 1.0));
         assert!(c.rate().unwrap() >= MIN_RATE, "{:?}", c.rate());
     }
 
