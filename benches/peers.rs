@@ -13,7 +13,9 @@
 //!    learning it (`without_adaptive_rate`), and urllib3;
 //! 7. S3's `SlowDown` over an unknown 50 req/s (`s3_limit`), against boto3
 //!    in adaptive retry mode (the AWS SDKs' own rate learning), from the
-//!    moto virtual environment.
+//!    moto virtual environment;
+//! 8. a server whose `Retry-After` is not its pace (`constant_wait_limit`:
+//!    always 2 s over 2 req/s, as Shopify's), against urllib3.
 //!
 //! Run: `cargo bench --bench peers --features mock` (needs python3 with
 //! urllib3: `pip install urllib3`). Figures: BENCHMARKS.md.
@@ -376,12 +378,14 @@ fn two_origins() {
 /// or S3's (503 `SlowDown`, the `s3` profile, boto3's adaptive mode the peer).
 #[derive(Clone, Copy, PartialEq)]
 enum Dialect {
-    Api,
+    /// 429 with `Retry-After`: the time to the next token, or always the
+    /// seconds given.
+    Api(Option<u64>),
     S3,
 }
 
 fn unknown_limit(name: &str, seconds: f64, burst: u32, limit: fn(f64) -> f64, quiet_after: f64) {
-    limit_scenario(name, Dialect::Api, seconds, burst, limit, quiet_after);
+    limit_scenario(name, Dialect::Api(None), seconds, burst, limit, quiet_after);
 }
 
 fn limit_scenario(
@@ -399,19 +403,22 @@ fn limit_scenario(
         .sum::<f64>()
         + f64::from(burst);
     let peer = match dialect {
-        Dialect::Api => "urllib3",
+        Dialect::Api(_) => "urllib3",
         Dialect::S3 => "boto3 adaptive",
     };
     for side in ["apiretry", "apiretry, rate not learned", peer] {
         let server = MockServer::start().unwrap();
         let path = match dialect {
-            Dialect::Api => "/assets/1",
+            Dialect::Api(_) => "/assets/1",
             Dialect::S3 => "/bucket/clip.mov",
         };
         server.script("GET", path, [Reply::status(200).body("0123456789")]);
         let set_limit = |rate: f64| {
             server.rate_limit(rate, burst);
             server.rate_limit_slowdown(dialect == Dialect::S3);
+            if let Dialect::Api(wait) = dialect {
+                server.rate_limit_retry_after(wait);
+            }
         };
         set_limit(limit(0.0));
         let url = format!("{}{path}", server.url());
@@ -427,7 +434,7 @@ fn limit_scenario(
         let counts = match side {
             "urllib3" | "boto3 adaptive" => {
                 let counts = match dialect {
-                    Dialect::Api => urllib3_side(&url, seconds, follow),
+                    Dialect::Api(_) => urllib3_side(&url, seconds, follow),
                     Dialect::S3 => boto3_side(&server.url(), seconds, follow),
                 };
                 match counts {
@@ -443,7 +450,7 @@ fn limit_scenario(
             _ => apiretry_side(
                 |c, s| {
                     let profile = match dialect {
-                        Dialect::Api => "generic",
+                        Dialect::Api(_) => "generic",
                         Dialect::S3 => "s3",
                     };
                     let b = Client::builder(server.url())
@@ -461,7 +468,7 @@ fn limit_scenario(
         };
         let sent = server.requests();
         let refusal = match dialect {
-            Dialect::Api => 429,
+            Dialect::Api(_) => 429,
             Dialect::S3 => 503,
         };
         let limited = sent.iter().filter(|r| r.status == Some(refusal)).count();
@@ -536,6 +543,16 @@ fn learned_rates(run: impl Fn(&str) -> bool) {
             5,
             |_| 50.0,
             5.0,
+        );
+    }
+    if run("constant_wait_limit") {
+        limit_scenario(
+            "8. a constant Retry-After: 2 over 2 req/s (burst 40), as Shopify's REST API",
+            Dialect::Api(Some(2)),
+            30.0,
+            40,
+            |_| 2.0,
+            15.0,
         );
     }
     if run("keyed_limit") {

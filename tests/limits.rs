@@ -300,3 +300,42 @@ fn the_mock_can_refuse_as_s3_does() {
     );
     assert!(c.learned_rate("/bucket/key").is_some());
 }
+
+/// Rows: (the mock's `Retry-After` setting, from a scenario file or
+/// not, what a refusal says). By default the whole seconds to the next
+/// token (100 s at 0.01 req/s); set, always that, as an API whose wait is
+/// not its pace.
+#[test]
+fn the_mock_says_the_retry_after_it_is_told() {
+    let rows = [
+        (None, false, Some(100_000)),
+        (Some(2), false, Some(2_000)),
+        (Some(3), true, Some(3_000)),
+    ];
+    for (wait, from_file, said) in rows {
+        let server = MockServer::start().unwrap();
+        server.script("GET", "/q", [Reply::status(200)]);
+        if from_file {
+            let text = format!(
+                r#"{{"rate_limit": {{"per_second": 0.01, "retry_after": {}}}, "routes": []}}"#,
+                wait.unwrap()
+            );
+            apiretry::mock::Scenario::from_json(&text)
+                .unwrap()
+                .apply(&server);
+        } else {
+            server.rate_limit(0.01, 1);
+            server.rate_limit_retry_after(wait);
+        }
+        let c = Client::builder(server.url())
+            .policy(Policy::default().with_max_attempts(1))
+            .build();
+        c.send(&Request::get("/q")).unwrap();
+        let err = c.send(&Request::get("/q")).unwrap_err();
+        assert_eq!(
+            (err.status, err.retry_after_ms),
+            (Some(429), said),
+            "{wait:?}"
+        );
+    }
+}

@@ -67,6 +67,10 @@ struct Limit {
     /// `-Reset`), as many APIs do.
     #[serde(default)]
     headers: bool,
+    /// Seconds every refusal says in `Retry-After`, whatever the bucket
+    /// holds (default: the whole seconds to the next token).
+    #[serde(default)]
+    retry_after: Option<u64>,
 }
 
 fn one() -> u32 {
@@ -157,6 +161,7 @@ impl Scenario {
         if let Some(l) = &self.rate_limit {
             server.rate_limit(l.per_second, l.burst);
             server.rate_limit_headers(l.headers);
+            server.rate_limit_retry_after(l.retry_after);
         }
         server.require_token(self.token.as_deref());
         for p in &self.open_paths {

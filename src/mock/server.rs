@@ -64,6 +64,9 @@ struct Bucket {
     /// Whether over the limit is S3's 503 `SlowDown` (no `Retry-After`)
     /// rather than 429 with `Retry-After`.
     slowdown: bool,
+    /// A `Retry-After` said whatever the bucket holds, rather than the
+    /// time to its next token.
+    wait: Option<u64>,
 }
 
 impl Bucket {
@@ -128,7 +131,9 @@ impl Shared {
             let taken = bucket.take(Instant::now());
             stated = bucket.headers.then(|| bucket.headers());
             if let Err(wait) = taken {
-                let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
+                let secs = bucket
+                    .wait
+                    .unwrap_or(wait.as_secs_f64().ceil().max(1.0) as u64);
                 refusal = Some(match bucket.slowdown {
                     true => Reply::aws(503, "SlowDown", "Please reduce your request rate."),
                     false => {
@@ -293,6 +298,7 @@ impl MockServer {
             at: Instant::now(),
             headers: false,
             slowdown: false,
+            wait: None,
         });
     }
 
@@ -301,6 +307,16 @@ impl MockServer {
     pub fn rate_limit_slowdown(&self, on: bool) {
         if let Some(b) = &mut self.shared.state().limit {
             b.slowdown = on;
+        }
+    }
+
+    /// The `Retry-After` the rate limit answers with: always `secs`, as
+    /// some APIs say whatever their rate (Shopify's REST API: 2 s over a
+    /// 2 req/s bucket), or, with `None` (the default), the whole seconds
+    /// until the next token.
+    pub fn rate_limit_retry_after(&self, secs: Option<u64>) {
+        if let Some(b) = &mut self.shared.state().limit {
+            b.wait = secs;
         }
     }
 
