@@ -96,6 +96,17 @@ int main(int argc, char **argv) {
   auto limited = c2c.value().classify(429, &wait, 1, "");
   EXPECT(limited.ok() && limited.value().kind() == APIRETRY_KIND_RATE_LIMITED);
 
+  // Its rate learned from the answers its own stack got (times in ms).
+  auto learner = apiretry::RateLearner::make();
+  EXPECT(learner.ok());
+  EXPECT(!learner.value().rate().ok());  // not throttled yet: unpaced
+  for (std::uint64_t t = 0; t < 1000; t += 100) EXPECT(learner.value().on_answer(t, t + 20, false).ok());
+  auto cut = learner.value().on_answer(1000, 1020, true);
+  EXPECT(cut.ok() && cut.value() > 0 && cut.value() < 10);
+  EXPECT(learner.value().on_retry_after(1020, 1000).ok());
+  EXPECT(learner.value().rate().ok() && learner.value().rate().value() == cut.value());
+  EXPECT(apiretry::RateLearner::make(-1).error().code() == APIRETRY_RESULT_INVALID_ARGUMENT);
+
   std::printf("cpp_example: %s\n", failures == 0 ? "all passed" : "FAILED");
   return failures == 0 ? 0 : 1;
 }

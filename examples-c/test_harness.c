@@ -887,6 +887,46 @@ static void test_learned_rate(const char *url) {
   apiretry_client_builder_free(b);
 }
 
+/* A program's own HTTP stack learning a rate, on given times (ms). */
+static void test_rate_learner(void) {
+  apiretry_rate_learner *l = NULL;
+  CHECK(apiretry_rate_learner_new(-1, 0, &l) == APIRETRY_RESULT_INVALID_ARGUMENT && l == NULL);
+  CHECK(apiretry_rate_learner_new(NAN, 0, &l) == APIRETRY_RESULT_INVALID_ARGUMENT);
+  CHECK(apiretry_rate_learner_new(10, 5, &l) == APIRETRY_RESULT_INVALID_ARGUMENT);
+  CHECK(apiretry_rate_learner_new(0, 0, NULL) == APIRETRY_RESULT_NULL_POINTER);
+  CHECK(apiretry_rate_learner_new(0, 0, &l) == APIRETRY_RESULT_OK && l != NULL);
+  double rate = -1, cut = -1;
+  CHECK(apiretry_rate_learner_rate(l, &rate) == APIRETRY_RESULT_ABSENT && rate == -1);
+  /* 10 answers a second, accepted: nothing learned, nothing cut. */
+  for (uint64_t i = 0; i < 10; i++) {
+    CHECK(apiretry_rate_learner_on_answer(l, i * 100, i * 100 + 20, false, &cut) == APIRETRY_RESULT_OK);
+    CHECK(cut == 0);
+  }
+  CHECK(apiretry_rate_learner_rate(l, &rate) == APIRETRY_RESULT_ABSENT);
+  /* A throttle cuts below what was sent. */
+  CHECK(apiretry_rate_learner_on_answer(l, 1000, 1020, true, &cut) == APIRETRY_RESULT_OK);
+  CHECK(cut > 0 && cut < 10);
+  CHECK(apiretry_rate_learner_rate(l, &rate) == APIRETRY_RESULT_OK && rate == cut);
+  CHECK(apiretry_rate_learner_on_answer(l, 1100, 1120, false, NULL) == APIRETRY_RESULT_OK);
+  apiretry_rate_learner_free(l);
+
+  /* Retry-After: 3, then one acceptance per 3 s: the pace, 1/3 a second. */
+  CHECK(apiretry_rate_learner_new(0, 0, &l) == APIRETRY_RESULT_OK);
+  CHECK(apiretry_rate_learner_on_answer(l, 0, 0, true, NULL) == APIRETRY_RESULT_OK);
+  CHECK(apiretry_rate_learner_on_retry_after(l, 0, 3000) == APIRETRY_RESULT_OK);
+  for (uint64_t t = 3000; t <= 9000; t += 3000) {
+    CHECK(apiretry_rate_learner_on_answer(l, t, t, false, NULL) == APIRETRY_RESULT_OK);
+  }
+  CHECK(apiretry_rate_learner_rate(l, &rate) == APIRETRY_RESULT_OK && fabs(rate - 1.0 / 3.0) < 1e-9);
+  CHECK(apiretry_rate_learner_rate(l, NULL) == APIRETRY_RESULT_NULL_POINTER);
+  apiretry_rate_learner_free(l);
+
+  CHECK(apiretry_rate_learner_on_answer(NULL, 0, 0, true, NULL) == APIRETRY_RESULT_NULL_POINTER);
+  CHECK(apiretry_rate_learner_on_retry_after(NULL, 0, 3000) == APIRETRY_RESULT_NULL_POINTER);
+  CHECK(apiretry_rate_learner_rate(NULL, &rate) == APIRETRY_RESULT_NULL_POINTER);
+  apiretry_rate_learner_free(NULL);
+}
+
 static void test_stream_bad_arguments(void) {
   apiretry_request *req = NULL;
   struct source src = {NULL, 0, 0, 0};
@@ -1033,6 +1073,7 @@ int main(void) {
   test_client_bad_arguments();
   test_decisions();
   test_stream_bad_arguments();
+  test_rate_learner();
   const char *url = getenv("APIRETRY_MOCK_URL");
   if (url != NULL) {
     test_client(url);

@@ -431,6 +431,11 @@ typedef struct apiretry_client_builder apiretry_client_builder;
 // release it with `apiretry_profile_free` when nothing uses it.
 typedef struct apiretry_profile apiretry_profile;
 
+// The rate one origin allows, learned from its throttling answers. Create
+// with `apiretry_rate_learner_new`, release with
+// `apiretry_rate_learner_free`. Thread-safe.
+typedef struct apiretry_rate_learner apiretry_rate_learner;
+
 // A request; reusable, and sendable again. Not to be changed while a send
 // that uses it is in flight.
 typedef struct apiretry_request apiretry_request;
@@ -736,7 +741,7 @@ void apiretry_client_builder_free(apiretry_client_builder *builder);
 // How rates are learned where the server does not state its limit: on by
 // default (a throttling answer cuts the origin's rate, successes grow it
 // back, CUBIC as in the AWS SDKs' adaptive mode). `floor_per_s` (> 0; 0
-// for the default, one request a minute) and `ceiling_per_s` (0 for none
+// for the default, 0.5 requests a second) and `ceiling_per_s` (0 for none
 // but the configured rate limit) bound it; `enabled` false paces by
 // configured limits only. Out of range is `APIRETRY_RESULT_INVALID_ARGUMENT`.
 apiretry_result apiretry_client_builder_set_adaptive_rate(apiretry_client_builder *builder,
@@ -924,6 +929,42 @@ apiretry_result apiretry_client_builder_set_proxy_from_env(apiretry_client_build
 // Thread-safe. Returns `APIRETRY_RESULT_BUFFER_TOO_SMALL` when `len` is not
 // more than the length.
 apiretry_result apiretry_result_message(uint32_t result, char *buf, size_t len, size_t *out_n);
+
+// A learner between `floor_per_s` (0: the default, 0.5 requests a
+// second) and `ceiling_per_s` (0: none), as a client learns per origin.
+// Pace requests at `apiretry_rate_learner_rate` once it has one. The
+// caller owns `*out_learner`.
+apiretry_result apiretry_rate_learner_new(double floor_per_s,
+                                          double ceiling_per_s,
+                                          apiretry_rate_learner **out_learner);
+
+// An answer came back: its request was let out at `sent_ms` and answered
+// at `at_ms` (milliseconds of a monotonic clock, from any fixed start);
+// `throttled` when it said slow down (429, S3 `SlowDown`, a used-up
+// quota). `*out_rate` (may be NULL) receives the new rate when this answer
+// cut it, else 0. Thread-safe.
+apiretry_result apiretry_rate_learner_on_answer(const apiretry_rate_learner *learner,
+                                                uint64_t sent_ms,
+                                                uint64_t at_ms,
+                                                bool throttled,
+                                                double *out_rate);
+
+// A throttling answer at `at_ms` said `Retry-After: wait_ms`. A wait of
+// 2 to 10 s may be the server's pace: once its answers bear that out
+// (no more than 1.5 accepted per wait over the next three waits), the
+// rate keeps to one request per wait. Call it after
+// `apiretry_rate_learner_on_answer` for the same answer. Thread-safe.
+apiretry_result apiretry_rate_learner_on_retry_after(const apiretry_rate_learner *learner,
+                                                     uint64_t at_ms,
+                                                     uint64_t wait_ms);
+
+// The learned rate in requests per second into `*out_rate`;
+// `APIRETRY_RESULT_ABSENT` until a throttle (send unpaced until then).
+// Thread-safe.
+apiretry_result apiretry_rate_learner_rate(const apiretry_rate_learner *learner, double *out_rate);
+
+// Releases a learner; NULL is ignored.
+void apiretry_rate_learner_free(apiretry_rate_learner *learner);
 
 // Sends the library's log records up to `max_level` (an
 // `APIRETRY_LOG_LEVEL_*`) to `callback`; NULL or `APIRETRY_LOG_LEVEL_OFF`

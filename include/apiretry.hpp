@@ -519,6 +519,41 @@ class Retrier {
   detail::Owner<apiretry_retrier, apiretry_retrier_free> r_;
 };
 
+// The rate one origin allows, learned from its throttling answers, for the
+// program's own HTTP stack; thread-safe. Times are milliseconds of a
+// monotonic clock.
+class RateLearner {
+ public:
+  // floor_per_s 0: the default (0.5 a second); ceiling_per_s 0: none.
+  static Result<RateLearner> make(double floor_per_s = 0, double ceiling_per_s = 0) {
+    apiretry_rate_learner *l = nullptr;
+    apiretry_result r = apiretry_rate_learner_new(floor_per_s, ceiling_per_s, &l);
+    if (r != APIRETRY_RESULT_OK) return Error(r);
+    return RateLearner(l);
+  }
+  // The new rate when this answer cut it, else 0.
+  Result<double> on_answer(std::uint64_t sent_ms, std::uint64_t at_ms, bool throttled) const {
+    double cut = 0;
+    apiretry_result r = apiretry_rate_learner_on_answer(l_.get(), sent_ms, at_ms, throttled, &cut);
+    if (r != APIRETRY_RESULT_OK) return Error(r);
+    return cut;
+  }
+  Status on_retry_after(std::uint64_t at_ms, std::uint64_t wait_ms) const {
+    return detail::check(apiretry_rate_learner_on_retry_after(l_.get(), at_ms, wait_ms));
+  }
+  // ABSENT until a throttle: send unpaced until then.
+  Result<double> rate() const {
+    double rate = 0;
+    apiretry_result r = apiretry_rate_learner_rate(l_.get(), &rate);
+    if (r != APIRETRY_RESULT_OK) return Error(r);
+    return rate;
+  }
+
+ private:
+  explicit RateLearner(apiretry_rate_learner *l) : l_(l) {}
+  detail::Owner<apiretry_rate_learner, apiretry_rate_learner_free> l_;
+};
+
 }  // namespace apiretry
 
 #endif  // APIRETRY_HPP

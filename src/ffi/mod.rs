@@ -23,6 +23,7 @@ pub mod cancel;
 pub mod classify;
 pub mod client;
 pub mod error;
+pub mod limit;
 pub mod log;
 pub mod profile;
 pub mod retry;

@@ -27,7 +27,7 @@ use crate::events::{Event, LogObserver, Observer, Step, StopReason};
 use crate::ffi::cancel::apiretry_cancel;
 use crate::gate::{ClientState, Secret};
 use crate::kind::Kind;
-use crate::limit::{AdaptiveRate, RateLimit};
+use crate::limit::RateLimit;
 use crate::policy::Policy;
 
 /// Configures a client; consumed by `apiretry_client_builder_build`.
@@ -526,7 +526,7 @@ pub extern "C" fn apiretry_client_builder_free(builder: *mut apiretry_client_bui
 /// How rates are learned where the server does not state its limit: on by
 /// default (a throttling answer cuts the origin's rate, successes grow it
 /// back, CUBIC as in the AWS SDKs' adaptive mode). `floor_per_s` (> 0; 0
-/// for the default, one request a minute) and `ceiling_per_s` (0 for none
+/// for the default, 0.5 requests a second) and `ceiling_per_s` (0 for none
 /// but the configured rate limit) bound it; `enabled` false paces by
 /// configured limits only. Out of range is `APIRETRY_RESULT_INVALID_ARGUMENT`.
 #[no_mangle]
@@ -537,22 +537,9 @@ pub extern "C" fn apiretry_client_builder_set_adaptive_rate(
     ceiling_per_s: f64,
 ) -> apiretry_result {
     guard(|| {
-        let ok = |x: f64| x.is_finite() && x >= 0.0;
-        if !ok(floor_per_s) || !ok(ceiling_per_s) {
-            return Err(apiretry_result::InvalidArgument);
-        }
-        if ceiling_per_s > 0.0 && floor_per_s > ceiling_per_s {
-            return Err(apiretry_result::InvalidArgument);
-        }
+        let a = super::limit::adaptive(floor_per_s, ceiling_per_s)?;
         if !enabled {
             return with_builder(builder, ClientBuilder::without_adaptive_rate);
-        }
-        let mut a = AdaptiveRate::default();
-        if floor_per_s > 0.0 {
-            a = a.with_floor(floor_per_s);
-        }
-        if ceiling_per_s > 0.0 {
-            a = a.with_ceiling(ceiling_per_s);
         }
         with_builder(builder, |b| b.adaptive_rate(a))
     })
