@@ -339,3 +339,29 @@ fn the_mock_says_the_retry_after_it_is_told() {
         );
     }
 }
+
+/// Rows: (whether the client learns rates). A `Retry-After` of 10^23
+/// seconds is a classified `rate_limited`, not a clock overflow, and holds
+/// the origin no longer than the policy obeys a `Retry-After` (here 1 s).
+#[test]
+fn an_absurd_retry_after_holds_no_longer_than_the_policy_says() {
+    for learns in [true, false] {
+        let server = MockServer::start().unwrap();
+        let absurd =
+            Reply::simple(429, "slow_down").header("Retry-After", "99999999999999999999999");
+        server.script("GET", "/a", [absurd, Reply::json(200, "{}")]);
+        let policy = Policy::default()
+            .with_max_attempts(1)
+            .with_max_retry_after(Duration::from_secs(1));
+        let mut b = Client::builder(server.url()).policy(policy);
+        if !learns {
+            b = b.without_adaptive_rate();
+        }
+        let c = b.build();
+        let err = c.send(&Request::get("/a")).unwrap_err();
+        assert_eq!(err.kind, apiretry::Kind::RateLimited, "{learns}");
+        c.send(&Request::get("/a").expect(200)).unwrap();
+        let gap = gaps(&server)[0];
+        assert!(gap < Duration::from_secs(3), "{learns}: {gap:?}");
+    }
+}

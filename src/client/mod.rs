@@ -397,6 +397,7 @@ impl Client {
         let mut call = Call {
             until,
             network_wait: policy.network_wait(),
+            max_pushback: policy.max_retry_after(),
             refreshed: false,
         };
         retrier.run_cancellable(cancel, |_| self.gated_attempt(req, &mut call, cancel))
@@ -424,7 +425,7 @@ impl Client {
             true => inner.auth.current(until, cancel)?,
             false => (None, 0),
         };
-        match self.exchange(req, &url, &origin, token.as_ref(), until, cancel) {
+        match self.exchange(req, &url, &origin, token.as_ref(), call, cancel) {
             Err(e) if e.kind == Kind::Unauthorized && req.authorized => {
                 if call.refreshed || !inner.auth.can_refresh() {
                     return Err(e.with_retry(Retry::No)); // yes* needs a refresh
@@ -432,7 +433,7 @@ impl Client {
                 call.refreshed = true;
                 inner.auth.refresh_after(generation, until, cancel)?;
                 let (token, _) = inner.auth.current(until, cancel)?;
-                self.exchange(req, &url, &origin, token.as_ref(), until, cancel)
+                self.exchange(req, &url, &origin, token.as_ref(), call, cancel)
                     .map_err(|e| match e.kind {
                         Kind::Unauthorized => e.with_retry(Retry::No),
                         _ => e,
@@ -451,9 +452,10 @@ impl Client {
         url: &str,
         origin: &Arc<Origin>,
         token: Option<&Secret>,
-        until: Option<Instant>,
+        call: &Call,
         cancel: &CancelToken,
     ) -> Result<Response, ApiError> {
+        let until = call.until;
         let sent = origin.limiter.acquire(&req.method, url, until, cancel)?;
         let Failed { error, unreachable } = match self.attempt(req, url, origin, token, until) {
             Ok(resp) => {
@@ -475,9 +477,12 @@ impl Client {
         // A short Retry-After holds the call it answered (its retry waits
         // that long) while the others slow down at the learned, cut rate,
         // instead of all stopping and all starting again together; a long
-        // one, or one with no learned rate, holds every call.
+        // one, or one with no learned rate, holds every call (no longer
+        // than the policy obeys a Retry-After: a day's wait must not stall
+        // every call for a day).
         if let (Kind::RateLimited, Some(ms)) = (error.kind, error.retry_after_ms) {
-            origin.limiter.on_retry_after(Duration::from_millis(ms));
+            let wait = Duration::from_millis(ms);
+            origin.limiter.on_retry_after(wait, call.max_pushback);
         }
         Err(error)
     }
@@ -594,6 +599,8 @@ struct Call {
     until: Option<Instant>,
     /// Time it may still wait at closed gates (`None`: for ever).
     network_wait: Option<Duration>,
+    /// The longest `Retry-After` obeyed, for the origin's pause too.
+    max_pushback: Duration,
     refreshed: bool,
 }
 

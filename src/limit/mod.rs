@@ -265,6 +265,9 @@ impl std::fmt::Debug for Told {
     }
 }
 
+/// The longest the server can hold every call to an origin.
+const LONGEST_PAUSE: Duration = Duration::from_secs(24 * 3600);
+
 /// A slot this close is due: sleeping for less is not worth it.
 const SLACK: Duration = Duration::from_millis(1);
 
@@ -374,7 +377,7 @@ impl RateLimiter {
         let learned_interval = learned
             .as_ref()
             .and_then(|l| l.cubic.rate())
-            .map(|r| Duration::from_secs_f64(1.0 / r));
+            .map(|r| Duration::try_from_secs_f64(1.0 / r).unwrap_or(LONGEST_PAUSE));
         let quota_on = quota.until.is_some_and(|u| u > now);
         let slot = [global.as_deref(), local.as_deref()]
             .into_iter()
@@ -412,7 +415,13 @@ impl RateLimiter {
     /// The server said every call waits (a used-up quota): they are then
     /// released paced, at the learned rate.
     pub fn pause_for(&self, wait: Duration) {
-        self.pause_until(Instant::now() + wait);
+        self.pause_from(Instant::now(), wait);
+    }
+
+    /// Pauses every call for `wait` from `at`, a day at most: a server's
+    /// `Retry-After: 99999999999999999999999` must not overflow the clock.
+    fn pause_from(&self, at: Instant, wait: Duration) {
+        self.pause_until(at + wait.min(LONGEST_PAUSE));
     }
 
     fn pause_until(&self, until: Instant) {
@@ -443,14 +452,16 @@ impl RateLimiter {
     /// call it answered (it may be a sub-second wait rounded up, and the
     /// cut rate slows the others); a longer one holds every call, and one
     /// of up to 10 s may be the server's pace: once its answers bear that
-    /// out, the learned rate keeps to one request per wait.
-    pub fn on_retry_after(&self, wait: Duration) {
-        self.on_retry_after_at(Instant::now(), wait);
+    /// out, the learned rate keeps to one request per wait. No call is
+    /// held longer than `longest` (the policy's cap on `Retry-After`).
+    pub fn on_retry_after(&self, wait: Duration, longest: Duration) {
+        self.on_retry_after_at(Instant::now(), wait, longest);
     }
 
-    fn on_retry_after_at(&self, at: Instant, wait: Duration) {
+    fn on_retry_after_at(&self, at: Instant, wait: Duration, longest: Duration) {
+        let pause = wait.min(longest);
         let Some(learned) = &self.learned else {
-            return self.pause_until(at + wait);
+            return self.pause_from(at, pause);
         };
         if wait.as_secs_f64() < cubic::STATED_MIN {
             return;
@@ -458,7 +469,7 @@ impl RateLimiter {
         let cut = lock(learned)
             .cubic
             .on_stated_wait(self.secs(at), wait.as_secs_f64());
-        self.pause_until(at + wait);
+        self.pause_from(at, pause);
         self.tell(cut);
     }
 
@@ -610,7 +621,7 @@ mod tests {
             let adaptive = learning.then(AdaptiveRate::default);
             let limiter = RateLimiter::new("http://x:80", None, &[], adaptive);
             let now = limiter.epoch;
-            limiter.on_retry_after_at(now, wait);
+            limiter.on_retry_after_at(now, wait, Duration::MAX);
             let free = match limiter.take("GET", "/a", now) {
                 Ok(_) => now,
                 Err(at) => at,
