@@ -74,7 +74,9 @@ impl Policy {
         self
     }
 
-    /// The longest server-requested wait honoured (longer requests are cut to this).
+    /// The longest server-requested wait honoured (longer requests are cut
+    /// to this), by the call told and, when the client holds every call
+    /// to the origin for it, by them too.
     pub fn with_max_retry_after(mut self, max: Duration) -> Self {
         self.max_retry_after = max;
         self
