@@ -226,6 +226,19 @@ fn with_builder(
     Ok(())
 }
 
+/// Installs an observer that calls C: `install` gets the builder, the
+/// client's callback gate (each call runs through it, so none comes after
+/// `apiretry_client_free`) and `user_data`.
+fn with_gated_callback(
+    b: *mut apiretry_client_builder,
+    user_data: *mut c_void,
+    install: impl FnOnce(ClientBuilder, Arc<CallbackGate>, UserData) -> ClientBuilder,
+) -> Result<(), apiretry_result> {
+    let gate = builder_mut(b)?.callbacks.clone();
+    let ud = UserData(user_data);
+    with_builder(b, move |builder| install(builder, gate, ud))
+}
+
 /// A builder for a client of the API at `base_url` (http or https). The
 /// caller owns `*out` until `apiretry_client_builder_build` (or `_free`).
 #[no_mangle]
@@ -475,11 +488,9 @@ pub extern "C" fn apiretry_client_builder_set_state_callback(
 ) -> apiretry_result {
     guard(|| {
         let cb = callback.ok_or(apiretry_result::NullPointer)?;
-        let ud = UserData(user_data);
-        let gate = builder_mut(builder)?.callbacks.clone();
-        with_builder(builder, move |b| {
+        with_gated_callback(builder, user_data, move |b, gate, ud| {
             b.state_observer(move |s: ClientState| {
-                let ud = ud;
+                let ud = &ud;
                 gate.run(|| cb(ud.0, s as u32))
             })
         })
@@ -562,11 +573,9 @@ pub extern "C" fn apiretry_client_builder_set_rate_callback(
 ) -> apiretry_result {
     guard(|| {
         let cb = callback.ok_or(apiretry_result::NullPointer)?;
-        let ud = UserData(user_data);
-        let gate = builder_mut(builder)?.callbacks.clone();
-        with_builder(builder, move |b| {
+        with_gated_callback(builder, user_data, move |b, gate, ud| {
             b.rate_observer(move |origin: &str, rate: f64| {
-                let ud = ud;
+                let ud = &ud;
                 let origin = std::ffi::CString::new(origin).unwrap_or_default();
                 gate.run(|| cb(ud.0, origin.as_ptr(), rate))
             })
