@@ -8,18 +8,13 @@ line of counts, as urllib3_peer.py does.
 Run with the moto virtual environment's python (.ci/moto-venv), which has
 boto3.
 """
-import json
 import sys
-import threading
-import time
 
 import boto3
 import botocore.config
 import botocore.exceptions
 
-lock = threading.Lock()
-counts = {"calls_at": [], "attempts_at": [], "successes_at": []}
-START = time.monotonic()
+from peer_loop import record, run
 
 
 def main():
@@ -37,34 +32,16 @@ def main():
         aws_secret_access_key="testing",
         config=config,
     )
+    s3.meta.events.register("before-send.s3.GetObject", lambda **_: record("attempts_at"))
 
-    def count_attempt(**_):
-        with lock:
-            counts["attempts_at"].append(time.monotonic() - START)
+    def call():
+        try:
+            s3.get_object(Bucket="bucket", Key="clip.mov")["Body"].read()
+            return True
+        except botocore.exceptions.ClientError:
+            return False
 
-    s3.meta.events.register("before-send.s3.GetObject", count_attempt)
-    stop = START + seconds
-
-    def worker():
-        while time.monotonic() < stop:
-            with lock:
-                counts["calls_at"].append(time.monotonic() - START)
-            try:
-                s3.get_object(Bucket="bucket", Key="clip.mov")["Body"].read()
-                ok = True
-            except botocore.exceptions.ClientError:
-                ok = False
-            if ok:
-                with lock:
-                    counts["successes_at"].append(time.monotonic() - START)
-
-    pool = [threading.Thread(target=worker) for _ in range(threads)]
-    for t in pool:
-        t.start()
-    for t in pool:
-        t.join()
-    counts["elapsed"] = time.monotonic() - START
-    print(json.dumps(counts))
+    run(threads, seconds, call)
 
 
 if __name__ == "__main__":

@@ -7,17 +7,12 @@ Retry is configured as urllib3's documentation suggests for APIs: retry on
 429/500/502/503/504 and connection errors, exponential backoff, and
 Retry-After honoured.
 """
-import json
 import sys
-import threading
-import time
 
 import urllib3
 from urllib3.util.retry import Retry
 
-lock = threading.Lock()
-counts = {"calls_at": [], "attempts_at": [], "successes_at": []}
-START = time.monotonic()
+from peer_loop import record, run
 
 
 class CountingPool(urllib3.HTTPConnectionPool):
@@ -25,8 +20,7 @@ class CountingPool(urllib3.HTTPConnectionPool):
     _make_request, so refused connections count too)."""
 
     def _make_request(self, *args, **kwargs):
-        with lock:
-            counts["attempts_at"].append(time.monotonic() - START)
+        record("attempts_at")
         return super()._make_request(*args, **kwargs)
 
 
@@ -43,32 +37,14 @@ def main():
     )
     http = urllib3.PoolManager(maxsize=threads, retries=retry, timeout=urllib3.Timeout(total=15))
     http.pool_classes_by_scheme = {"http": CountingPool, "https": urllib3.HTTPSConnectionPool}
-    start = START
-    stop = start + seconds
 
-    def worker():
-        i = 0
-        while time.monotonic() < stop:
-            i += 1
-            ok = False
-            with lock:
-                counts["calls_at"].append(time.monotonic() - start)
-            try:
-                r = http.request("GET", url)
-                ok = r.status == 200
-            except urllib3.exceptions.HTTPError:
-                pass
-            if ok:
-                with lock:
-                    counts["successes_at"].append(time.monotonic() - start)
+    def call():
+        try:
+            return http.request("GET", url).status == 200
+        except urllib3.exceptions.HTTPError:
+            return False
 
-    pool = [threading.Thread(target=worker) for _ in range(threads)]
-    for t in pool:
-        t.start()
-    for t in pool:
-        t.join()
-    counts["elapsed"] = time.monotonic() - start
-    print(json.dumps(counts))
+    run(threads, seconds, call)
 
 
 if __name__ == "__main__":
