@@ -680,12 +680,16 @@ apiretry_result apiretry_client_builder_set_policy(apiretry_client_builder *buil
                                                    const apiretry_backoff_config *backoff);
 
 // The client's retry budget (gRPC's retry throttling): `max_tokens`
-// tokens, each failure costs one, each success earns `token_ratio`, and
-// failures are retried only while more than half the tokens are left. On by
-// default with 10 tokens and 0.1, so that a fleet stops multiplying its load
-// in an outage; `max_tokens` 0 turns it off (every failure is retried up to
-// the policy's attempts). `max_tokens` is 0 or 1-1000, `token_ratio` 0-1;
-// anything else is `APIRETRY_RESULT_INVALID_ARGUMENT`.
+// tokens, each retryable failure costs one, each success earns
+// `token_ratio`. It decides once per call, at the call's first retryable
+// failure: the call retries (and keeps all its policy's attempts) while
+// more than half the tokens are left, else it makes one attempt. On by
+// default with twice the policy's attempts in tokens (16 for the default
+// 8; at least 10) and 0.1, so that a fresh client's call gets every
+// attempt and a fleet stops multiplying its load in a long outage;
+// `max_tokens` 0 turns it off (every failure is retried up to the policy's
+// attempts). `max_tokens` is 0 or 1-1000, `token_ratio` 0-1; anything else
+// is `APIRETRY_RESULT_INVALID_ARGUMENT`.
 apiretry_result apiretry_client_builder_set_budget(apiretry_client_builder *builder,
                                                    double max_tokens,
                                                    double token_ratio);

@@ -35,11 +35,16 @@ impl<'p> RetryState<'p> {
     }
 
     /// Decides what follows a failed attempt that ended at `now`: retry after
-    /// a delay, or stop. A retryable failure is charged to `budget`.
+    /// a delay, or stop. A retryable failure is charged to `budget`, which
+    /// decides at the call's first such failure whether it retries at all
+    /// (never midway: see [`RetryBudget`]).
     ///
     /// The delay is the larger of the backoff and the server's
     /// `retry_after_ms` (capped by the policy); when it would end past the
-    /// deadline, the call stops now with the server's error instead.
+    /// deadline, the call stops now with the server's error instead. An
+    /// error of kind `cancelled` (the call was cancelled at a gate or the
+    /// limiter) is [`Step::Cancelled`]; one of kind `deadline_exceeded`
+    /// stops for the deadline.
     pub fn on_failure(
         &mut self,
         err: &ApiError,
@@ -67,6 +72,9 @@ pub(crate) struct CallState {
     started: Instant,
     failures: u32,
     once_used: bool,
+    /// The budget's one decision for this call, made at its first
+    /// retryable failure.
+    admitted: Option<bool>,
 }
 
 impl CallState {
@@ -76,6 +84,7 @@ impl CallState {
             started,
             failures: 0,
             once_used: false,
+            admitted: None,
         }
     }
 
@@ -93,10 +102,18 @@ impl CallState {
         budget: Option<&RetryBudget>,
     ) -> Step {
         self.failures += 1;
+        match err.kind {
+            Kind::Cancelled => return Step::Cancelled,
+            Kind::DeadlineExceeded => return Step::GiveUp(StopReason::Deadline),
+            _ => {}
+        }
         let class = policy.retry_for(err);
         let budget_allows = match (class, budget) {
             (Retry::No, _) | (_, None) => true,
-            (_, Some(b)) => b.on_failure(),
+            (_, Some(b)) => {
+                let fresh = b.on_failure(); // spent whether or not it decides
+                *self.admitted.get_or_insert(fresh)
+            }
         };
         let stop = match class {
             Retry::No => Some(StopReason::NotRetryable),
@@ -203,6 +220,11 @@ impl Retrier {
         &self.policy
     }
 
+    /// The clock its sleeps go through.
+    pub(crate) fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
     /// Runs `op` (given the attempt number, 0 first) until it succeeds or
     /// the policy says stop; returns its value or the last error.
     pub fn run<T>(&self, op: impl FnMut(u32) -> Result<T, ApiError>) -> Result<T, ApiError> {
@@ -240,6 +262,11 @@ impl Retrier {
                 RetryState::new(&self.policy, started.unwrap_or(now), fastrand::u64(..))
             });
             let step = state.on_failure(&err, now, self.budget.as_deref());
+            if step == Step::Cancelled {
+                // Cancelled at a gate or the limiter: the error says so already.
+                self.observe(attempt, Some(&err), step);
+                return Err(err);
+            }
             self.observe(attempt, Some(&err), step);
             match step {
                 Step::Retry(delay) => {

@@ -5,8 +5,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use apiretry::{
-    ApiError, Backoff, CancelToken, Event, Jitter, Kind, Policy, Retrier, Retry, RetryBudget, Step,
-    StopReason, VirtualClock,
+    ApiError, Backoff, CancelToken, Event, Jitter, Kind, Policy, Retrier, Retry, RetryBudget,
+    RetryState, Step, StopReason, VirtualClock,
 };
 
 fn ms(v: &[u64]) -> Vec<Duration> {
@@ -314,28 +314,31 @@ fn cancellation_before_and_during_a_sleep() {
     );
 }
 
+/// Runs one call whose attempt `i` succeeds when `outcomes[i]` is true
+/// (missing: fails retryably); returns the attempts it made.
+fn attempts_of(r: &Retrier, outcomes: &[bool]) -> usize {
+    let mut n = 0;
+    let _ = r.run(|i| {
+        n += 1;
+        if outcomes.get(i as usize).copied().unwrap_or(false) {
+            Ok(())
+        } else {
+            Err(ApiError::new(Kind::Connection))
+        }
+    });
+    n
+}
+
 #[test]
 fn budget_exhaustion_and_refill() {
     let budget = Arc::new(RetryBudget::default());
     let (r, _) = retrier(Policy::default());
     let r = r.with_budget(budget.clone());
-    let attempts_of = |outcomes: &[bool]| {
-        let mut n = 0;
-        let _ = r.run(|i| {
-            n += 1;
-            if outcomes.get(i as usize).copied().unwrap_or(false) {
-                Ok(())
-            } else {
-                Err(ApiError::new(Kind::Connection))
-            }
-        });
-        n
-    };
-    // A full budget (10) allows retries while more than 5 tokens remain.
-    assert_eq!(attempts_of(&[]), 5);
-    assert_eq!(budget.tokens(), 5.0);
-    // Exhausted: each further call costs one request, and its error says why.
-    assert_eq!(attempts_of(&[]), 1);
+    // A fresh budget (16 tokens for 8 attempts) lets the first call make all 8.
+    assert_eq!(attempts_of(&r, &[]), 8);
+    assert_eq!(budget.tokens(), 8.0);
+    // Half left after one wholly failed call: a failing call makes one attempt,
+    // and its error says why.
     let err = r
         .run(|_| Err::<(), _>(ApiError::new(Kind::Connection)))
         .unwrap_err();
@@ -344,16 +347,78 @@ fn budget_exhaustion_and_refill() {
             .contains("retry budget is spent (attempt 1 of 8)"),
         "{err}"
     );
-    assert_eq!(budget.tokens(), 3.0);
-    // Successes refill it, 0.1 each: 31 of them bring it to 6.1, enough for one retry.
+    assert_eq!(attempts_of(&r, &[]), 1);
+    assert_eq!(budget.tokens(), 6.0);
+    // Successes refill it, 0.1 each: 31 of them bring it to 9.1, enough for
+    // the next failing call to be let retry.
     for _ in 0..31 {
-        assert_eq!(attempts_of(&[true]), 1);
+        assert_eq!(attempts_of(&r, &[true]), 1);
     }
-    assert_eq!(attempts_of(&[false, true]), 2);
+    assert_eq!(attempts_of(&r, &[false, true]), 2);
     // Non-retryable failures do not spend the budget.
     let before = budget.tokens();
     let _ = r.run(|_| Err::<(), _>(ApiError::new(Kind::InvalidRequest)));
     assert_eq!(budget.tokens(), before);
+}
+
+/// The budget decides once per call, at its first retryable failure: a call
+/// let retry keeps its policy's attempts however the budget is drained
+/// meanwhile, one refused makes one attempt.
+#[test]
+fn budget_decides_once_per_call() {
+    let rows: &[(&str, u32, &[bool], usize)] = &[
+        // (case, tokens spent by earlier calls, outcomes, attempts made)
+        (
+            "seed 001: 503 six times, then 200",
+            0,
+            &[false, false, false, false, false, false, true],
+            7,
+        ),
+        ("a fresh call that never succeeds", 0, &[], 8),
+        (
+            "10 of 16 left: let retry, then drained to 2 by its own failures",
+            6,
+            &[],
+            8,
+        ),
+        (
+            "9 of 16 left: 8 after its first failure, refused",
+            7,
+            &[],
+            1,
+        ),
+    ];
+    for &(case, spent, outcomes, want) in rows {
+        let budget = Arc::new(RetryBudget::default());
+        for _ in 0..spent {
+            budget.on_failure();
+        }
+        let (r, _) = retrier(Policy::default());
+        let r = r.with_budget(budget);
+        assert_eq!(attempts_of(&r, outcomes), want, "{case}");
+    }
+
+    // Calls in flight together (16 threads of a fresh client): all fail
+    // their first attempt before any retries. The first 7 are let retry and
+    // keep all 8 attempts while their failures drain the budget to nothing;
+    // the other 9 make one attempt each.
+    let budget = RetryBudget::default();
+    let policy = Policy::default();
+    let t0 = Instant::now();
+    let err = ApiError::new(Kind::Connection);
+    let mut calls: Vec<RetryState<'_>> = (0..16)
+        .map(|seed| RetryState::new(&policy, t0, seed))
+        .collect();
+    let mut attempts = vec![0u32; 16];
+    let mut live: Vec<usize> = (0..16).collect();
+    while !live.is_empty() {
+        live.retain(|&i| {
+            attempts[i] += 1;
+            matches!(calls[i].on_failure(&err, t0, Some(&budget)), Step::Retry(_))
+        });
+    }
+    assert_eq!(attempts, [8, 8, 8, 8, 8, 8, 8, 1, 1, 1, 1, 1, 1, 1, 1, 1]);
+    assert_eq!(budget.tokens(), 0.0);
 }
 
 #[test]
@@ -388,12 +453,12 @@ fn observer_sees_every_attempt_without_secrets() {
     let seen = seen.lock().unwrap();
     assert_eq!(seen.len(), 3);
     assert!(
-        seen[0].starts_with("0 Retry(500ms) Some(9.0)"),
+        seen[0].starts_with("0 Retry(500ms) Some(15.0)"),
         "{}",
         seen[0]
     );
-    assert!(seen[1].starts_with("1 Retry(1s) Some(8.0)"), "{}", seen[1]);
-    assert!(seen[2].starts_with("2 Success Some(8.1)"), "{}", seen[2]);
+    assert!(seen[1].starts_with("1 Retry(1s) Some(14.0)"), "{}", seen[1]);
+    assert!(seen[2].starts_with("2 Success Some(14.1)"), "{}", seen[2]);
     assert!(
         seen.iter().all(|line| !line.contains("eyJsecret")),
         "{seen:?}"
@@ -410,12 +475,20 @@ fn give_up_reasons_reach_the_observer() {
     }));
     let _ = r.run(|_| Err::<(), _>(ApiError::new(Kind::Timeout)));
     let _ = r.run(|_| Err::<(), _>(ApiError::new(Kind::Forbidden)));
+    // A call cancelled, or out of time, at a gate or the limiter: the
+    // operation's error says so, and the step is the cancellation or the
+    // deadline, not a give-up for a failure that is not retried.
+    let cancelled = r.run(|_| Err::<(), _>(ApiError::new(Kind::Cancelled)));
+    assert_eq!(cancelled.unwrap_err().kind, Kind::Cancelled);
+    let _ = r.run(|_| Err::<(), _>(ApiError::new(Kind::DeadlineExceeded)));
     assert_eq!(
         *steps.lock().unwrap(),
         [
             Step::Retry(Duration::from_millis(500)),
             Step::GiveUp(StopReason::Attempts),
-            Step::GiveUp(StopReason::NotRetryable)
+            Step::GiveUp(StopReason::NotRetryable),
+            Step::Cancelled,
+            Step::GiveUp(StopReason::Deadline),
         ]
     );
 }

@@ -93,8 +93,8 @@ pub extern "C" fn apiretry_retrier_new(
         let policy = unsafe { super::client::policy(max_attempts, deadline_ms, backoff) }?;
         *slot = boxed(apiretry_retrier {
             profile: Arc::new(profile),
+            budget: Some(Arc::new(RetryBudget::for_policy(&policy))),
             policy: Arc::new(policy),
-            budget: Some(Arc::new(RetryBudget::default())),
         });
         Ok(())
     })
