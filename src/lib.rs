@@ -51,16 +51,17 @@ pub use cancel::CancelToken;
 pub use classify::{RawResponse, MAX_FIELD_MESSAGES};
 pub use client::{
     Client, ClientBuilder, Proxy, Request, RequestClass, Response, Timeouts, TlsSettings,
-    DEFAULT_MAX_BODY, DEFAULT_MAX_ERROR_BODY, HEALTH_CHECK_CAP, WAITING_PROBE_CAP,
+    DEFAULT_MAX_BODY, DEFAULT_MAX_ERROR_BODY,
 };
 pub use clock::{Clock, SystemClock, VirtualClock};
 pub use error::{ApiError, Fields, MAX_MESSAGE_BYTES};
 pub use events::{Event, LogObserver, Observer, Step, StopReason};
+pub use gate::connectivity::{Admission, ConnectivityState, MIN_RELEASE_RATE, RELEASE_FACTOR};
 pub use gate::{ClientState, Secret, StateObserver};
 pub use headers::Headers;
 pub use kind::{Category, Kind, Retry, UnknownName};
 pub use limit::{AdaptiveRate, RateLearner, RateLimit, RateObserver};
-pub use policy::Policy;
+pub use policy::{Policy, HEALTH_CHECK_CAP};
 pub use profile::{MessageRule, Profile, Text, UnmatchedCode, DEFAULT_MAX_BODY_BYTES};
 pub use retry::{Retrier, RetryState};
 

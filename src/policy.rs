@@ -7,6 +7,14 @@ use crate::backoff::Backoff;
 use crate::error::ApiError;
 use crate::kind::{Kind, Retry};
 
+/// The health check follows the policy's backoff (seed 001: "When polling
+/// for connection status, you should use the same exponential backoff
+/// strategy"), its delays capped at this before jitter: 0.5 s, 1, 2, 4,
+/// then 6 s, each plus up to half again. It is the largest cap whose longest
+/// jittered pause (9 s) still lets a waiting call through within 10 s of the
+/// origin's return; over a 30 s outage a client probes 6 to 7 times.
+pub const HEALTH_CHECK_CAP: Duration = Duration::from_secs(6);
+
 /// A retry policy.
 ///
 /// Defaults follow seed 001: 8 attempts (the first try and 7 retries,
@@ -139,6 +147,22 @@ impl Policy {
     /// The backoff schedule.
     pub fn backoff(&self) -> &Backoff {
         &self.backoff
+    }
+
+    /// The connectivity probes' schedule by default: this policy's backoff,
+    /// its jitter included, capped at [`HEALTH_CHECK_CAP`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use apiretry::{Jitter, Policy};
+    ///
+    /// let probes = Policy::default().probe_backoff().with_jitter(Jitter::None);
+    /// let pauses: Vec<u64> = probes.schedule().take(7).map(|d| d.as_millis() as u64).collect();
+    /// assert_eq!(pauses, [500, 1000, 2000, 4000, 6000, 6000, 6000]);
+    /// ```
+    pub fn probe_backoff(&self) -> Backoff {
+        let b = &self.backoff;
+        b.clone().with_cap(b.delay(u32::MAX).min(HEALTH_CHECK_CAP))
     }
 
     /// The overall deadline, if any.

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use apiretry::mock::{MockServer, Reply};
 use apiretry::{
-    ApiError, Backoff, CancelToken, Client, ClientBuilder, ClientState, Event, Jitter, Kind,
-    Policy, Profile, Request, Retry, Secret, Step, VirtualClock,
+    ApiError, Backoff, CancelToken, Client, ClientBuilder, ClientState, Clock, Event, Jitter, Kind,
+    Policy, Profile, Request, Retry, Secret, Step, SystemClock, VirtualClock,
 };
 
 /// A c2c client with virtual backoff, fast health polling, and a record of
@@ -178,7 +178,10 @@ fn server_down_then_back_calls_wait_and_resume() {
 fn waiting_at_the_gate_is_cancellable_and_bounded_by_the_deadline() {
     let server = MockServer::start().unwrap();
     let (b, _) = builder(&server);
+    // Real time: the probes' pauses go through the client's clock, and on
+    // virtual time they would pass the deadline before the gate could.
     let client = b
+        .clock(Arc::new(SystemClock))
         .policy(
             Policy::default()
                 .with_deadline(Duration::from_millis(300))
@@ -257,4 +260,78 @@ fn an_authorized_call_from_inside_the_refresh_fails_instead_of_hanging() {
         .expect("the call hung in its own refresh");
     assert_eq!(outcome.unwrap(), 200);
     assert_eq!(*nested.lock().unwrap(), [Kind::Application]);
+}
+
+/// Virtual time that ends the server's outage of resets once `up_at` has
+/// passed: the probes' pauses and the call's backoff advance it.
+#[derive(Debug)]
+struct OutageClock {
+    clock: VirtualClock,
+    up_at: Duration,
+    server: Arc<MockServer>,
+}
+
+impl Clock for OutageClock {
+    fn now(&self) -> Instant {
+        self.clock.now()
+    }
+
+    fn sleep(&self, duration: Duration, cancel: &CancelToken) -> bool {
+        let slept = self.clock.sleep(duration, cancel);
+        if self.clock.elapsed() >= self.up_at {
+            self.server.set_resetting(false);
+        }
+        slept
+    }
+}
+
+/// Seed 001's backoff for probes: one call with the default policy through
+/// a 30 s outage of resets opens at most 12 connections in it (attempts and
+/// probes together), never probes faster than the schedule while it waits,
+/// and succeeds within 10 s of the host's return. Five runs, five draws of
+/// the jitter.
+#[test]
+fn a_call_through_a_30_s_outage_follows_the_seed_backoff() {
+    const OUTAGE: Duration = Duration::from_secs(30);
+    for run in 0..5 {
+        let server = Arc::new(MockServer::start().unwrap());
+        server.script("GET", "/x", [Reply::json(200, "{}")]);
+        server.set_resetting(true);
+        let clock = Arc::new(OutageClock {
+            clock: VirtualClock::new(),
+            up_at: OUTAGE,
+            server: server.clone(),
+        });
+        let client = Client::builder(server.url()).clock(clock.clone()).build();
+        let status = client
+            .send(&Request::get("/x").expect(200))
+            .map(|r| r.status());
+        assert_eq!(status.unwrap(), 200, "run {run}");
+        let back_after = clock.clock.elapsed().saturating_sub(OUTAGE);
+        let resets = server.resets();
+        let mut sleeps = clock.clock.sleeps();
+        sleeps.sort();
+        // The call's one backoff sleep (0.5-0.75 s) and the probes' pauses:
+        // none shorter than seed 001's delays capped at 6 s (jitter only adds).
+        let floor = [500, 500, 1000, 2000, 4000, 6000, 6000, 6000, 6000, 6000];
+        for (slept, least) in sleeps.iter().zip(floor) {
+            assert!(
+                *slept >= Duration::from_millis(least),
+                "run {run}: {sleeps:?}"
+            );
+        }
+        assert!(
+            resets <= 12,
+            "run {run}: {resets} connections during the outage"
+        );
+        // Virtual time counts the call's backoff sleep on top of the probes'
+        // pauses, so this overstates the wait by up to 0.75 s.
+        assert!(
+            back_after <= Duration::from_secs(10),
+            "run {run}: success {back_after:?} after the host's return ({sleeps:?})"
+        );
+        eprintln!(
+            "run {run}: {resets} connections during the outage, success {back_after:?} after"
+        );
+    }
 }

@@ -37,18 +37,6 @@ pub use timeouts::Timeouts;
 pub use tls::TlsSettings;
 use transport::{Agents, Caps, Exchange, Failed};
 
-/// The default health check follows the policy's backoff but waits at most
-/// this long between polls: one poll per client is cheap, and every waiting
-/// call resumes only when a poll succeeds (with seed 001's 32 s cap, calls
-/// resumed ~10 s after an outage ended in the peers benchmark).
-pub const HEALTH_CHECK_CAP: std::time::Duration = std::time::Duration::from_secs(5);
-
-/// While calls wait at a closed gate, probes come at least this often by
-/// default (each pause drawn between half this and this, so that a fleet's
-/// probes do not line up): the first call after an outage goes out about as
-/// soon as a client that retried on its own would have sent one.
-pub const WAITING_PROBE_CAP: std::time::Duration = std::time::Duration::from_millis(1500);
-
 /// Default cap on error bodies kept for classification.
 pub const DEFAULT_MAX_ERROR_BODY: u64 = 1 << 20;
 /// Default cap on success bodies.
@@ -79,8 +67,6 @@ struct Inner {
     caps: Caps,
     auth: AuthGate,
     origins: Origins,
-    health_backoff: Backoff,
-    waiting_probe_cap: Duration,
 }
 
 /// Configures a [`Client`].
@@ -90,7 +76,8 @@ pub struct ClientBuilder {
     policy: Policy,
     timeouts: Timeouts,
     caps: Caps,
-    budget: Option<Arc<RetryBudget>>,
+    /// `None`: the default, sized from the policy at build time.
+    budget: Option<Option<Arc<RetryBudget>>>,
     clock: Option<Arc<dyn Clock>>,
     observer: Option<Arc<dyn Observer>>,
     token: Option<Secret>,
@@ -98,7 +85,6 @@ pub struct ClientBuilder {
     state_observer: Option<Arc<StateObserver>>,
     health_path: String,
     health_backoff: Option<Backoff>,
-    waiting_probe_cap: Duration,
     rate_limit: Option<Option<RateLimit>>,
     tls: TlsSettings,
     proxy: Option<Proxy>,
@@ -183,17 +169,11 @@ impl ClientBuilder {
     }
 
     /// The health check's polling schedule (default: the policy's backoff,
-    /// as seed 001 recommends, capped at [`HEALTH_CHECK_CAP`]).
+    /// as seed 001 recommends, capped at [`crate::HEALTH_CHECK_CAP`]: [`Policy::probe_backoff`]). Calls
+    /// waiting at the gate never make it poll faster: a fleet that lost the
+    /// API together probes it no harder than one client would.
     pub fn health_backoff(mut self, backoff: Backoff) -> Self {
         self.health_backoff = Some(backoff);
-        self
-    }
-
-    /// While calls wait at a closed gate, probe at least this often (each
-    /// pause drawn in `[cap/2, cap]`; default [`WAITING_PROBE_CAP`]). Lower
-    /// recovers sooner; higher sends fewer probes into an outage.
-    pub fn waiting_probe_cap(mut self, cap: Duration) -> Self {
-        self.waiting_probe_cap = cap;
         self
     }
     /// Which certificates to trust, and a client certificate (default:
@@ -241,15 +221,16 @@ impl ClientBuilder {
         self
     }
 
-    /// Shares this retry budget (default: a budget of the client's own).
+    /// Shares this retry budget (default: a budget of the client's own,
+    /// [`RetryBudget::for_policy`] of its policy).
     pub fn budget(mut self, budget: Arc<RetryBudget>) -> Self {
-        self.budget = Some(budget);
+        self.budget = Some(Some(budget));
         self
     }
 
     /// Retries without a budget (not recommended for fleets).
     pub fn without_budget(mut self) -> Self {
-        self.budget = None;
+        self.budget = Some(None);
         self
     }
 
@@ -270,12 +251,14 @@ impl ClientBuilder {
         let rate_limit = self.rate_limit.unwrap_or(self.profile.rate_limit());
         let mut route_limits = self.route_limits;
         route_limits.extend(self.profile.route_limits().iter().cloned());
-        let health_backoff = self.health_backoff.unwrap_or_else(|| {
-            let b = self.policy.backoff();
-            b.clone().with_cap(b.delay(u32::MAX).min(HEALTH_CHECK_CAP))
-        });
+        let health_backoff = self
+            .health_backoff
+            .unwrap_or_else(|| self.policy.probe_backoff());
+        let budget = self
+            .budget
+            .unwrap_or_else(|| Some(Arc::new(RetryBudget::for_policy(&self.policy))));
         let mut retrier = Retrier::new(self.policy);
-        if let Some(b) = self.budget {
+        if let Some(b) = budget {
             retrier = retrier.with_budget(b);
         }
         if let Some(c) = self.clock {
@@ -290,7 +273,7 @@ impl ClientBuilder {
         let origins = Origins::new(
             api.clone(),
             RateLimiter::new(&api, rate_limit, &route_limits, self.adaptive),
-            health_url,
+            (health_url, health_backoff),
             self.state_observer.clone(),
             self.adaptive,
             self.rate_observer,
@@ -304,8 +287,6 @@ impl ClientBuilder {
                 caps: self.caps,
                 auth: AuthGate::new(self.token, self.refresh, self.state_observer),
                 origins,
-                health_backoff,
-                waiting_probe_cap: self.waiting_probe_cap,
             }),
         }
     }
@@ -323,7 +304,7 @@ impl Client {
                 error_body: DEFAULT_MAX_ERROR_BODY,
                 body: DEFAULT_MAX_BODY,
             },
-            budget: Some(Arc::new(RetryBudget::default())),
+            budget: None,
             clock: None,
             observer: None,
             token: None,
@@ -331,7 +312,6 @@ impl Client {
             state_observer: None,
             health_path: "/".to_owned(),
             health_backoff: None,
-            waiting_probe_cap: WAITING_PROBE_CAP,
             rate_limit: None,
             route_limits: Vec::new(),
             adaptive: Some(AdaptiveRate::default()),
@@ -461,6 +441,8 @@ impl Client {
             Ok(resp) => {
                 let used_up = headers::rate_limit_exhausted(&resp.headers);
                 origin.limiter.on_answer(sent, used_up);
+                // A call that ran out of patience at the gate got through.
+                origin.gate.mark_connected();
                 return Ok(resp);
             }
             Err(failed) => failed,
@@ -470,9 +452,12 @@ impl Client {
             origin
                 .limiter
                 .on_answer(sent, error.kind == Kind::RateLimited);
+            origin.gate.mark_connected();
         }
-        if unreachable && origin.gate.mark_disconnected() {
-            self.start_health_check(origin.clone());
+        if unreachable {
+            if let Some(first) = origin.gate.mark_disconnected() {
+                self.start_health_check(origin.clone(), first);
+            }
         }
         // A short Retry-After holds the call it answered (its retry waits
         // that long) while the others slow down at the learned, cut rate,
@@ -550,46 +535,59 @@ impl Client {
             .into())
     }
 
-    /// Probes `origin` with backoff on a thread of its own until any HTTP
-    /// answer comes back; ends early if the client is dropped.
-    fn start_health_check(&self, origin: Arc<Origin>) {
+    /// Probes `origin` on its gate's schedule (the first after `first`), on
+    /// a thread of its own, through the client's clock, until any HTTP
+    /// answer comes back; ends early if the client is dropped or a call's
+    /// answer opened the gate.
+    fn start_health_check(&self, origin: Arc<Origin>, first: Duration) {
         let weak: Weak<Inner> = Arc::downgrade(&self.inner);
-        let mut schedule = self.inner.health_backoff.schedule();
-        let cap = self.inner.waiting_probe_cap;
+        let clock = self.inner.retrier.clock().clone();
         let spawned = std::thread::Builder::new()
             .name("apiretry-health".into())
             .spawn({
                 let origin = origin.clone();
-                move || loop {
-                    let busy = cap.mul_f64(0.5 + fastrand::f64() / 2.0);
-                    origin
-                        .gate
-                        .pause_between_probes(schedule.next().unwrap_or_default(), busy);
-                    let Some(inner) = weak.upgrade() else { return };
-                    let (method, url) = (origin.probe.0, origin.probe.1.as_str());
-                    let probe = Request::new(method, url).without_authorization();
-                    let x = Exchange {
-                        method,
-                        url,
-                        body: false,
-                        credentials: false,
-                        token: None,
-                        left: None,
-                    };
-                    match transport::send(&inner.agents, &probe, &x, inner.caps) {
-                        Err(f) if f.unreachable => {
-                            log::debug!(target: "apiretry::probe", "{method} {}: {}", origin.key, f.error);
+                move || {
+                    let mut pause = first;
+                    loop {
+                        clock.sleep(pause, CancelToken::never());
+                        let Some(inner) = weak.upgrade() else { return };
+                        if !origin.gate.is_disconnected() {
+                            return;
                         }
-                        _ => {
-                            log::info!(target: "apiretry::probe", "{method} {}: reachable again", origin.key);
+                        if !probe(&inner, &origin) {
                             return origin.gate.mark_connected();
                         }
+                        pause = origin.gate.next_probe();
                     }
                 }
             });
         if spawned.is_err() {
             // No thread for the check: do not hold calls that nothing would release.
             origin.gate.mark_connected();
+        }
+    }
+}
+
+/// One health probe of `origin`; true while it is still unreachable.
+fn probe(inner: &Inner, origin: &Origin) -> bool {
+    let (method, url) = (origin.probe.0, origin.probe.1.as_str());
+    let request = Request::new(method, url).without_authorization();
+    let x = Exchange {
+        method,
+        url,
+        body: false,
+        credentials: false,
+        token: None,
+        left: None,
+    };
+    match transport::send(&inner.agents, &request, &x, inner.caps) {
+        Err(f) if f.unreachable => {
+            log::debug!(target: "apiretry::probe", "{method} {}: {}", origin.key, f.error);
+            true
+        }
+        _ => {
+            log::info!(target: "apiretry::probe", "{method} {}: reachable again", origin.key);
+            false
         }
     }
 }

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use ureq::http::Uri;
 
+use crate::backoff::Backoff;
 use crate::gate::connectivity::ConnectivityGate;
 use crate::gate::StateObserver;
 use crate::limit::{AdaptiveRate, RateLimiter, RateObserver};
@@ -45,6 +46,8 @@ pub(crate) struct Origins {
     api: Arc<Origin>,
     others: Mutex<HashMap<String, Arc<Origin>>>,
     observer: Option<Arc<StateObserver>>,
+    /// Every origin's probe schedule.
+    probes: Backoff,
     /// How other origins learn their rates, and who hears of it.
     adaptive: Option<AdaptiveRate>,
     rate_observer: Option<Arc<RateObserver>>,
@@ -61,11 +64,12 @@ impl std::fmt::Debug for Origins {
 }
 
 impl Origins {
-    /// `api` is the base URL's origin, with its limiter and health URL.
+    /// `api` is the base URL's origin, with its limiter and health URL;
+    /// every origin is probed on `probes` while unreachable.
     pub fn new(
         api: String,
         limiter: RateLimiter,
-        health_url: String,
+        (health_url, probes): (String, Backoff),
         observer: Option<Arc<StateObserver>>,
         adaptive: Option<AdaptiveRate>,
         rate_observer: Option<Arc<RateObserver>>,
@@ -73,12 +77,13 @@ impl Origins {
         Origins {
             api: Arc::new(Origin {
                 key: api,
-                gate: ConnectivityGate::new(observer.clone()),
+                gate: ConnectivityGate::new(probes.clone(), observer.clone()),
                 limiter: limiter.with_observer(rate_observer.clone()),
                 probe: ("GET", health_url),
             }),
             others: Mutex::default(),
             observer,
+            probes,
             adaptive,
             rate_observer,
         }
@@ -104,7 +109,7 @@ impl Origins {
         let origin = Arc::new(Origin {
             probe: ("HEAD", format!("{key}/")),
             key: key.clone(),
-            gate: ConnectivityGate::new(self.observer.clone()),
+            gate: ConnectivityGate::new(self.probes.clone(), self.observer.clone()),
             limiter: RateLimiter::new(&key, None, &[], self.adaptive)
                 .with_observer(self.rate_observer.clone()),
         });

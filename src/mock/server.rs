@@ -112,6 +112,10 @@ struct Shared {
     connections: std::sync::atomic::AtomicU64,
     stop: AtomicBool,
     down: AtomicBool,
+    /// Every connection is reset at once (a host that is up but whose
+    /// service is not), and counted.
+    resetting: AtomicBool,
+    resets: std::sync::atomic::AtomicU64,
     started: Instant,
     /// Set for an HTTPS server.
     tls: Option<Arc<rustls::ServerConfig>>,
@@ -240,6 +244,8 @@ impl MockServer {
             connections: std::sync::atomic::AtomicU64::new(0),
             stop: AtomicBool::new(false),
             down: AtomicBool::new(false),
+            resetting: AtomicBool::new(false),
+            resets: std::sync::atomic::AtomicU64::new(0),
             started: Instant::now(),
             tls,
         });
@@ -348,6 +354,18 @@ impl MockServer {
         thread::sleep(POLL * 3);
     }
 
+    /// Resets every connection at once, new and open ones, while `on` (an
+    /// outage that still accepts connections, as a crashed service behind
+    /// a live host or load balancer does); each is counted in [`Self::resets`].
+    pub fn set_resetting(&self, on: bool) {
+        self.shared.resetting.store(on, Ordering::SeqCst);
+    }
+
+    /// Connections reset by [`Self::set_resetting`] so far.
+    pub fn resets(&self) -> u64 {
+        self.shared.resets.load(Ordering::SeqCst)
+    }
+
     /// Every request so far, in arrival order.
     pub fn requests(&self) -> Vec<Recorded> {
         self.shared.state().log.clone()
@@ -388,6 +406,10 @@ fn accept_loop(listener: TcpListener, addr: SocketAddr, shared: &Arc<Shared>) {
             continue;
         };
         match l.accept() {
+            Ok((stream, _)) if shared.resetting.load(Ordering::SeqCst) => {
+                shared.resets.fetch_add(1, Ordering::SeqCst);
+                reset(&stream);
+            }
             Ok((stream, _)) => {
                 let s = shared.clone();
                 let _ = thread::Builder::new()
@@ -444,6 +466,10 @@ fn serve_on<S: io::Read + Write>(reader: &mut BufReader<S>, tcp: &TcpStream, sha
             return;
         }
         if shared.down.load(Ordering::SeqCst) {
+            return reset(tcp);
+        }
+        if shared.resetting.load(Ordering::SeqCst) {
+            shared.resets.fetch_add(1, Ordering::SeqCst);
             return reset(tcp);
         }
         // Decided on the head, as a real server's limits and routing are,

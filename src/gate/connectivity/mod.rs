@@ -1,23 +1,23 @@
 //! The connectivity gate of one origin: after a failure that shows the
 //! origin unreachable, calls to it wait here instead of hammering the
-//! network, until a probe gets an answer again.
+//! network, until a probe gets an answer again; then they leave paced.
+//! The decisions are [`ConnectivityState`]'s; this adds the threads' waits.
 
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use super::{notify, wait_while, ClientState, StateObserver};
+use crate::backoff::Backoff;
 use crate::cancel::CancelToken;
 use crate::error::ApiError;
+use crate::kind::Kind;
 
-#[derive(Debug, Default)]
-struct State {
-    disconnected: bool,
-    /// Calls waiting at the gate: while there are any, probes come faster.
-    waiters: usize,
-}
+mod state;
+
+pub use state::{Admission, ConnectivityState, MIN_RELEASE_RATE, RELEASE_FACTOR};
 
 pub(crate) struct ConnectivityGate {
-    state: Mutex<State>,
+    state: Mutex<ConnectivityState>,
     changed: Condvar,
     observer: Option<Arc<StateObserver>>,
 }
@@ -31,26 +31,27 @@ impl std::fmt::Debug for ConnectivityGate {
 }
 
 impl ConnectivityGate {
-    pub fn new(observer: Option<Arc<StateObserver>>) -> Self {
+    /// An open gate whose probes follow `probes`.
+    pub fn new(probes: Backoff, observer: Option<Arc<StateObserver>>) -> Self {
         ConnectivityGate {
-            state: Mutex::default(),
+            state: Mutex::new(ConnectivityState::new(probes, fastrand::u64(..))),
             changed: Condvar::new(),
             observer,
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, State> {
+    fn lock(&self) -> MutexGuard<'_, ConnectivityState> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Whether calls are being held.
     pub fn is_disconnected(&self) -> bool {
-        self.lock().disconnected
+        self.lock().is_closed()
     }
 
-    /// Waits while disconnected: until `until` (a `deadline_exceeded`
-    /// error), `patience` (the call goes on, the gate still closed), or
-    /// cancellation.
+    /// Waits while disconnected, then for this call's turn while held calls
+    /// leave: until `until` (a `deadline_exceeded` error), `patience` (the
+    /// call goes on, the gate still closed), or cancellation.
     pub fn wait(
         &self,
         until: Option<Instant>,
@@ -58,73 +59,72 @@ impl ConnectivityGate {
         cancel: &CancelToken,
     ) -> Result<(), ApiError> {
         let mut s = self.lock();
-        if !s.disconnected {
-            return Ok(());
-        }
-        s.waiters += 1;
-        // The prober may be in a long idle pause: a waiting call shortens it.
-        self.changed.notify_all();
-        let waited = wait_while(
-            s,
-            &self.changed,
-            (until, patience),
-            cancel,
-            "the connection to come back",
-            |s| s.disconnected,
-        );
-        // On an error the guard is gone: lock again to count this call out.
-        match waited {
-            Ok(mut s) => {
-                s.waiters -= 1;
-                Ok(())
-            }
-            Err(e) => {
-                self.lock().waiters -= 1;
-                Err(e)
+        loop {
+            match s.admit(Instant::now()) {
+                Admission::Hold => {
+                    s = wait_while(
+                        s,
+                        &self.changed,
+                        (until, patience),
+                        cancel,
+                        "the connection to come back",
+                        ConnectivityState::is_closed,
+                    )?;
+                    if s.is_closed() {
+                        return Ok(()); // out of patience: the call tries anyway
+                    }
+                }
+                Admission::At(turn) => {
+                    drop(s);
+                    return wait_for_turn(turn, until, cancel);
+                }
+                _ => return Ok(()),
             }
         }
     }
 
-    /// Marks the origin unreachable; true for the call that made the change
-    /// (it starts the probe).
-    pub fn mark_disconnected(&self) -> bool {
-        let mut s = self.lock();
-        if s.disconnected {
-            return false;
+    /// Marks the origin unreachable. Returns the pause before the first
+    /// probe for the call that closed the gate (it starts the probe).
+    pub fn mark_disconnected(&self) -> Option<Duration> {
+        let first = self.lock().on_unreachable(Instant::now());
+        if first.is_some() {
+            notify(&self.observer, ClientState::Disconnected);
         }
-        s.disconnected = true;
-        drop(s);
-        notify(&self.observer, ClientState::Disconnected);
-        true
+        first
     }
 
-    /// A probe answered: release the waiting calls.
+    /// The pause before the next probe, after one got no answer.
+    pub fn next_probe(&self) -> Duration {
+        self.lock().next_probe()
+    }
+
+    /// The origin answered: release the waiting calls, paced.
     pub fn mark_connected(&self) {
-        self.lock().disconnected = false;
+        let mut s = self.lock();
+        if !s.is_closed() {
+            return;
+        }
+        s.on_reachable(Instant::now());
+        drop(s);
         self.changed.notify_all();
         notify(&self.observer, ClientState::Connected);
     }
+}
 
-    /// The prober's pause before its next probe: `idle` while no call waits,
-    /// at most `busy` from the start of the pause while calls wait (a call
-    /// arriving mid-pause shortens it). Returns early once connected.
-    pub fn pause_between_probes(&self, idle: Duration, busy: Duration) {
-        let start = Instant::now();
-        let mut s = self.lock();
-        loop {
-            if !s.disconnected {
-                return;
-            }
-            let end = start + if s.waiters > 0 { idle.min(busy) } else { idle };
-            let now = Instant::now();
-            if now >= end {
-                return;
-            }
-            s = self
-                .changed
-                .wait_timeout(s, end - now)
-                .unwrap_or_else(PoisonError::into_inner)
-                .0;
-        }
+/// Sleeps until `turn` unless cancelled or past `until`.
+fn wait_for_turn(
+    turn: Instant,
+    until: Option<Instant>,
+    cancel: &CancelToken,
+) -> Result<(), ApiError> {
+    const WHAT: &str = "this call's turn after the connection came back";
+    if until.is_some_and(|u| turn > u) {
+        return Err(ApiError::new(Kind::DeadlineExceeded)
+            .with_message(format!("deadline exceeded while waiting for {WHAT}")));
+    }
+    match cancel.sleep(turn.saturating_duration_since(Instant::now())) {
+        true => Ok(()),
+        false => Err(ApiError::new(Kind::Cancelled)
+            .with_message(format!("cancelled while waiting for {WHAT}"))),
     }
 }
