@@ -587,6 +587,114 @@ static void test_budget(const char *url) {
   apiretry_client_builder_free(b);
 }
 
+/* Fleet-safe defaults (issue 17): the default budget never cuts a fresh
+ * client's call short, and a call cancelled anywhere ends with exactly one
+ * terminal event, `cancelled`. */
+static atomic_int steps_seen[4];
+
+static void on_step(void *user_data, const apiretry_event *e) {
+  (void)user_data;
+  if (e->step < 4) atomic_fetch_add(&steps_seen[e->step], 1);
+}
+
+static void reset_steps(void) {
+  for (int i = 0; i < 4; i++) atomic_store(&steps_seen[i], 0);
+}
+
+/* A client with seed 001's 8 attempts on BACKOFF, the default budget, and
+ * HEALTH_PATH probed while disconnected. */
+static apiretry_client *counting_client(const char *url, const apiretry_backoff_config *backoff,
+                                        uint32_t requests, uint64_t per_ms, const char *health_path) {
+  apiretry_client_builder *b = NULL;
+  apiretry_client *client = NULL;
+  CHECK(apiretry_client_builder_new(url, &b) == APIRETRY_RESULT_OK);
+  CHECK(apiretry_client_builder_set_policy(b, 8, 0, backoff) == APIRETRY_RESULT_OK);
+  CHECK(apiretry_client_builder_set_rate_limit(b, requests, per_ms) == APIRETRY_RESULT_OK);
+  CHECK(apiretry_client_builder_set_health_path(b, health_path) == APIRETRY_RESULT_OK);
+  CHECK(apiretry_client_builder_set_event_callback(b, on_step, NULL) == APIRETRY_RESULT_OK);
+  CHECK(apiretry_client_builder_build(b, &client) == APIRETRY_RESULT_OK);
+  return client;
+}
+
+static atomic_int cancelled_results = 0;
+
+struct cancelled_call {
+  apiretry_client *client;
+  const char *path;
+  unsigned delay_ms;
+};
+
+static void *fire_cancel(void *arg) {
+  struct { apiretry_cancel *cancel; unsigned ms; } *t = arg;
+  usleep(t->ms * 1000);
+  CHECK(apiretry_cancel_cancel(t->cancel) == APIRETRY_RESULT_OK);
+  return NULL;
+}
+
+/* Four calls, each cancelled DELAY_MS in while it waits (at the limiter, or
+ * at the closed connectivity gate). */
+static void *cancelled_calls(void *arg) {
+  struct cancelled_call *c = arg;
+  for (int i = 0; i < 4; i++) {
+    struct { apiretry_cancel *cancel; unsigned ms; } t = {NULL, c->delay_ms};
+    pthread_t canceller;
+    CHECK(apiretry_cancel_new(&t.cancel) == APIRETRY_RESULT_OK);
+    pthread_create(&canceller, NULL, fire_cancel, &t);
+    if (send(c->client, "GET", c->path, 200, t.cancel) == 1000 + APIRETRY_KIND_CANCELLED)
+      atomic_fetch_add(&cancelled_results, 1);
+    pthread_join(canceller, NULL);
+    apiretry_cancel_free(t.cancel);
+  }
+  return NULL;
+}
+
+static void test_fleet_safe(const char *url) {
+  apiretry_backoff_config fast;
+  CHECK(apiretry_backoff_default(&fast) == APIRETRY_RESULT_OK);
+  fast.base_ms = 1;
+  fast.cap_ms = 4;
+
+  /* Seed 001's 8 attempts on a fresh client: 503 six times, then 200. */
+  apiretry_client *client = counting_client(url, &fast, 0, 0, "/health");
+  reset_steps();
+  CHECK(send(client, "GET", "/flaky-seven", 200, NULL) == 200);
+  CHECK(atomic_load(&steps_seen[APIRETRY_STEP_RETRY]) == 6);
+  CHECK(atomic_load(&steps_seen[APIRETRY_STEP_SUCCESS]) == 1);
+  CHECK(atomic_load(&steps_seen[APIRETRY_STEP_GIVE_UP]) == 0);
+  apiretry_client_free(client);
+
+  /* 16 threads, 64 cancellations: 32 at the rate limiter (one request an
+   * hour, its one token spent first), 32 at a closed gate (the health check
+   * is reset too, so it stays closed). Every call's one terminal event is
+   * `cancelled`. */
+  apiretry_client *limited = counting_client(url, &fast, 1, 3600 * 1000, "/health");
+  apiretry_backoff_config slow;
+  CHECK(apiretry_backoff_default(&slow) == APIRETRY_RESULT_OK);
+  apiretry_client *gated = counting_client(url, &slow, 0, 0, "/reset");
+  CHECK(send(limited, "GET", "/ok", 200, NULL) == 200);
+  struct cancelled_call warmup = {gated, "/reset", 300};
+  atomic_store(&cancelled_results, 0);
+  reset_steps();
+  /* The gate closes on this call's reset; it then waits there until cancelled. */
+  cancelled_calls(&warmup);
+  CHECK(atomic_load(&cancelled_results) == 4);
+  atomic_store(&cancelled_results, 0);
+  reset_steps();
+  pthread_t threads[16];
+  struct cancelled_call calls[16];
+  for (int i = 0; i < 16; i++) {
+    calls[i] = (struct cancelled_call){i % 2 ? limited : gated, "/ok", 30};
+    pthread_create(&threads[i], NULL, cancelled_calls, &calls[i]);
+  }
+  for (int i = 0; i < 16; i++) pthread_join(threads[i], NULL);
+  CHECK(atomic_load(&cancelled_results) == 64);
+  CHECK(atomic_load(&steps_seen[APIRETRY_STEP_CANCELLED]) == 64);
+  CHECK(atomic_load(&steps_seen[APIRETRY_STEP_GIVE_UP]) == 0);
+  CHECK(atomic_load(&steps_seen[APIRETRY_STEP_SUCCESS]) == 0);
+  apiretry_client_free(limited);
+  apiretry_client_free(gated);
+}
+
 /* The decision machine for C's own HTTP stack (issue 12, item 1): a call
  * handle fed each attempt's outcome answers as apiretry_client_send would. */
 static apiretry_decision decide(apiretry_call *call, uint16_t status, const char *body, apiretry_kind *kind) {
@@ -1080,6 +1188,7 @@ int main(void) {
     test_calls_end(url);
     test_safety(url);
     test_budget(url);
+    test_fleet_safe(url);
     test_streams(url);
     test_learned_rate(url);
     check_logs();

@@ -72,6 +72,10 @@ fn mock(cmd: &mut Command) -> apiretry::mock::MockServer {
     };
     server.script("PUT", "/chunk/:n", once_then_ok());
     server.script("GET", "/unavailable", [Reply::status(503)]);
+    // Seed 001's 8 attempts on a fresh client (test_fleet_safe).
+    let mut flaky: Vec<Reply> = (0..6).map(|_| Reply::status(503)).collect();
+    flaky.push(Reply::json(200, "{}"));
+    server.script("GET", "/flaky-seven", flaky);
     // The safety tests: a refresh per route, a reset, a slow health check.
     for route in ["/reentry", "/long-token", "/odd-refresh"] {
         server.script(
@@ -559,4 +563,40 @@ fn header_compiles_as_c11_and_cpp17() {
             .args(["-Wall", "-Wextra", "-Werror", "-pedantic", "-fsyntax-only"])
             .arg(file));
     }
+}
+
+/// A C program linked in the build tree, as the README shows (`-L
+/// target/<profile> -lapiretry` with that directory in the rpath), starts:
+/// the build leaves `libapiretry.so.0`, the name the SONAME gives the
+/// loader, beside `libapiretry.so`.
+#[test]
+fn in_tree_link_as_the_readme_says() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    build();
+    let libdir = format!("{root}/target/debug");
+    let link = std::path::Path::new(&libdir).join("libapiretry.so.0");
+    let target = std::fs::read_link(&link).unwrap_or_else(|e| panic!("{link:?}: {e}"));
+    assert_eq!(target, std::path::Path::new("libapiretry.so"));
+    let dir = std::env::temp_dir().join(format!("apiretry-in-tree-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let source = dir.join("app.c");
+    std::fs::write(
+        &source,
+        "#include <stdio.h>\n#include \"apiretry.h\"\n\
+         int main(void) {\n  printf(\"%s\\n\", apiretry_version());\n  \
+         return apiretry_version_number() == APIRETRY_VERSION_NUMBER ? 0 : 1;\n}\n",
+    )
+    .unwrap();
+    let app = dir.join("app");
+    run(Command::new("cc")
+        .arg("-o")
+        .arg(&app)
+        .arg(&source)
+        .arg(format!("-I{root}/include"))
+        .arg(format!("-L{libdir}"))
+        .arg("-lapiretry")
+        .arg(format!("-Wl,-rpath,{libdir}")));
+    let out = run(&mut Command::new(&app));
+    assert!(out.contains("0.1.0"), "{out}");
+    let _ = std::fs::remove_dir_all(&dir);
 }
