@@ -1,0 +1,458 @@
+//! The fleet model shared by the `fleet` and `overload` examples: devices
+//! on virtual time, each running the library's own decisions from an event
+//! queue: a `RetryState` per call, and per device its `RetryBudget`,
+//! `RateLearner` and connectivity gate (`ConnectivityState`: when to probe,
+//! when held calls leave).
+//!
+//! - Devices are closed-loop (a camera: a few threads, each sending its
+//!   next call about `threads / per_device` seconds after the last one
+//!   ended) or open-loop (a call every `1 / per_device` s +-50%, whether or
+//!   not the earlier ones are done).
+//! - The service answers first come first served; past 0.5 s of queued work
+//!   it sheds a request with a 503 `SlowDown` (retry `yes`), at a quarter of
+//!   a request's cost. Offered four times its capacity, it serves nothing.
+//! - The outage, 30-60 s, is the network's (connections refused or reset
+//!   after 10 ms: the failure closes the device's gate, its calls wait
+//!   there, and its probes run on the policy's backoff) or a shedding
+//!   service's (every request answered 503 at once: no gate closes).
+//! - The network adds 5 ms each way; a probe is a request like any other.
+
+// Each example reports some of the outcome's figures and uses some device kinds.
+#![allow(dead_code)]
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::time::{Duration, Instant};
+
+use apiretry::{
+    AdaptiveRate, Admission, ApiError, ConnectivityState, Kind, Policy, RateLearner, RetryBudget,
+    RetryState, Step,
+};
+
+const SHED_AFTER_S: f64 = 0.5;
+const SHED_COST: f64 = 0.25;
+const NET_S: f64 = 0.005;
+const REFUSED_S: f64 = 0.010;
+/// The outage, in seconds of the run.
+pub const OUTAGE: (f64, f64) = (30.0, 60.0);
+const END_S: f64 = 120.0;
+/// Demand as a share of the service's capacity.
+pub const DEMAND_SHARE: f64 = 0.95;
+
+/// What fails from 30 s to 60 s.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Outage {
+    /// Connections refused or reset: gates close, calls wait, probes run.
+    Network,
+    /// Every request answered 503 `SlowDown` at once.
+    Shedding,
+}
+
+/// How a device sends its calls.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Devices {
+    /// This many threads, each sending its next call after the last ended.
+    ClosedLoop(usize),
+    /// Calls on a timer, whether or not the earlier ones are done.
+    OpenLoop,
+}
+
+/// One run.
+pub struct Config {
+    pub devices: usize,
+    /// Calls a second each device wants to make.
+    pub per_device: f64,
+    pub kind: Devices,
+    pub outage: Outage,
+    pub policy: Policy,
+    /// The default budget, the learned rate, and the paced release of held
+    /// calls, each on or off.
+    pub budget: bool,
+    pub learn: bool,
+    pub paced: bool,
+}
+
+impl Config {
+    /// The default policy, everything on.
+    pub fn new(devices: usize, per_device: f64, kind: Devices, outage: Outage) -> Self {
+        Config {
+            devices,
+            per_device,
+            kind,
+            outage,
+            policy: Policy::default(),
+            budget: true,
+            learn: true,
+            paced: true,
+        }
+    }
+
+    /// The service's capacity, requests a second.
+    pub fn capacity(&self) -> f64 {
+        self.devices as f64 * self.per_device / DEMAND_SHARE
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
+enum What {
+    /// A device (open loop) or one of its threads (closed loop) starts a call.
+    Start,
+    /// The call asks its device's gate.
+    Gate,
+    /// Let through the gate: the call waits for the learned rate.
+    Pace,
+    /// The device's learned rate lets its next waiting call out.
+    PaceTick,
+    /// The attempt leaves the device.
+    Send,
+    /// The attempt reaches the service.
+    Arrive,
+    /// Its answer reaches the device.
+    Served,
+    Shed,
+    Refused,
+    /// The device probes the service, and hears back (or not).
+    Probe,
+    ProbeAnswered,
+    ProbeFailed,
+}
+
+struct Device {
+    budget: Option<RetryBudget>,
+    learner: Option<RateLearner>,
+    gate: ConnectivityState,
+    /// Calls held at the closed gate.
+    held: Vec<usize>,
+    /// Calls waiting for the learned rate, in order, and whether a tick
+    /// is due to let the next one out.
+    paced: std::collections::VecDeque<usize>,
+    ticking: bool,
+    next_slot: f64,
+    /// When the device first completed a call after recovery.
+    resumed: Option<f64>,
+}
+
+struct Call<'p> {
+    device: usize,
+    state: RetryState<'p>,
+    sent: f64,
+}
+
+/// What a run measured; loads and goodput as shares of capacity.
+pub struct Outcome {
+    /// Goodput 10-30 s.
+    pub before: f64,
+    /// Offered load (probes included) during the outage: mean and busiest second.
+    pub outage_mean: f64,
+    pub outage_peak: f64,
+    /// The busiest second in the 10 s after recovery, and over the rest of the run.
+    pub recovery_peak: f64,
+    pub peak_after: f64,
+    /// Goodput 60-70 s and 70-90 s.
+    pub good_60_70: f64,
+    pub good_70_90: f64,
+    /// Seconds from recovery until goodput is 0.9 of capacity for 5 s running.
+    pub back_after_s: Option<f64>,
+    /// Seconds from recovery until 50%, 90% and 99% of devices completed a call.
+    pub resumed: [Option<f64>; 3],
+}
+
+/// Event times in microseconds, so that the heap orders them exactly.
+fn us(s: f64) -> u64 {
+    (s * 1e6) as u64
+}
+
+struct Sim<'p> {
+    policy: &'p Policy,
+    t0: Instant,
+    outage: Outage,
+    kind: Devices,
+    per_device: f64,
+    paced: bool,
+    capacity: f64,
+    queue: BinaryHeap<Reverse<(u64, What, usize)>>,
+    calls: Vec<Option<Call<'p>>>,
+    free: Vec<usize>,
+    fleet: Vec<Device>,
+    busy_until: f64,
+    offered: Vec<u32>,
+    good: Vec<u32>,
+    rng: fastrand::Rng,
+}
+
+impl<'p> Sim<'p> {
+    fn at(&self, s: f64) -> Instant {
+        self.t0 + Duration::from_secs_f64(s)
+    }
+
+    fn push(&mut self, t: f64, what: What, id: usize) {
+        self.queue.push(Reverse((us(t), what, id)));
+    }
+
+    fn down(&self, t: f64) -> bool {
+        (OUTAGE.0..OUTAGE.1).contains(&t)
+    }
+
+    fn start(&mut self, t: f64, device: usize) -> usize {
+        let call = Call {
+            device,
+            state: RetryState::new(self.policy, self.at(t), self.rng.u64(..)),
+            sent: t,
+        };
+        let id = match self.free.pop() {
+            Some(i) => {
+                self.calls[i] = Some(call);
+                i
+            }
+            None => {
+                self.calls.push(Some(call));
+                self.calls.len() - 1
+            }
+        };
+        self.push(t, What::Gate, id);
+        id
+    }
+
+    /// The service takes a request arriving at `t`: when and how it answers.
+    fn serve(&mut self, t: f64) -> (f64, What) {
+        self.offered[t as usize] += 1;
+        let shedding_outage = self.outage == Outage::Shedding && self.down(t);
+        if self.outage == Outage::Network && self.down(t) {
+            (t + REFUSED_S, What::Refused)
+        } else if shedding_outage || self.busy_until - t > SHED_AFTER_S {
+            self.busy_until = self.busy_until.max(t) + SHED_COST / self.capacity;
+            (t + NET_S, What::Shed)
+        } else {
+            self.busy_until = self.busy_until.max(t) + 1.0 / self.capacity;
+            (self.busy_until + NET_S, What::Served)
+        }
+    }
+
+    /// A call is over: closed-loop threads send their next one later.
+    fn end(&mut self, t: f64, id: usize) {
+        let device = self.calls[id].take().expect("a live call").device;
+        self.free.push(id);
+        if let Devices::ClosedLoop(threads) = self.kind {
+            let think = (threads as f64 / self.per_device) * (0.5 + self.rng.f64());
+            self.push(t + think, What::Start, device);
+        }
+    }
+
+    fn step(&mut self, t: f64, what: What, id: usize) {
+        match what {
+            What::Start => {
+                self.start(t, id);
+                if self.kind == Devices::OpenLoop {
+                    let next = t + (0.5 + self.rng.f64()) / self.per_device;
+                    self.push(next, What::Start, id);
+                }
+            }
+            What::Gate => {
+                let d = self.calls[id].as_ref().expect("a live call").device;
+                let now = self.at(t);
+                match self.fleet[d].gate.admit(now) {
+                    Admission::Hold => self.fleet[d].held.push(id),
+                    Admission::At(turn) if self.paced => {
+                        let when = (turn - self.t0).as_secs_f64();
+                        self.push(when, What::Pace, id);
+                    }
+                    _ => self.push(t, What::Pace, id),
+                }
+            }
+            What::Pace => {
+                let d = self.calls[id].as_ref().expect("a live call").device;
+                let dev = &mut self.fleet[d];
+                dev.paced.push_back(id);
+                if !dev.ticking {
+                    dev.ticking = true;
+                    let at = dev.next_slot.max(t);
+                    self.push(at, What::PaceTick, d);
+                }
+            }
+            What::PaceTick => {
+                // As the client's limiter does, the rate in force when a slot
+                // comes decides the next one: waiters are not booked ahead.
+                let dev = &mut self.fleet[id];
+                let Some(call) = dev.paced.pop_front() else {
+                    dev.ticking = false;
+                    return;
+                };
+                let rate = dev.learner.as_ref().and_then(RateLearner::rate);
+                dev.next_slot = t + rate.map_or(0.0, |r| 1.0 / r);
+                let next = dev.next_slot;
+                dev.ticking = !dev.paced.is_empty();
+                if dev.ticking {
+                    self.push(next, What::PaceTick, id);
+                }
+                self.push(t, What::Send, call);
+            }
+            What::Send => {
+                self.calls[id].as_mut().expect("a live call").sent = t;
+                self.push(t + NET_S, What::Arrive, id);
+            }
+            What::Arrive => {
+                let (when, answer) = self.serve(t);
+                self.push(when, answer, id);
+            }
+            What::Probe => {
+                let (when, answer) = self.serve(t);
+                let heard = match answer {
+                    What::Refused => What::ProbeFailed,
+                    _ => What::ProbeAnswered,
+                };
+                self.push(when, heard, id);
+            }
+            What::ProbeFailed => {
+                let pause = self.fleet[id].gate.next_probe().as_secs_f64();
+                self.push(t + pause, What::Probe, id);
+            }
+            What::ProbeAnswered => self.reopen(t, id),
+            answer => self.answer(t, answer, id),
+        }
+    }
+
+    /// The device's origin answered: its gate opens, and the calls it held
+    /// ask again for their turns.
+    fn reopen(&mut self, t: f64, device: usize) {
+        let now = self.at(t);
+        let dev = &mut self.fleet[device];
+        dev.gate.on_reachable(now);
+        for call in std::mem::take(&mut dev.held) {
+            self.push(t, What::Gate, call);
+        }
+    }
+
+    fn answer(&mut self, t: f64, answer: What, id: usize) {
+        let now = self.at(t);
+        let call = self.calls[id].as_mut().expect("a live call");
+        let dev = &mut self.fleet[call.device];
+        let secs = Duration::from_secs_f64;
+        if answer != What::Refused {
+            if let Some(l) = &mut dev.learner {
+                l.on_answer(secs(call.sent), secs(t), answer == What::Shed);
+            }
+            if dev.gate.is_closed() {
+                let d = call.device;
+                self.reopen(t, d); // an answer is an answer
+            }
+        }
+        let call = self.calls[id].as_mut().expect("a live call");
+        let dev = &mut self.fleet[call.device];
+        let error = match answer {
+            What::Served => {
+                self.good[t as usize] += 1;
+                if let Some(b) = &dev.budget {
+                    b.on_success();
+                }
+                if t >= OUTAGE.1 && dev.resumed.is_none() {
+                    dev.resumed = Some(t - OUTAGE.1);
+                }
+                return self.end(t, id);
+            }
+            What::Shed => ApiError::new(Kind::RateLimited).with_message("503 SlowDown"),
+            _ => {
+                if let Some(first) = dev.gate.on_unreachable(now) {
+                    let d = call.device;
+                    self.push(t + first.as_secs_f64(), What::Probe, d);
+                }
+                ApiError::new(Kind::Connection)
+            }
+        };
+        let call = self.calls[id].as_mut().expect("a live call");
+        let dev = &self.fleet[call.device];
+        match call.state.on_failure(&error, now, dev.budget.as_ref()) {
+            Step::Retry(d) => self.push(t + d.as_secs_f64(), What::Gate, id),
+            _ => self.end(t, id),
+        }
+    }
+}
+
+/// Runs `config` for 120 s of virtual time.
+pub fn simulate(config: &Config) -> Outcome {
+    let policy = &config.policy;
+    let capacity = config.capacity();
+    let seconds = END_S as usize;
+    let mut rng = fastrand::Rng::with_seed(7);
+    let fleet = (0..config.devices)
+        .map(|_| Device {
+            budget: config.budget.then(|| RetryBudget::for_policy(policy)),
+            learner: config
+                .learn
+                .then(|| RateLearner::new(AdaptiveRate::default())),
+            gate: ConnectivityState::new(policy.probe_backoff(), rng.u64(..)),
+            held: Vec::new(),
+            paced: Default::default(),
+            ticking: false,
+            next_slot: 0.0,
+            resumed: None,
+        })
+        .collect();
+    let mut sim = Sim {
+        policy,
+        t0: Instant::now(),
+        outage: config.outage,
+        kind: config.kind,
+        per_device: config.per_device,
+        paced: config.paced,
+        capacity,
+        queue: BinaryHeap::new(),
+        calls: Vec::new(),
+        free: Vec::new(),
+        fleet,
+        busy_until: 0.0,
+        offered: vec![0; seconds + 1],
+        good: vec![0; seconds + 1],
+        rng,
+    };
+    let starters = match config.kind {
+        Devices::ClosedLoop(threads) => threads,
+        Devices::OpenLoop => 1,
+    };
+    for d in 0..config.devices {
+        for _ in 0..starters {
+            let t = sim.rng.f64() * starters as f64 / config.per_device;
+            sim.push(t, What::Start, d);
+        }
+    }
+    while let Some(Reverse((t_us, what, id))) = sim.queue.pop() {
+        let t = t_us as f64 / 1e6;
+        if t > END_S {
+            break;
+        }
+        sim.step(t, what, id);
+    }
+    sim.outcome(config.devices)
+}
+
+impl Sim<'_> {
+    fn outcome(&self, devices: usize) -> Outcome {
+        let capacity = self.capacity;
+        let seconds = END_S as usize;
+        let share =
+            |v: &[u32]| v.iter().map(|&n| f64::from(n)).sum::<f64>() / v.len() as f64 / capacity;
+        let peak = |v: &[u32]| f64::from(v.iter().copied().max().unwrap_or(0)) / capacity;
+        let (down, up) = (OUTAGE.0 as usize, OUTAGE.1 as usize);
+        let back = (up..seconds - 5).find(|&s| {
+            self.good[s..s + 5]
+                .iter()
+                .all(|&g| f64::from(g) >= 0.9 * capacity)
+        });
+        let mut resumed: Vec<f64> = self.fleet.iter().filter_map(|d| d.resumed).collect();
+        resumed.sort_by(f64::total_cmp);
+        let quantile = |q: f64| {
+            let i = ((q * devices as f64).ceil() as usize).max(1) - 1;
+            resumed.get(i).copied()
+        };
+        Outcome {
+            before: share(&self.good[10..down]),
+            outage_mean: share(&self.offered[down..up]),
+            outage_peak: peak(&self.offered[down..up]),
+            recovery_peak: peak(&self.offered[up..up + 10]),
+            peak_after: peak(&self.offered[up..seconds]),
+            good_60_70: share(&self.good[up..up + 10]),
+            good_70_90: share(&self.good[up + 10..up + 30]),
+            back_after_s: back.map(|s| (s - up) as f64),
+            resumed: [quantile(0.5), quantile(0.9), quantile(0.99)],
+        }
+    }
+}
