@@ -315,3 +315,25 @@ fn the_client_is_shared_by_threads() {
     fn send_sync<T: Send + Sync + Clone>() {}
     send_sync::<Client>();
 }
+
+/// The default retry budget never cuts a fresh client's call short: seed
+/// 001's 8 attempts, over TCP, whatever the first call meets.
+#[test]
+fn a_fresh_client_keeps_the_seeds_attempts() {
+    let rows: &[(&str, usize, Option<Kind>, usize)] = &[
+        // (case, 503s before a 200, outcome, requests sent)
+        ("503 six times, then 200", 6, None, 7),
+        ("503 eight times", 8, Some(Kind::Unavailable), 8),
+    ];
+    for &(case, failures, want, sent) in rows {
+        let server = MockServer::start().unwrap();
+        let mut replies: Vec<Reply> = (0..failures).map(|_| Reply::status(503)).collect();
+        replies.push(Reply::json(200, "{}"));
+        server.script("GET", "/me", replies);
+        let (c, clock) = client(&server, Policy::default());
+        let outcome = c.send(&Request::get("/me").expect(200)).err().map(|e| e.kind);
+        assert_eq!(outcome, want, "{case}");
+        assert_eq!(server.requests().len(), sent, "{case}");
+        assert_eq!(clock.sleeps().len(), sent - 1, "{case}");
+    }
+}
