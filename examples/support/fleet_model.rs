@@ -294,19 +294,29 @@ impl<'p> Sim<'p> {
                 let (when, answer) = self.serve(t);
                 self.push(when, answer, id);
             }
-            What::Probe => {
-                let (when, answer) = self.serve(t);
-                let heard = match answer {
-                    What::Refused => What::ProbeFailed,
-                    _ => What::ProbeAnswered,
-                };
-                self.push(when, heard, id);
+            // A probe's id is its device and, above bit 32, its outage: a
+            // prober ends with its outage, as the client's does.
+            What::Probe | What::ProbeFailed | What::ProbeAnswered => {
+                let (device, outage) = (id & 0xffff_ffff, (id >> 32) as u64);
+                let gate = &mut self.fleet[device].gate;
+                if !gate.is_closed() || gate.outages() != outage {
+                    return;
+                }
+                match what {
+                    What::Probe => {
+                        let heard = match self.serve(t) {
+                            (when, What::Refused) => (when, What::ProbeFailed),
+                            (when, _) => (when, What::ProbeAnswered),
+                        };
+                        self.push(heard.0, heard.1, id);
+                    }
+                    What::ProbeFailed => {
+                        let pause = gate.next_probe().as_secs_f64();
+                        self.push(t + pause, What::Probe, id);
+                    }
+                    _ => self.reopen(t, device),
+                }
             }
-            What::ProbeFailed => {
-                let pause = self.fleet[id].gate.next_probe().as_secs_f64();
-                self.push(t + pause, What::Probe, id);
-            }
-            What::ProbeAnswered => self.reopen(t, id),
             answer => self.answer(t, answer, id),
         }
     }
@@ -352,8 +362,8 @@ impl<'p> Sim<'p> {
             What::Shed => ApiError::new(Kind::RateLimited).with_message("503 SlowDown"),
             _ => {
                 if let Some(first) = dev.gate.on_unreachable(now) {
-                    let d = call.device;
-                    self.push(t + first.as_secs_f64(), What::Probe, d);
+                    let prober = call.device | (dev.gate.outages() as usize) << 32;
+                    self.push(t + first.as_secs_f64(), What::Probe, prober);
                 }
                 ApiError::new(Kind::Connection)
             }

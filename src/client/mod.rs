@@ -455,8 +455,8 @@ impl Client {
             origin.gate.mark_connected();
         }
         if unreachable {
-            if let Some(first) = origin.gate.mark_disconnected() {
-                self.start_health_check(origin.clone(), first);
+            if let Some((first, outage)) = origin.gate.mark_disconnected() {
+                self.start_health_check(origin.clone(), first, outage);
             }
         }
         // A short Retry-After holds the call it answered (its retry waits
@@ -538,8 +538,9 @@ impl Client {
     /// Probes `origin` on its gate's schedule (the first after `first`), on
     /// a thread of its own, through the client's clock, until any HTTP
     /// answer comes back; ends early if the client is dropped or a call's
-    /// answer opened the gate.
-    fn start_health_check(&self, origin: Arc<Origin>, first: Duration) {
+    /// answer opened the gate (even if it closed again since: that outage
+    /// has a prober of its own).
+    fn start_health_check(&self, origin: Arc<Origin>, first: Duration, outage: u64) {
         let weak: Weak<Inner> = Arc::downgrade(&self.inner);
         let clock = self.inner.retrier.clock().clone();
         let spawned = std::thread::Builder::new()
@@ -551,7 +552,7 @@ impl Client {
                     loop {
                         clock.sleep(pause, CancelToken::never());
                         let Some(inner) = weak.upgrade() else { return };
-                        if !origin.gate.is_disconnected() {
+                        if !origin.gate.still_down(outage) {
                             return;
                         }
                         if !probe(&inner, &origin) {

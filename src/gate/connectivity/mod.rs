@@ -83,14 +83,23 @@ impl ConnectivityGate {
         }
     }
 
-    /// Marks the origin unreachable. Returns the pause before the first
-    /// probe for the call that closed the gate (it starts the probe).
-    pub fn mark_disconnected(&self) -> Option<Duration> {
-        let first = self.lock().on_unreachable(Instant::now());
-        if first.is_some() {
-            notify(&self.observer, ClientState::Disconnected);
-        }
-        first
+    /// Marks the origin unreachable. Returns, for the call that closed the
+    /// gate (it starts the prober), the pause before the first probe and
+    /// the outage's number.
+    pub fn mark_disconnected(&self) -> Option<(Duration, u64)> {
+        let mut s = self.lock();
+        let first = s.on_unreachable(Instant::now())?;
+        let outage = s.outages();
+        drop(s);
+        notify(&self.observer, ClientState::Disconnected);
+        Some((first, outage))
+    }
+
+    /// Whether the gate is still closed for outage number `outage`: its
+    /// prober's cue to go on.
+    pub fn still_down(&self, outage: u64) -> bool {
+        let s = self.lock();
+        s.is_closed() && s.outages() == outage
     }
 
     /// The pause before the next probe, after one got no answer.
@@ -126,5 +135,26 @@ fn wait_for_turn(
         true => Ok(()),
         false => Err(ApiError::new(Kind::Cancelled)
             .with_message(format!("cancelled while waiting for {WHAT}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A call answered while the gate was closed reopens it, and another
+    /// closes it again: the first outage's prober must stop, or two probers
+    /// would share one schedule and probe twice as often.
+    #[test]
+    fn a_prober_ends_with_its_outage() {
+        let gate = ConnectivityGate::new(Backoff::default(), None);
+        let (_, first) = gate.mark_disconnected().unwrap();
+        assert!(gate.mark_disconnected().is_none(), "one prober per outage");
+        assert!(gate.still_down(first));
+        gate.mark_connected();
+        assert!(!gate.still_down(first));
+        let (_, second) = gate.mark_disconnected().unwrap();
+        assert!(!gate.still_down(first), "the first prober stops");
+        assert!(gate.still_down(second));
     }
 }

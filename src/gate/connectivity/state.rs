@@ -74,6 +74,8 @@ pub struct ConnectivityState {
     /// The calls' release pace after an outage: the next turn and the
     /// spacing; `None` once the backlog is gone.
     release: Option<(Instant, Duration)>,
+    /// How many times the gate has closed.
+    outages: u64,
 }
 
 impl ConnectivityState {
@@ -86,12 +88,20 @@ impl ConnectivityState {
             probes: None,
             demand: Demand::default(),
             release: None,
+            outages: 0,
         }
     }
 
     /// Whether calls are being held.
     pub fn is_closed(&self) -> bool {
         self.probes.is_some()
+    }
+
+    /// How many times the gate has closed: a prober started for one outage
+    /// stops once the gate opened, even if it closed again since (the new
+    /// outage has a prober of its own).
+    pub fn outages(&self) -> u64 {
+        self.outages
     }
 
     /// A call asks to go at `now`. A call told [`Admission::At`] has its
@@ -125,6 +135,7 @@ impl ConnectivityState {
         }
         self.demand.freeze(now);
         self.release = None;
+        self.outages += 1;
         let mut probes = self.probe_backoff.schedule_seeded(self.rng.u64(..));
         let first = probes.next().unwrap_or_default();
         self.probes = Some(probes);
