@@ -331,7 +331,10 @@ fn a_fresh_client_keeps_the_seeds_attempts() {
         replies.push(Reply::json(200, "{}"));
         server.script("GET", "/me", replies);
         let (c, clock) = client(&server, Policy::default());
-        let outcome = c.send(&Request::get("/me").expect(200)).err().map(|e| e.kind);
+        let outcome = c
+            .send(&Request::get("/me").expect(200))
+            .err()
+            .map(|e| e.kind);
         assert_eq!(outcome, want, "{case}");
         assert_eq!(server.requests().len(), sent, "{case}");
         assert_eq!(clock.sleeps().len(), sent - 1, "{case}");
