@@ -49,12 +49,15 @@ pub struct Scenario {
     routes: Vec<Route>,
 }
 
-/// The server is down (connections refused) from `after_ms` for `for_ms`.
+/// The server is down from `after_ms` for `for_ms`: connections refused,
+/// or with `"reset": true` accepted and reset at once.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Outage {
     after_ms: u64,
     for_ms: u64,
+    #[serde(default)]
+    reset: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -141,7 +144,7 @@ impl Scenario {
     }
 
     /// The outages, as (start, end) since the server started, in order.
-    pub fn outages(&self) -> Vec<(Duration, Duration)> {
+    pub fn outages(&self) -> Vec<(Duration, Duration, bool)> {
         let mut v: Vec<_> = self
             .outages
             .iter()
@@ -149,6 +152,7 @@ impl Scenario {
                 (
                     Duration::from_millis(o.after_ms),
                     Duration::from_millis(o.after_ms + o.for_ms),
+                    o.reset,
                 )
             })
             .collect();

@@ -91,15 +91,23 @@ pub fn run(argv: impl Iterator<Item = OsString>) -> Result<i32, UsageError> {
         let at = end.map_or(at, |e| at.min(e));
         std::thread::sleep(at.saturating_sub(now));
     };
-    for (down, up) in scenario.outages() {
+    for (down, up, reset) in scenario.outages() {
         sleep_until(down);
         if end.is_some_and(|e| started.elapsed() >= e) {
             break;
         }
-        server.set_down(true);
-        println!("outage: down at {} ms", started.elapsed().as_millis());
+        let set = |on| match reset {
+            true => server.set_resetting(on),
+            false => server.set_down(on),
+        };
+        set(true);
+        let how = if reset { " (connections reset)" } else { "" };
+        println!("outage{how}: down at {} ms", started.elapsed().as_millis());
         sleep_until(up);
-        server.set_down(false);
+        set(false);
+        if reset {
+            println!("outage: {} connections reset", server.resets());
+        }
         println!("outage: back at {} ms", started.elapsed().as_millis());
     }
     match end {
