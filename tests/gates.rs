@@ -335,3 +335,63 @@ fn a_call_through_a_30_s_outage_follows_the_seed_backoff() {
         );
     }
 }
+
+/// Every cancelled call ends with exactly one terminal event, `cancelled`,
+/// wherever it waited: at the authorization gate while a refresh runs, or
+/// at a closed connectivity gate. 8 threads, 16 cancellations.
+#[test]
+fn cancelled_calls_end_with_one_cancelled_event() {
+    let server = MockServer::start().unwrap();
+    server.script("GET", "/me", [Reply::json(200, "{}")]);
+    server.require_token(Some("new"));
+    let down = MockServer::start().unwrap();
+    down.script("GET", "/:any", [Reply::reset()]);
+    let steps: Arc<Mutex<Vec<Step>>> = Arc::default();
+    let log = steps.clone();
+    let observer = Arc::new(move |e: &Event<'_>| log.lock().unwrap().push(e.step));
+    // The refresh takes long enough for every other call to wait for it.
+    let (b, _) = builder(&server);
+    let refreshing = b
+        .token(Secret::new("old"))
+        .refresh(|| {
+            std::thread::sleep(Duration::from_millis(600));
+            Ok(Secret::new("new"))
+        })
+        .observer(observer.clone())
+        .build();
+    // A gate that stays closed: its probe is reset too.
+    let (b, _) = builder(&down);
+    let gated = b
+        .health_path("/reset")
+        .health_backoff(Backoff::default().with_base(Duration::from_secs(60)))
+        .observer(observer)
+        .build();
+    let first = {
+        let c = refreshing.clone();
+        std::thread::spawn(move || c.send(&Request::get("/me")).map(|r| r.status()))
+    };
+    let once = Request::get("/reset").policy(Policy::default().with_max_attempts(1));
+    assert_eq!(gated.send(&once).unwrap_err().kind, Kind::Connection);
+    assert!(gated.is_disconnected());
+    std::thread::sleep(Duration::from_millis(100)); // the refresh is under way
+    steps.lock().unwrap().clear();
+    let calls: Vec<_> = (0..8)
+        .flat_map(|i| [(refreshing.clone(), i), (gated.clone(), i)])
+        .map(|(c, i)| {
+            let cancel = CancelToken::new();
+            let canceller = cancel.clone();
+            std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(50 + 10 * i));
+                canceller.cancel();
+            });
+            std::thread::spawn(move || c.send_cancellable(&Request::get("/me"), &cancel))
+        })
+        .collect();
+    let kinds: Vec<Kind> = calls
+        .into_iter()
+        .map(|t| t.join().unwrap().unwrap_err().kind)
+        .collect();
+    assert_eq!(kinds, [Kind::Cancelled; 16]);
+    assert_eq!(*steps.lock().unwrap(), [Step::Cancelled; 16]);
+    assert_eq!(first.join().unwrap().unwrap(), 200);
+}
