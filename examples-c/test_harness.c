@@ -591,10 +591,12 @@ static void test_budget(const char *url) {
  * client's call short, and a call cancelled anywhere ends with exactly one
  * terminal event, `cancelled`. */
 static atomic_int steps_seen[4];
+static atomic_uint last_stop_reason;
 
 static void on_step(void *user_data, const apiretry_event *e) {
   (void)user_data;
   if (e->step < 4) atomic_fetch_add(&steps_seen[e->step], 1);
+  if (e->step == APIRETRY_STEP_GIVE_UP) atomic_store(&last_stop_reason, e->stop_reason);
 }
 
 static void reset_steps(void) {
@@ -661,6 +663,14 @@ static void test_fleet_safe(const char *url) {
   CHECK(atomic_load(&steps_seen[APIRETRY_STEP_RETRY]) == 6);
   CHECK(atomic_load(&steps_seen[APIRETRY_STEP_SUCCESS]) == 1);
   CHECK(atomic_load(&steps_seen[APIRETRY_STEP_GIVE_UP]) == 0);
+  apiretry_client_free(client);
+  /* ... and one that never succeeds makes all 8, then stops for them. */
+  client = counting_client(url, &fast, 0, 0, "/health");
+  reset_steps();
+  CHECK(send(client, "GET", "/unavailable", 200, NULL) == 1000 + APIRETRY_KIND_UNAVAILABLE);
+  CHECK(atomic_load(&steps_seen[APIRETRY_STEP_RETRY]) == 7);
+  CHECK(atomic_load(&steps_seen[APIRETRY_STEP_GIVE_UP]) == 1);
+  CHECK(atomic_load(&last_stop_reason) == APIRETRY_STOP_REASON_ATTEMPTS);
   apiretry_client_free(client);
 
   /* 16 threads, 64 cancellations: 32 at the rate limiter (one request an
