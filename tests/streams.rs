@@ -195,3 +195,30 @@ fn a_request_has_its_own_attempts_and_retry_classes() {
         assert_eq!(server.requests().len(), attempts, "{name}");
     }
 }
+
+/// A chunk of a file past 4 GiB (a sparse file: nothing is written but the
+/// chunk) goes out whole on a 32-bit target too: offsets and lengths are
+/// 64-bit all the way (`.ci/arm` runs this under qemu-arm).
+#[test]
+fn a_chunk_past_4_gib_of_a_file() {
+    use std::io::{Seek, SeekFrom};
+    let dir = std::env::temp_dir().join(format!("apiretry-big-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("long-take.mov");
+    let offset: u64 = (5 << 30) + 12_345;
+    let chunk = clip(40_000);
+    let mut file = std::fs::File::create(&path).unwrap();
+    file.seek(SeekFrom::Start(offset)).unwrap();
+    file.write_all(&chunk).unwrap();
+    file.write_all(b"after the chunk").unwrap();
+    drop(file);
+    let server = MockServer::start().unwrap();
+    server.script("PUT", "/chunk", [Reply::status(200)]);
+    let c = client(&server, Policy::default());
+    c.send(&Request::put("/chunk").body_file(&path, offset, chunk.len() as u64))
+        .unwrap();
+    let sent = server.requests();
+    assert_eq!(sent[0].header("content-length"), Some("40000"));
+    assert!(sent[0].body == chunk, "the chunk's bytes, exactly");
+    let _ = std::fs::remove_dir_all(&dir);
+}
