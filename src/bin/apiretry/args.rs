@@ -65,13 +65,31 @@ pub fn set_once<T>(slot: &mut Option<T>, value: T, what: &str) -> Result<(), Usa
     Ok(())
 }
 
+/// A message's body: given, or a file's (read by `classify`, streamed by
+/// `request`).
+pub enum Body {
+    Bytes(Vec<u8>),
+    /// The file and its size, checked when the option was read.
+    File(std::path::PathBuf, u64),
+}
+
+impl Body {
+    /// The bytes (a file's read whole).
+    pub fn into_bytes(self) -> Result<Vec<u8>, UsageError> {
+        match self {
+            Body::Bytes(b) => Ok(b),
+            Body::File(path, _) => read_file(path.as_os_str(), "body file"),
+        }
+    }
+}
+
 /// The options `classify` and `request` share: the profile, and the headers,
 /// body and expected status of the message.
 #[derive(Default)]
 pub struct MessageArgs {
     pub profile: Option<Profile>,
     pub headers: Vec<(String, String)>,
-    pub body: Option<Vec<u8>>,
+    pub body: Option<Body>,
     pub expect: Option<u16>,
 }
 
@@ -110,14 +128,19 @@ impl MessageArgs {
             }
             "body" => set_once(
                 &mut self.body,
-                value.string()?.into_bytes(),
+                Body::Bytes(value.string()?.into_bytes()),
                 "--body/--body-file",
             ),
-            "body-file" => set_once(
-                &mut self.body,
-                read_file(&value, "body file")?,
-                "--body/--body-file",
-            ),
+            "body-file" => {
+                let meta = std::fs::metadata(&value).map_err(|e| {
+                    UsageError(format!(
+                        "cannot read body file {}: {e}",
+                        value.to_string_lossy()
+                    ))
+                })?;
+                let file = Body::File(value.into(), meta.len());
+                set_once(&mut self.body, file, "--body/--body-file")
+            }
             "expect" => {
                 self.expect = Some(status(&value.string()?)?);
                 Ok(())

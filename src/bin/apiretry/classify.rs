@@ -42,7 +42,10 @@ pub fn run(argv: impl Iterator<Item = OsString>) -> Result<i32, UsageError> {
     }
     let status = status.ok_or_else(|| "classify needs --status N".to_owned())?;
     let profile = message.profile_or_generic();
-    let body = message.body.unwrap_or_default();
+    let body = match message.body.take() {
+        Some(b) => b.into_bytes()?,
+        None => Vec::new(),
+    };
     let mut response = RawResponse::new(status)
         .headers(&message.headers)
         .body(&body);

@@ -2,12 +2,16 @@
 //! it happens, and the outcome (a JSON summary with `--json`).
 
 use std::ffi::OsString;
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use apiretry::{Client, Event, Policy, Proxy, Request, Secret, Step, Timeouts, TlsSettings};
 use lexopt::prelude::*;
 
+use crate::args::Body;
 use crate::{args, UsageError};
 
 const HELP: &str = "\
@@ -23,7 +27,10 @@ options:
   --profile-file F     load the profile from a JSON file instead
   --header 'N: V'      a request header (repeatable)
   --body S             the request body
-  --body-file F        read the request body from a file
+  --body-file F        stream the request body from a file (Content-Length
+                       from its size, read again from the start per attempt)
+  --output F           stream a successful answer's body into F (written
+                       afresh per attempt, as F.part, renamed F once whole)
   --expect N           the success status the endpoint must answer with
   --token T            send 'Authorization: Bearer T'
   --attempts N         attempts in all (default 8)
@@ -44,6 +51,7 @@ pub fn run(argv: impl Iterator<Item = OsString>) -> Result<i32, UsageError> {
     let mut json = false;
     let mut tls = TlsSettings::default();
     let mut proxy = None;
+    let mut output: Option<PathBuf> = None;
     while let Some(arg) = parser.next()? {
         match arg {
             Value(v) if url.is_none() => url = Some(v.string()?),
@@ -76,6 +84,10 @@ pub fn run(argv: impl Iterator<Item = OsString>) -> Result<i32, UsageError> {
                 let p =
                     Proxy::new(&url).map_err(|e| UsageError(format!("--proxy: {}", e.message)))?;
                 proxy = Some(p);
+            }
+            Long("output") => {
+                let path = PathBuf::from(parser.value()?);
+                args::set_once(&mut output, path, "--output")?;
             }
             Long("json") => json = true,
             Long("help") | Short('h') => {
@@ -136,13 +148,35 @@ pub fn run(argv: impl Iterator<Item = OsString>) -> Result<i32, UsageError> {
     for (k, v) in &message.headers {
         req = req.header(k, v);
     }
-    if let Some(b) = message.body {
-        req = req.body(b);
-    }
+    req = match message.body {
+        Some(Body::Bytes(b)) => req.body(b),
+        Some(Body::File(path, len)) => req.body_file(path, 0, len),
+        None => req,
+    };
     if let Some(e) = message.expect {
         req = req.expect(e);
     }
+    let sink = output.map(Sink::new);
+    if let Some(s) = &sink {
+        req = s.attach(req);
+    }
     let result = client.send(&req);
+    // Only a whole body becomes the file; a failed call leaves none.
+    let result = match (&sink, result) {
+        (Some(s), Ok(r)) => s.finish(&r).map(|()| r).map_err(|e| {
+            apiretry::ApiError::new(apiretry::Kind::Io)
+                .with_message(format!("cannot write --output: {e}"))
+        }),
+        (Some(s), Err(e)) => {
+            s.discard();
+            Err(e)
+        }
+        (None, result) => result,
+    };
+    let bytes = |r: &apiretry::Response| match &sink {
+        Some(s) => s.written(),
+        None => r.body().len() as u64,
+    };
     let elapsed_ms = started.elapsed().as_millis() as u64;
     // Learned from throttling answers (429, SlowDown), when there were any.
     let learned = client.learned_rate(req.url());
@@ -150,7 +184,7 @@ pub fn run(argv: impl Iterator<Item = OsString>) -> Result<i32, UsageError> {
     if json {
         let summary = match &result {
             Ok(r) => serde_json::json!({
-                "ok": true, "status": r.status(), "bytes": r.body().len(),
+                "ok": true, "status": r.status(), "bytes": bytes(r),
                 "attempts": attempts, "elapsed_ms": elapsed_ms, "error": null,
                 "learned_rate": learned,
             }),
@@ -173,7 +207,7 @@ pub fn run(argv: impl Iterator<Item = OsString>) -> Result<i32, UsageError> {
                 "{} after {} attempt(s), {elapsed_ms} ms, {} bytes",
                 r.status(),
                 attempts.len(),
-                r.body().len()
+                bytes(r)
             ),
             Err(e) => println!(
                 "failed after {} attempt(s), {elapsed_ms} ms: {e}\nhint: {}",
@@ -183,4 +217,75 @@ pub fn run(argv: impl Iterator<Item = OsString>) -> Result<i32, UsageError> {
         }
     }
     Ok(if result.is_ok() { 0 } else { 1 })
+}
+
+/// Where `--output` streams a successful body: `F.part`, opened afresh for
+/// each attempt answered with a success, renamed `F` once the call
+/// succeeded, removed when it failed.
+struct Sink {
+    path: PathBuf,
+    part: PathBuf,
+    written: Arc<AtomicU64>,
+}
+
+impl Sink {
+    fn new(path: PathBuf) -> Self {
+        let mut part = path.clone().into_os_string();
+        part.push(".part");
+        Sink {
+            path,
+            part: part.into(),
+            written: Arc::default(),
+        }
+    }
+
+    fn attach(&self, req: Request) -> Request {
+        let (part, written) = (self.part.clone(), self.written.clone());
+        req.response_writer(move || {
+            written.store(0, Ordering::Relaxed);
+            let file = std::fs::File::create(&part)?;
+            Ok(Box::new(Counting {
+                file,
+                written: written.clone(),
+            }) as Box<dyn Write + Send>)
+        })
+    }
+
+    /// The call succeeded with `r`: its streamed body becomes the file (a
+    /// success that is not a 2xx was kept in memory: written now).
+    fn finish(&self, r: &apiretry::Response) -> std::io::Result<()> {
+        match std::fs::rename(&self.part, &self.path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                self.written.store(r.body().len() as u64, Ordering::Relaxed);
+                std::fs::write(&self.path, r.body())
+            }
+            other => other,
+        }
+    }
+
+    fn discard(&self) {
+        let _ = std::fs::remove_file(&self.part);
+    }
+
+    fn written(&self) -> u64 {
+        self.written.load(Ordering::Relaxed)
+    }
+}
+
+/// A file that counts what was written to it.
+struct Counting {
+    file: std::fs::File,
+    written: Arc<AtomicU64>,
+}
+
+impl Write for Counting {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.file.write(buf)?;
+        self.written.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.flush()
+    }
 }
