@@ -705,6 +705,24 @@ static void test_fleet_safe(const char *url) {
   apiretry_client_free(gated);
 }
 
+/* A link gone silent mid-download ends the attempt as a timeout within the
+ * stall limit (issue 19, item 3). */
+static void test_stall(const char *url) {
+  apiretry_client_builder *b = NULL;
+  apiretry_client *client = NULL;
+  CHECK(apiretry_client_builder_new(url, &b) == APIRETRY_RESULT_OK);
+  CHECK(apiretry_client_builder_set_stall_limits(b, 0, 1000, 1000) == APIRETRY_RESULT_INVALID_ARGUMENT);
+  CHECK(apiretry_client_builder_set_stall_limits(NULL, 300, 300, 300) == APIRETRY_RESULT_NULL_POINTER);
+  CHECK(apiretry_client_builder_set_stall_limits(b, 300, 300, 300) == APIRETRY_RESULT_OK);
+  CHECK(apiretry_client_builder_set_policy(b, 1, 0, NULL) == APIRETRY_RESULT_OK);
+  CHECK(apiretry_client_builder_build(b, &client) == APIRETRY_RESULT_OK);
+  struct timespec t0;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  CHECK(send(client, "GET", "/stalled-download", 200, NULL) == 1000 + APIRETRY_KIND_TIMEOUT);
+  CHECK(seconds_since(&t0) < 2.5);
+  apiretry_client_free(client);
+}
+
 /* The decision machine for C's own HTTP stack (issue 12, item 1): a call
  * handle fed each attempt's outcome answers as apiretry_client_send would. */
 static apiretry_decision decide(apiretry_call *call, uint16_t status, const char *body, apiretry_kind *kind) {
@@ -1199,6 +1217,7 @@ int main(void) {
     test_safety(url);
     test_budget(url);
     test_fleet_safe(url);
+    test_stall(url);
     test_streams(url);
     test_learned_rate(url);
     check_logs();

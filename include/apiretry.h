@@ -700,6 +700,17 @@ apiretry_result apiretry_client_builder_set_timeouts(apiretry_client_builder *bu
                                                      uint64_t auth_refresh_ms,
                                                      uint64_t chunk_upload_ms);
 
+// How long an attempt may move no byte (sending or receiving) before it
+// ends as `APIRETRY_KIND_TIMEOUT` (retried), per request class, in
+// milliseconds (each > 0). Defaults: 15000, 120000 and 30000 (a chunk
+// upload notices a dead link in 30 s, not after its 5-minute timeout); a
+// limit at or above the class's timeout changes nothing. A transfer that
+// keeps moving is never cut by it, however slow.
+apiretry_result apiretry_client_builder_set_stall_limits(apiretry_client_builder *builder,
+                                                         uint64_t default_ms,
+                                                         uint64_t auth_refresh_ms,
+                                                         uint64_t chunk_upload_ms);
+
 // The per-token limit: `requests` per `per_ms`; `requests` 0 for none.
 apiretry_result apiretry_client_builder_set_rate_limit(apiretry_client_builder *builder,
                                                        uint32_t requests,

@@ -76,6 +76,12 @@ fn mock(cmd: &mut Command) -> apiretry::mock::MockServer {
     let mut flaky: Vec<Reply> = (0..6).map(|_| Reply::status(503)).collect();
     flaky.push(Reply::json(200, "{}"));
     server.script("GET", "/flaky-seven", flaky);
+    // A download whose link goes silent after 1000 bytes (test_stall).
+    server.script(
+        "GET",
+        "/stalled-download",
+        [Reply::huge(200, 1 << 20).stalled(1000)],
+    );
     // The safety tests: a refresh per route, a reset, a slow health check.
     for route in ["/reentry", "/long-token", "/odd-refresh"] {
         server.script(

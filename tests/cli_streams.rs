@@ -80,6 +80,7 @@ fn sixty_four_mib_up_and_down_stream_through_the_cli() {
         ],
     );
     server.script("GET", "/broken", [Reply::huge(200, SIZE).truncated(1000)]);
+    server.script("GET", "/silent", [Reply::huge(200, SIZE).stalled(1000)]);
     let url = server.url();
 
     let (code, _, idle) = peak(&["request", &format!("{url}/ok")]);
@@ -136,6 +137,12 @@ fn sixty_four_mib_up_and_down_stream_through_the_cli() {
     ]);
     assert_eq!(code, 1, "{out}");
     assert!(!broken.exists() && !Path::new(&format!("{}.part", broken.display())).exists());
+
+    // A link that goes silent: --stall-ms ends the attempt, and says why.
+    let silent = format!("{url}/silent");
+    let (code, out, _) = peak(&["request", &silent, "--stall-ms", "300", "--attempts", "1"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("the transfer stalled"), "{out}");
 
     eprintln!(
         "peak RSS: idle request {:.1} MiB, 64 MiB up {:.1} MiB, 64 MiB down {:.1} MiB",

@@ -4,7 +4,7 @@
 
 #![cfg(feature = "mock")]
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::sync::{Arc, Mutex};
 
 use apiretry::mock::{MockServer, Reply};
@@ -221,4 +221,64 @@ fn a_chunk_past_4_gib_of_a_file() {
     assert_eq!(sent[0].header("content-length"), Some("40000"));
     assert!(sent[0].body == chunk, "the chunk's bytes, exactly");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A link gone silent ends the attempt as `timeout` (retried) within the
+/// stall limit, up and down, saying it stalled and how far it came; a slow
+/// but steady transfer is never cut by it.
+#[test]
+fn stalls_end_an_attempt_and_slow_transfers_do_not() {
+    use apiretry::StallLimits;
+    use std::time::{Duration, Instant};
+    let server = MockServer::start().unwrap();
+    server.script("PUT", "/up", [Reply::stall_upload(100_000)]);
+    server.script("GET", "/down", [Reply::huge(200, 1 << 20).stalled(1000)]);
+    // 20 kB in 2 kB pieces 300 ms apart: 3 s, never half a second without a byte.
+    server.script(
+        "GET",
+        "/slow",
+        [Reply::huge(200, 20_000).slow(2000, Duration::from_millis(300))],
+    );
+    // Half a second. A peer that stops reading is not quite a silent link:
+    // its kernel still makes room now and then (loopback: twice, once the
+    // socket buffers, 4 MB here, are full), and each bit of progress starts
+    // the limit again, so the upload ends after about three limits.
+    let limit = Duration::from_millis(500);
+    let c = Client::builder(server.url())
+        .policy(Policy::default().with_max_attempts(1))
+        .stall_limits(StallLimits::all(limit))
+        .build();
+    // 64 MiB: more than loopback's socket buffers hold.
+    let big = Request::put("/up")
+        .body_reader_sized(64 << 20, || Ok(Box::new(std::io::repeat(7).take(64 << 20))));
+    let rows: [(&str, Request, &str); 2] = [
+        ("upload", big, "no byte could be sent"),
+        ("download", Request::get("/down"), "no byte came"),
+    ];
+    for (what, req, says) in rows {
+        let started = Instant::now();
+        let err = c.send(&req).unwrap_err();
+        let took = started.elapsed();
+        assert_eq!(
+            (err.kind, err.retry),
+            (Kind::Timeout, Retry::Yes),
+            "{what}: {err}"
+        );
+        assert!(
+            err.message.contains("stalled") && err.message.contains(says),
+            "{what}: {err}"
+        );
+        assert!(
+            err.message.contains("bytes of the request's body sent"),
+            "{what}: {err}"
+        );
+        assert!(took < limit + Duration::from_secs(2), "{what}: {took:?}");
+    }
+    let started = Instant::now();
+    let slow = c.send(&Request::get("/slow")).unwrap();
+    assert_eq!(slow.body().len(), 20_000);
+    assert!(
+        started.elapsed() > Duration::from_millis(2500),
+        "it was slow"
+    );
 }

@@ -33,7 +33,7 @@ use origin::{origin_of, Origin, Origins};
 pub use proxy::Proxy;
 pub use request::{Request, RequestClass};
 pub use response::Response;
-pub use timeouts::Timeouts;
+pub use timeouts::{StallLimits, Timeouts};
 pub use tls::TlsSettings;
 use transport::{Agents, Caps, Exchange, Failed};
 
@@ -75,6 +75,7 @@ pub struct ClientBuilder {
     profile: Profile,
     policy: Policy,
     timeouts: Timeouts,
+    stalls: StallLimits,
     caps: Caps,
     /// `None`: the default, sized from the policy at build time.
     budget: Option<Option<Arc<RetryBudget>>>,
@@ -209,6 +210,14 @@ impl ClientBuilder {
         self
     }
 
+    /// Per-class limits on how long an attempt may move no byte (default
+    /// [`StallLimits::default`]): past it, the attempt ends as `timeout`
+    /// (retried), its message saying the transfer stalled and how far it came.
+    pub fn stall_limits(mut self, stalls: StallLimits) -> Self {
+        self.stalls = stalls;
+        self
+    }
+
     /// Bytes of an error body kept for classification (default 1 MiB).
     pub fn max_error_body(mut self, bytes: u64) -> Self {
         self.caps.error_body = bytes;
@@ -283,7 +292,7 @@ impl ClientBuilder {
                 base,
                 profile: Arc::new(self.profile),
                 retrier,
-                agents: Agents::new(self.timeouts, &self.tls, self.proxy.as_ref()),
+                agents: Agents::new((self.timeouts, self.stalls), &self.tls, self.proxy.as_ref()),
                 caps: self.caps,
                 auth: AuthGate::new(self.token, self.refresh, self.state_observer),
                 origins,
@@ -300,6 +309,7 @@ impl Client {
             profile: Profile::builtin("generic").expect("built in").clone(),
             policy: Policy::default(),
             timeouts: Timeouts::default(),
+            stalls: StallLimits::default(),
             caps: Caps {
                 error_body: DEFAULT_MAX_ERROR_BODY,
                 body: DEFAULT_MAX_BODY,

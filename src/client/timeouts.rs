@@ -36,3 +36,58 @@ impl Timeouts {
         }
     }
 }
+
+/// How long an attempt may move no byte at all (sending or receiving,
+/// headers or body) before it ends as `timeout`, by request class: a link
+/// that went silent (Wi-Fi gone, no reset) is noticed without waiting out
+/// the phase's whole [`Timeouts`]. A transfer that keeps moving is never
+/// cut by it, however slow (curl's `--speed-time` with `--speed-limit 1`).
+///
+/// ```
+/// use std::time::Duration;
+/// use apiretry::{RequestClass, StallLimits};
+///
+/// let stalls = StallLimits::default();
+/// assert_eq!(stalls.for_class(RequestClass::ChunkUpload), Duration::from_secs(30));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StallLimits {
+    /// Ordinary calls (default 15 s: their whole phase timeout).
+    pub default: Duration,
+    /// Authorization refresh (default 2 min: seed 001 gives it time on purpose).
+    pub auth_refresh: Duration,
+    /// File chunk upload (default 30 s, under a phase timeout of 5 min: a
+    /// dead link is noticed ten times sooner, and 30 s without a byte is no
+    /// slow link).
+    pub chunk_upload: Duration,
+}
+
+impl Default for StallLimits {
+    fn default() -> Self {
+        StallLimits {
+            default: Duration::from_secs(15),
+            auth_refresh: Duration::from_secs(120),
+            chunk_upload: Duration::from_secs(30),
+        }
+    }
+}
+
+impl StallLimits {
+    /// The same limit for every class.
+    pub fn all(limit: Duration) -> Self {
+        StallLimits {
+            default: limit,
+            auth_refresh: limit,
+            chunk_upload: limit,
+        }
+    }
+
+    /// The limit for `class`.
+    pub fn for_class(&self, class: RequestClass) -> Duration {
+        match class {
+            RequestClass::Default => self.default,
+            RequestClass::AuthRefresh => self.auth_refresh,
+            RequestClass::ChunkUpload => self.chunk_upload,
+        }
+    }
+}

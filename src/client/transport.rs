@@ -2,7 +2,7 @@
 //! the taxonomy's network kinds, by error variant, never by message text.
 
 use std::io::{self, Read, Write};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,7 +11,7 @@ use ureq::http;
 use super::proxy::Proxy;
 use super::request::{is_secret_header, Body, Request, RequestClass};
 use super::response::Response;
-use super::timeouts::Timeouts;
+use super::timeouts::{StallLimits, Timeouts};
 use super::tls::TlsSettings;
 use crate::error::ApiError;
 use crate::kind::{Kind, Retry};
@@ -41,17 +41,24 @@ pub(crate) struct Agents {
 }
 
 impl Agents {
-    pub fn new(timeouts: Timeouts, tls: &TlsSettings, proxy: Option<&Proxy>) -> Self {
+    pub fn new(
+        (timeouts, stalls): (Timeouts, StallLimits),
+        tls: &TlsSettings,
+        proxy: Option<&Proxy>,
+    ) -> Self {
         let tls = tls.config();
         let proxy = proxy.map(Proxy::ureq);
-        let agent = |timeout, pooled| agent(timeout, pooled, &tls, &proxy);
+        let agent = |class, pooled| {
+            let limits = (timeouts.for_class(class), stalls.for_class(class));
+            agent(limits, pooled, &tls, &proxy)
+        };
         Agents {
             timeouts,
             proxy: proxy.as_ref().map(|p| format!("{}:{}", p.host(), p.port())),
-            default: agent(timeouts.default, true),
-            auth_refresh: agent(timeouts.auth_refresh, true),
-            chunk_upload: agent(timeouts.chunk_upload, true),
-            unpooled: agent(timeouts.default, false),
+            default: agent(RequestClass::Default, true),
+            auth_refresh: agent(RequestClass::AuthRefresh, true),
+            chunk_upload: agent(RequestClass::ChunkUpload, true),
+            unpooled: agent(RequestClass::Default, false),
         }
     }
 
@@ -73,20 +80,24 @@ impl Agents {
 }
 
 /// An agent whose every exchange has `timeout` on each phase: connect, send
-/// the request and body, wait for the response, read the body. Redirects
-/// are returned, not followed (the client follows them: see `redirect`).
+/// the request and body, wait for the response, read the body; and `stall`
+/// on each read and each write of the socket, so that an exchange that
+/// moves no byte for that long ends (ureq's per-read and per-write
+/// timeouts). Redirects are returned, not followed (the client follows
+/// them: see `redirect`).
 ///
 /// Not as one overall ureq timeout: an overall deadline makes ureq resolve
 /// names on a thread of its own per request (~60 us a call on loopback), so
 /// it is set per request only when the call's deadline is near enough to
 /// bind.
 fn agent(
-    timeout: Duration,
+    (timeout, stall): (Duration, Duration),
     pooled: bool,
     tls: &ureq::tls::TlsConfig,
     proxy: &Option<ureq::Proxy>,
 ) -> ureq::Agent {
     let t = Some(timeout);
+    let stall = Some(stall).filter(|s| *s < timeout);
     let mut config = ureq::Agent::config_builder()
         .tls_config(tls.clone())
         .proxy(proxy.clone())
@@ -97,7 +108,9 @@ fn agent(
         .timeout_send_request(t)
         .timeout_send_body(t)
         .timeout_recv_response(t)
-        .timeout_recv_body(t);
+        .timeout_recv_body(t)
+        .timeout_per_read(stall)
+        .timeout_per_write(stall);
     if !pooled {
         config = config
             .max_idle_connections(0)
@@ -174,6 +187,7 @@ pub(crate) fn send(
     }
     // Only a streamed upload can fail locally; it reports that here.
     let mut upload_failed: Option<Arc<AtomicBool>> = None;
+    let upload_sent = Arc::new(AtomicU64::new(0));
     let sent = match body {
         Body::Empty => run(agent, b.body(()), overall),
         Body::Bytes(bytes) => run(agent, b.body(&bytes[..]), overall),
@@ -184,6 +198,7 @@ pub(crate) fn send(
                 inner,
                 failed: failed.clone(),
                 left: *len,
+                sent: upload_sent.clone(),
             };
             let body = ureq::SendBody::from_owned_reader(reader);
             run(agent, b.body(body), overall)
@@ -195,7 +210,7 @@ pub(crate) fn send(
         }
         _ => {
             let unreachable = shows_unreachable(&e);
-            let mut error = network(e);
+            let mut error = stalled_after(network(e), upload_sent.load(Ordering::Relaxed), 0);
             if let Some(proxy) = agents.proxy.as_ref().filter(|_| unreachable) {
                 error.message = format!("{} (through the proxy {proxy})", error.message).into();
             }
@@ -219,11 +234,15 @@ fn download(
     let mut sink = open().map_err(|e| local_io("cannot open the download's sink", &e))?;
     let mut reader = body.as_reader();
     let mut buf = vec![0u8; 64 * 1024];
+    let mut received = 0u64;
     loop {
-        let n = reader.read(&mut buf).map_err(|e| network(e.into()))?;
+        let n = reader
+            .read(&mut buf)
+            .map_err(|e| stalled_after(network(e.into()), 0, received))?;
         if n == 0 {
             break;
         }
+        received += n as u64;
         sink.write_all(&buf[..n])
             .map_err(|e| local_io("writing the download failed", &e))?;
     }
@@ -234,6 +253,18 @@ fn download(
         headers: parts.headers,
         body: Vec::new(),
     })
+}
+
+/// Says in a stall's error how far the exchange had come.
+fn stalled_after(mut error: ApiError, sent: u64, received: u64) -> ApiError {
+    if error.kind == Kind::Timeout && error.message.starts_with("the transfer stalled") {
+        error.message = format!(
+            "{} ({sent} bytes of the request's body sent, {received} of the answer's body received)",
+            error.message
+        )
+        .into();
+    }
+    error
 }
 
 fn run<S: ureq::AsSendBody>(
@@ -289,10 +320,13 @@ fn read(response: http::Response<ureq::Body>, caps: Caps) -> Result<Response, Ap
             .map_err(|e| network(ureq::Error::from(e)))?;
         buf
     } else {
+        let mut buf = Vec::new();
         body.with_config()
             .limit(caps.body)
-            .read_to_vec()
-            .map_err(network)?
+            .reader()
+            .read_to_end(&mut buf)
+            .map_err(|e| stalled_after(network(e.into()), 0, buf.len() as u64))?;
+        buf
     };
     Ok(Response {
         status,
@@ -308,6 +342,8 @@ struct Tracked {
     inner: Box<dyn Read + Send>,
     failed: Arc<AtomicBool>,
     left: Option<u64>,
+    /// Bytes handed to the connection so far.
+    sent: Arc<AtomicU64>,
 }
 
 impl Tracked {
@@ -334,6 +370,9 @@ impl Tracked {
 impl Read for Tracked {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         self.read_some(buf)
+            .inspect(|n| {
+                self.sent.fetch_add(*n as u64, Ordering::Relaxed);
+            })
             .inspect_err(|_| self.failed.store(true, Ordering::SeqCst))
     }
 }
@@ -356,6 +395,20 @@ pub(crate) fn network(err: ureq::Error) -> ApiError {
                 .with_hint(
                     "Connecting, or the TLS handshake, took too long: the network or the \
                             server is slow or down, or a firewall drops the packets.",
+                );
+        }
+        E::Timeout(ureq::Timeout::PerRead | ureq::Timeout::PerWrite) => {
+            return ApiError::new(Kind::Timeout)
+                .with_message(format!(
+                    "the transfer stalled: no byte {} for the stall limit",
+                    match &err {
+                        E::Timeout(ureq::Timeout::PerWrite) => "could be sent",
+                        _ => "came",
+                    }
+                ))
+                .with_hint(
+                    "The link went silent mid-transfer (Wi-Fi lost, a dead route) or the peer \
+                     stopped reading or sending: retried on a new connection.",
                 );
         }
         E::Timeout(_) | E::BodyStalled => Kind::Timeout,

@@ -33,6 +33,12 @@ pub(crate) enum Action {
     /// Read this many bytes of the request's body, then reset: a connection
     /// dropped mid-upload.
     DropMidUpload(u64),
+    /// Read this many bytes of the request's body, then stop reading and
+    /// hold the connection, silent: a link gone quiet mid-upload.
+    StallUpload(u64),
+    /// Send the head declaring the whole body, then part of it, then hold
+    /// the connection, silent: a link gone quiet mid-download.
+    Stalled(Response, usize),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -121,6 +127,15 @@ impl Reply {
         }
     }
 
+    /// Reads `after_bytes` of the request's body, then stops reading and
+    /// holds the connection open, sending nothing (a stalled upload).
+    pub fn stall_upload(after_bytes: u64) -> Self {
+        Reply {
+            delay: Duration::ZERO,
+            action: Action::StallUpload(after_bytes),
+        }
+    }
+
     /// A `bytes`-long body of `x`s.
     pub fn huge(status: u16, bytes: usize) -> Self {
         Self::status(status).body_bytes(vec![b'x'; bytes])
@@ -159,6 +174,15 @@ impl Reply {
         }
     }
 
+    /// Sends the head and the first `sent` bytes of the body, then nothing,
+    /// holding the connection open (a stalled download).
+    pub fn stalled(self, sent: usize) -> Self {
+        Reply {
+            delay: self.delay,
+            action: Action::Stalled(self.into_response(), sent),
+        }
+    }
+
     /// Sends the body `chunk` bytes at a time, `interval` apart.
     pub fn slow(self, chunk: usize, interval: Duration) -> Self {
         Reply {
@@ -169,8 +193,14 @@ impl Reply {
 
     fn into_response(self) -> Response {
         match self.action {
-            Action::Respond(r) | Action::Truncated(r, _) | Action::Slow(r, _, _) => r,
-            Action::Reset | Action::CloseBeforeHeaders | Action::DropMidUpload(_) => Response {
+            Action::Respond(r)
+            | Action::Truncated(r, _)
+            | Action::Slow(r, _, _)
+            | Action::Stalled(r, _) => r,
+            Action::Reset
+            | Action::CloseBeforeHeaders
+            | Action::DropMidUpload(_)
+            | Action::StallUpload(_) => Response {
                 status: 200,
                 headers: Vec::new(),
                 body: Vec::new(),
@@ -181,15 +211,19 @@ impl Reply {
     fn response_mut(&mut self) -> &mut Response {
         if !matches!(
             self.action,
-            Action::Respond(_) | Action::Truncated(..) | Action::Slow(..)
+            Action::Respond(_) | Action::Truncated(..) | Action::Slow(..) | Action::Stalled(..)
         ) {
             self.action = Action::Respond(self.clone().into_response());
         }
         match &mut self.action {
-            Action::Respond(r) | Action::Truncated(r, _) | Action::Slow(r, _, _) => r,
-            Action::Reset | Action::CloseBeforeHeaders | Action::DropMidUpload(_) => {
-                unreachable!("replaced above")
-            }
+            Action::Respond(r)
+            | Action::Truncated(r, _)
+            | Action::Slow(r, _, _)
+            | Action::Stalled(r, _) => r,
+            Action::Reset
+            | Action::CloseBeforeHeaders
+            | Action::DropMidUpload(_)
+            | Action::StallUpload(_) => unreachable!("replaced above"),
         }
     }
 }

@@ -18,7 +18,9 @@
 //!       {"status": 200, "body": "0123456789", "truncate_after": 4},
 //!       {"status": 200, "huge_bytes": 10000000},
 //!       {"status": 200, "body": "slow", "slow_chunk": 1, "slow_interval_ms": 200},
-//!       {"fault": "drop_mid_upload", "after_bytes": 1000}
+//!       {"fault": "drop_mid_upload", "after_bytes": 1000},
+//!       {"fault": "stall_upload", "after_bytes": 1000},
+//!       {"status": 200, "huge_bytes": 100000, "stall_after": 1000}
 //!     ]}
 //!   ]
 //! }
@@ -102,6 +104,7 @@ struct ReplySpec {
     delay_ms: Option<u64>,
     fault: Option<Fault>,
     truncate_after: Option<usize>,
+    stall_after: Option<usize>,
     huge_bytes: Option<usize>,
     slow_chunk: Option<usize>,
     slow_interval_ms: Option<u64>,
@@ -123,6 +126,7 @@ enum Fault {
     Reset,
     CloseBeforeHeaders,
     DropMidUpload,
+    StallUpload,
 }
 
 impl Scenario {
@@ -194,6 +198,10 @@ impl ReplySpec {
                 Some(n) => Reply::drop_mid_upload(n),
                 None => return Err("\"drop_mid_upload\" needs \"after_bytes\"".into()),
             },
+            (Some(Fault::StallUpload), _) => match self.after_bytes {
+                Some(n) => Reply::stall_upload(n),
+                None => return Err("\"stall_upload\" needs \"after_bytes\"".into()),
+            },
             (None, None) => return Err("a reply needs \"status\" or \"fault\"".into()),
             (None, Some(status)) if !(100..=599).contains(&status) => {
                 return Err(format!("{status} is not an HTTP status"));
@@ -228,6 +236,9 @@ impl ReplySpec {
         }
         if let Some(n) = self.truncate_after {
             reply = reply.truncated(n);
+        }
+        if let Some(n) = self.stall_after {
+            reply = reply.stalled(n);
         }
         if let Some(chunk) = self.slow_chunk {
             reply = reply.slow(

@@ -476,7 +476,7 @@ fn serve_on<S: io::Read + Write>(reader: &mut BufReader<S>, tcp: &TcpStream, sha
         // so that a reply can drop the connection in the middle of the body.
         let reply = shared.reply_for(&req);
         let upto = match reply.action {
-            Action::DropMidUpload(n) => Some(n),
+            Action::DropMidUpload(n) | Action::StallUpload(n) => Some(n),
             _ => None,
         };
         if wire::read_body(reader, &mut req, upto).is_err() {
@@ -484,8 +484,14 @@ fn serve_on<S: io::Read + Write>(reader: &mut BufReader<S>, tcp: &TcpStream, sha
         }
         let out = reader.get_mut();
         let status = match &reply.action {
-            Action::Respond(r) | Action::Truncated(r, _) | Action::Slow(r, _, _) => Some(r.status),
-            Action::Reset | Action::CloseBeforeHeaders | Action::DropMidUpload(_) => None,
+            Action::Respond(r)
+            | Action::Truncated(r, _)
+            | Action::Slow(r, _, _)
+            | Action::Stalled(r, _) => Some(r.status),
+            Action::Reset
+            | Action::CloseBeforeHeaders
+            | Action::DropMidUpload(_)
+            | Action::StallUpload(_) => None,
         };
         shared.state().log.push(Recorded {
             method: req.method.clone(),
@@ -504,6 +510,13 @@ fn serve_on<S: io::Read + Write>(reader: &mut BufReader<S>, tcp: &TcpStream, sha
                 respond(out, &r.headers, r.status, &r.body, keep_alive).is_err() || !keep_alive
             }
             Action::Reset | Action::DropMidUpload(_) => return reset(tcp),
+            Action::StallUpload(_) => return hold(shared),
+            Action::Stalled(r, sent) => {
+                let _ = wire::write_head(out, r.status, &r.headers, r.body.len(), false)
+                    .and_then(|()| out.write_all(&r.body[..sent.min(r.body.len())]))
+                    .and_then(|()| out.flush());
+                return hold(shared);
+            }
             Action::CloseBeforeHeaders => true,
             Action::Truncated(r, sent) => {
                 let _ = wire::write_head(out, r.status, &r.headers, r.body.len(), false)
@@ -541,6 +554,17 @@ fn respond(
     wire::write_head(out, status, headers, body.len(), keep_alive)?;
     out.write_all(body)?;
     out.flush()
+}
+
+/// Keeps a connection open and silent (a link gone quiet) until the
+/// server stops, for a minute at most; the caller then closes it.
+fn hold(shared: &Shared) {
+    for _ in 0..(60_000 / POLL.as_millis().max(1)) {
+        if shared.stop.load(Ordering::SeqCst) {
+            return;
+        }
+        thread::sleep(POLL);
+    }
 }
 
 /// Closes with a TCP reset (SO_LINGER 0), as a crashed peer or middlebox would.

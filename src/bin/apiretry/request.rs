@@ -8,7 +8,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use apiretry::{Client, Event, Policy, Proxy, Request, Secret, Step, Timeouts, TlsSettings};
+use apiretry::{
+    Client, Event, Policy, Proxy, Request, Secret, StallLimits, Step, Timeouts, TlsSettings,
+};
 use lexopt::prelude::*;
 
 use crate::args::Body;
@@ -36,6 +38,8 @@ options:
   --attempts N         attempts in all (default 8)
   --deadline-ms N      overall deadline for the call
   --timeout-ms N       timeout of each phase of an attempt (default 15000)
+  --stall-ms N         end an attempt that moves no byte for N ms (a silent link;
+                       default: the phase timeout)
   --cacert FILE        also trust the CA certificates in FILE (PEM), as curl's --cacert
   --proxy URL          go through the HTTP proxy http://[user:password@]host:port
   --json               print a JSON summary instead of text";
@@ -52,6 +56,7 @@ pub fn run(argv: impl Iterator<Item = OsString>) -> Result<i32, UsageError> {
     let mut tls = TlsSettings::default();
     let mut proxy = None;
     let mut output: Option<PathBuf> = None;
+    let mut stalls = None;
     while let Some(arg) = parser.next()? {
         match arg {
             Value(v) if url.is_none() => url = Some(v.string()?),
@@ -72,6 +77,10 @@ pub fn run(argv: impl Iterator<Item = OsString>) -> Result<i32, UsageError> {
             Long("timeout-ms") => {
                 let ms = args::number(&parser.value()?.string()?, "--timeout-ms")?;
                 timeouts.default = Duration::from_millis(ms.into());
+            }
+            Long("stall-ms") => {
+                let ms = args::number(&parser.value()?.string()?, "--stall-ms")?;
+                stalls = Some(StallLimits::all(Duration::from_millis(ms.into())));
             }
             Long("cacert") => {
                 let path = parser.value()?;
@@ -139,6 +148,9 @@ pub fn run(argv: impl Iterator<Item = OsString>) -> Result<i32, UsageError> {
         .observer(Arc::new(observer));
     if let Some(p) = proxy {
         builder = builder.proxy(p);
+    }
+    if let Some(s) = stalls {
+        builder = builder.stall_limits(s);
     }
     if let Some(t) = token {
         builder = builder.token(t);

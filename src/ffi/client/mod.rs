@@ -21,7 +21,7 @@ use super::{
 };
 use crate::budget::RetryBudget;
 use crate::cancel::CancelToken;
-use crate::client::{Client, ClientBuilder, Timeouts, TlsSettings};
+use crate::client::{Client, ClientBuilder, StallLimits, Timeouts, TlsSettings};
 use crate::error::ApiError;
 use crate::events::{Event, LogObserver, Observer, Step, StopReason};
 use crate::ffi::cancel::apiretry_cancel;
@@ -373,6 +373,32 @@ pub extern "C" fn apiretry_client_builder_set_timeouts(
             chunk_upload: Duration::from_millis(chunk_upload_ms),
         };
         with_builder(builder, |b| b.timeouts(t))
+    })
+}
+
+/// How long an attempt may move no byte (sending or receiving) before it
+/// ends as `APIRETRY_KIND_TIMEOUT` (retried), per request class, in
+/// milliseconds (each > 0). Defaults: 15000, 120000 and 30000 (a chunk
+/// upload notices a dead link in 30 s, not after its 5-minute timeout); a
+/// limit at or above the class's timeout changes nothing. A transfer that
+/// keeps moving is never cut by it, however slow.
+#[no_mangle]
+pub extern "C" fn apiretry_client_builder_set_stall_limits(
+    builder: *mut apiretry_client_builder,
+    default_ms: u64,
+    auth_refresh_ms: u64,
+    chunk_upload_ms: u64,
+) -> apiretry_result {
+    guard(|| {
+        if default_ms == 0 || auth_refresh_ms == 0 || chunk_upload_ms == 0 {
+            return Err(apiretry_result::InvalidArgument);
+        }
+        let s = StallLimits {
+            default: Duration::from_millis(default_ms),
+            auth_refresh: Duration::from_millis(auth_refresh_ms),
+            chunk_upload: Duration::from_millis(chunk_upload_ms),
+        };
+        with_builder(builder, |b| b.stall_limits(s))
     })
 }
 
