@@ -921,6 +921,19 @@ static int send_request(apiretry_client *client, apiretry_request *req) {
 
 /* Streamed uploads and downloads, and a request's own policy (issue 12,
  * items 2 and 3); the server side checks the bytes (tests/c_api.rs). */
+/* Progress reports: their count, attempts restarted, the last one. */
+struct progress_log {
+  int reports, restarts;
+  apiretry_progress last;
+};
+
+static void on_progress(void *user_data, const apiretry_progress *p) {
+  struct progress_log *log = user_data;
+  if (log->reports > 0 && (p->sent < log->last.sent || p->received < log->last.received)) log->restarts++;
+  log->reports++;
+  log->last = *p;
+}
+
 static void test_streams(const char *url) {
   apiretry_client *client = make_client_budget(url, true);
   apiretry_request *req = NULL;
@@ -929,10 +942,16 @@ static void test_streams(const char *url) {
 
   /* From memory, through a 500: rewound before each of the 2 attempts. */
   struct source src = {chunk, sizeof chunk, 0, 0};
+  struct progress_log up = {0, 0, {0, 0, 0, 0}};
   CHECK(apiretry_request_new("PUT", "/stream/1", &req) == APIRETRY_RESULT_OK);
   CHECK(apiretry_request_set_body_reader(req, sizeof chunk, source_read, source_rewind, &src) ==
         APIRETRY_RESULT_OK);
+  CHECK(apiretry_request_set_progress_callback(req, on_progress, &up) == APIRETRY_RESULT_OK);
+  CHECK(apiretry_request_set_progress_callback(req, NULL, &up) == APIRETRY_RESULT_NULL_POINTER);
   CHECK(send_request(client, req) == 200 && src.rewinds == 2);
+  /* Two attempts, each from zero to the whole chunk. */
+  CHECK(up.reports >= 2 && up.restarts == 1);
+  CHECK(up.last.sent == sizeof chunk && up.last.send_total == sizeof chunk);
   apiretry_request_free(req);
 
   /* A range of a file, then the rest of it (length unknown: to the end). */
@@ -958,10 +977,13 @@ static void test_streams(const char *url) {
 
   /* A download cut off midway is written again from its start. */
   static struct sink sink;
+  struct progress_log down = {0, 0, {0, 0, 0, 0}};
   CHECK(apiretry_request_new("GET", "/download", &req) == APIRETRY_RESULT_OK);
   CHECK(apiretry_request_set_response_writer(req, sink_write, sink_rewind, &sink) == APIRETRY_RESULT_OK);
+  CHECK(apiretry_request_set_progress_callback(req, on_progress, &down) == APIRETRY_RESULT_OK);
   CHECK(send_request(client, req) == 200);
   CHECK(sink.rewinds == 2 && sink.len == 20000);
+  CHECK(down.last.received == 20000 && down.last.receive_total == 20000 && down.last.send_total == 0);
   int pattern = 1;
   for (size_t i = 0; i < sink.len; i++) pattern &= sink.data[i] == (uint8_t)('a' + i % 26);
   CHECK(pattern);

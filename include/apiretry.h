@@ -512,6 +512,21 @@ typedef void (*apiretry_state_callback)(void *user_data, uint32_t state);
 // origin's learned rate is cut by a throttling answer.
 typedef void (*apiretry_rate_callback)(void *user_data, const char *origin, double rate_per_s);
 
+// How far an attempt's transfer has come (`apiretry_request_set_progress_callback`).
+typedef struct {
+  // Bytes of the request's body handed to the connection.
+  uint64_t sent;
+  // The request body's length, or `APIRETRY_LENGTH_UNKNOWN`.
+  uint64_t send_total;
+  // Bytes of the answer's body received.
+  uint64_t received;
+  // The answer body's length, or `APIRETRY_LENGTH_UNKNOWN`.
+  uint64_t receive_total;
+} apiretry_progress;
+
+// Receives an attempt's progress; `progress` is valid during the call only.
+typedef void (*apiretry_progress_callback)(void *user_data, const apiretry_progress *progress);
+
 // Fills `buf` (`len` bytes) with the next bytes of an upload and sets
 // `*out_n` to how many (0: the end). Returns 0, or any other number for a
 // failure (the attempt then fails as `io`).
@@ -797,6 +812,15 @@ apiretry_result apiretry_client_send(const apiretry_client *client,
                                      const apiretry_cancel *cancel,
                                      apiretry_response **out_response,
                                      apiretry_classification **out_error);
+
+// Tells `callback` how far each attempt's transfer has come: on the
+// sending thread, during `apiretry_client_send`, at most every 100 ms and
+// at the end of each direction; each attempt starts again from zero (a
+// device's upload bar). `user_data` must stay valid while the request may
+// be sent.
+apiretry_result apiretry_request_set_progress_callback(apiretry_request *request,
+                                                       apiretry_progress_callback callback,
+                                                       void *user_data);
 
 // A request with `method` ("GET", "POST", ...) to `url` (absolute, or a
 // path joined to the client's base URL). The caller owns `*out`. A method

@@ -333,6 +333,12 @@ class Request {
   Status retry(apiretry_kind kind, apiretry_retry retry) {
     return detail::check(apiretry_request_set_retry(r_.get(), kind, retry));
   }
+  // How far each attempt's transfer has come, on the sending thread, at most
+  // every 100 ms and at each direction's end; `user_data` must outlive the
+  // sends (a C callback: no allocation, no exceptions across it).
+  Status progress(apiretry_progress_callback callback, void *user_data) {
+    return detail::check(apiretry_request_set_progress_callback(r_.get(), callback, user_data));
+  }
   apiretry_request *get() const { return r_.get(); }
 
  private:

@@ -50,8 +50,8 @@ pub use budget::RetryBudget;
 pub use cancel::CancelToken;
 pub use classify::{RawResponse, MAX_FIELD_MESSAGES};
 pub use client::{
-    Client, ClientBuilder, Proxy, Request, RequestClass, Response, StallLimits, Timeouts,
-    TlsSettings, DEFAULT_MAX_BODY, DEFAULT_MAX_ERROR_BODY,
+    Client, ClientBuilder, Progress, Proxy, Request, RequestClass, Response, StallLimits, Timeouts,
+    TlsSettings, DEFAULT_MAX_BODY, DEFAULT_MAX_ERROR_BODY, PROGRESS_EVERY,
 };
 pub use clock::{Clock, SystemClock, VirtualClock};
 pub use error::{ApiError, Fields, MAX_MESSAGE_BYTES};

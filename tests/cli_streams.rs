@@ -144,6 +144,29 @@ fn sixty_four_mib_up_and_down_stream_through_the_cli() {
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("the transfer stalled"), "{out}");
 
+    // On a terminal (a pty, through `script`), a big transfer shows its
+    // progress on stderr; piped, as above, it does not.
+    if Path::new("/usr/bin/script").exists() {
+        let command = format!(
+            "{} request {download} --output {}",
+            env!("CARGO_BIN_EXE_apiretry"),
+            dir.join("tty.bin").display()
+        );
+        let tty = Command::new("/usr/bin/script")
+            .args(["-qec", &command, "/dev/null"])
+            .output()
+            .unwrap();
+        let screen = String::from_utf8_lossy(&tty.stdout);
+        assert!(tty.status.success(), "{screen}");
+        assert!(
+            screen.contains("MiB received") && screen.contains("of 64.0"),
+            "{screen}"
+        );
+        assert!(!out.contains("MiB received"), "{out}");
+    } else {
+        eprintln!("no `script` here: the terminal's progress line is not checked");
+    }
+
     eprintln!(
         "peak RSS: idle request {:.1} MiB, 64 MiB up {:.1} MiB, 64 MiB down {:.1} MiB",
         mib(idle),

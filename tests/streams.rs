@@ -282,3 +282,82 @@ fn stalls_end_an_attempt_and_slow_transfers_do_not() {
         "it was slow"
     );
 }
+
+/// Progress: each attempt's bytes, from zero, on the calling thread, ending
+/// at the totals; reports at most every 100 ms besides each direction's end.
+#[test]
+fn progress_reports_each_attempt_up_and_down() {
+    use apiretry::Progress;
+    use std::time::Instant;
+    let server = MockServer::start().unwrap();
+    server.script(
+        "PUT",
+        "/chunk",
+        [
+            Reply::aws(500, "InternalError", "again"),
+            Reply::status(200),
+        ],
+    );
+    server.script("GET", "/clip", [Reply::huge(200, 3 << 20)]);
+    let c = client(&server, Policy::default());
+    let seen: Arc<Mutex<Vec<(Progress, std::thread::ThreadId)>>> = Arc::default();
+    let log = seen.clone();
+    let report = move |p: &Progress| log.lock().unwrap().push((*p, std::thread::current().id()));
+    let started = Instant::now();
+    c.send(
+        &Request::put("/chunk")
+            .body(clip(4 << 20))
+            .progress(report.clone()),
+    )
+    .unwrap();
+    let sink: Arc<Mutex<u64>> = Arc::default();
+    let written = sink.clone();
+    c.send(
+        &Request::get("/clip")
+            .response_writer(move || Ok(Box::new(Counter(written.clone()))))
+            .progress(report),
+    )
+    .unwrap();
+    let took = started.elapsed();
+    let seen = seen.lock().unwrap();
+    assert!(seen.iter().all(|(_, t)| *t == std::thread::current().id()));
+    let reports: Vec<Progress> = seen.iter().map(|(p, _)| *p).collect();
+    // Uploads: two attempts, each from zero to the whole 4 MiB.
+    let ups: Vec<&Progress> = reports
+        .iter()
+        .filter(|p| p.send_total == Some(4 << 20))
+        .collect();
+    let restarts = ups.windows(2).filter(|w| w[1].sent < w[0].sent).count();
+    assert_eq!(restarts, 1, "{ups:?}");
+    assert!(
+        ups.iter().filter(|p| p.sent == 4 << 20).count() >= 2,
+        "{ups:?}"
+    );
+    // The download: to its stated length.
+    let last = reports.last().unwrap();
+    assert_eq!(
+        (last.received, last.receive_total),
+        (3 << 20, Some(3 << 20))
+    );
+    assert_eq!(*sink.lock().unwrap(), 3 << 20);
+    // Bounded: a few per attempt and direction, plus one per 100 ms.
+    let bound = 3 * 6 + (took.as_millis() / 100) as usize;
+    assert!(
+        reports.len() <= bound,
+        "{} reports in {took:?}",
+        reports.len()
+    );
+}
+
+/// A sink that counts the bytes written to it.
+struct Counter(Arc<Mutex<u64>>);
+
+impl Write for Counter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        *self.0.lock().unwrap() += buf.len() as u64;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}

@@ -21,6 +21,7 @@ use crate::profile::Profile;
 use crate::retry::Retrier;
 
 mod origin;
+mod progress;
 mod proxy;
 mod redirect;
 mod request;
@@ -30,6 +31,7 @@ mod tls;
 mod transport;
 
 use origin::{origin_of, Origin, Origins};
+pub use progress::{Progress, PROGRESS_EVERY};
 pub use proxy::Proxy;
 pub use request::{Request, RequestClass};
 pub use response::Response;

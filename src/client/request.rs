@@ -6,6 +6,7 @@ use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use super::progress::{Progress, ProgressFn};
 use crate::kind::{Kind, Retry};
 use crate::policy::Policy;
 use crate::profile::Profile;
@@ -67,6 +68,7 @@ pub struct Request {
     pub(crate) policy: Option<Arc<Policy>>,
     pub(crate) retries: Vec<(Kind, Retry)>,
     pub(crate) writer: Option<Arc<WriterFactory>>,
+    pub(crate) progress: Option<Arc<ProgressFn>>,
 }
 
 impl Request {
@@ -86,6 +88,7 @@ impl Request {
             policy: None,
             retries: Vec::new(),
             writer: None,
+            progress: None,
         }
     }
 
@@ -181,6 +184,21 @@ impl Request {
         open: impl Fn() -> io::Result<Box<dyn Write + Send>> + Send + Sync + 'static,
     ) -> Self {
         self.writer = Some(Arc::new(open));
+        self
+    }
+
+    /// Tells `report` how far each attempt's transfer has come (bytes sent
+    /// and received, with the totals when known), on the calling thread, at
+    /// most every [`PROGRESS_EVERY`](crate::PROGRESS_EVERY) and at the end
+    /// of each direction. Each attempt starts again from zero.
+    ///
+    /// ```
+    /// let upload = apiretry::Request::put("/chunk/1")
+    ///     .body(vec![0u8; 1 << 20])
+    ///     .progress(|p| eprintln!("{} of {:?} bytes sent", p.sent, p.send_total));
+    /// ```
+    pub fn progress(mut self, report: impl Fn(&Progress) + Send + Sync + 'static) -> Self {
+        self.progress = Some(Arc::new(report));
         self
     }
 
@@ -301,6 +319,7 @@ impl fmt::Debug for Request {
             .field("policy", &self.policy)
             .field("retries", &self.retries)
             .field("writer", &self.writer.is_some())
+            .field("progress", &self.progress.is_some())
             .finish()
     }
 }

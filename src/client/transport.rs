@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use ureq::http;
 
+use super::progress::Meter;
 use super::proxy::Proxy;
 use super::request::{is_secret_header, Body, Request, RequestClass};
 use super::response::Response;
@@ -174,6 +175,26 @@ pub(crate) fn send(
     };
     let mut b = http::Request::builder().method(x.method).uri(x.url);
     let body = if x.body { &req.body } else { &Body::Empty };
+    let body_len = match body {
+        Body::Empty => Some(0),
+        Body::Bytes(bytes) => Some(bytes.len() as u64),
+        Body::Reader(_, len) => *len,
+    };
+    let meter = req
+        .progress
+        .as_ref()
+        .map(|f| Meter::new(f.clone(), body_len));
+    // Bytes go out through the counting reader when progress is told.
+    let owned;
+    let body = match (body, &meter) {
+        (Body::Bytes(bytes), Some(_)) => {
+            let bytes = bytes.clone();
+            let open = move || Ok(Box::new(io::Cursor::new(bytes.clone())) as Box<dyn Read + Send>);
+            owned = Body::Reader(Arc::new(open), body_len);
+            &owned
+        }
+        _ => body,
+    };
     if let Body::Reader(_, Some(len)) = body {
         b = b.header("Content-Length", *len);
     }
@@ -199,6 +220,7 @@ pub(crate) fn send(
                 failed: failed.clone(),
                 left: *len,
                 sent: upload_sent.clone(),
+                meter: meter.clone(),
             };
             let body = ureq::SendBody::from_owned_reader(reader);
             run(agent, b.body(body), overall)
@@ -217,11 +239,18 @@ pub(crate) fn send(
             Failed { unreachable, error }
         }
     })?;
+    if let Some(m) = &meter {
+        let total = response
+            .headers()
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.parse().ok());
+        m.answer(total);
+    }
     match &req.writer {
         Some(open) if (200..300).contains(&response.status().as_u16()) => {
-            download(response, open.as_ref()).map_err(Failed::from)
+            download(response, open.as_ref(), meter).map_err(Failed::from)
         }
-        _ => read(response, caps).map_err(Failed::from),
+        _ => read(response, caps, meter).map_err(Failed::from),
     }
 }
 
@@ -229,10 +258,14 @@ pub(crate) fn send(
 fn download(
     response: http::Response<ureq::Body>,
     open: &super::request::WriterFactory,
+    meter: Option<Meter>,
 ) -> Result<Response, ApiError> {
     let (parts, mut body) = response.into_parts();
     let mut sink = open().map_err(|e| local_io("cannot open the download's sink", &e))?;
-    let mut reader = body.as_reader();
+    let mut reader = Metered {
+        inner: body.as_reader(),
+        meter,
+    };
     let mut buf = vec![0u8; 64 * 1024];
     let mut received = 0u64;
     loop {
@@ -306,7 +339,11 @@ fn shows_unreachable(err: &ureq::Error) -> bool {
     }
 }
 
-fn read(response: http::Response<ureq::Body>, caps: Caps) -> Result<Response, ApiError> {
+fn read(
+    response: http::Response<ureq::Body>,
+    caps: Caps,
+    meter: Option<Meter>,
+) -> Result<Response, ApiError> {
     let (parts, mut body) = response.into_parts();
     let status = parts.status.as_u16();
     let headers = parts.headers;
@@ -314,16 +351,16 @@ fn read(response: http::Response<ureq::Body>, caps: Caps) -> Result<Response, Ap
         // A huge error page must not turn a retryable 503 into body_too_large:
         // keep a prefix for classification and drop the rest.
         let mut buf = Vec::new();
-        body.as_reader()
+        let inner = body.as_reader();
+        Metered { inner, meter }
             .take(caps.error_body)
             .read_to_end(&mut buf)
             .map_err(|e| network(ureq::Error::from(e)))?;
         buf
     } else {
         let mut buf = Vec::new();
-        body.with_config()
-            .limit(caps.body)
-            .reader()
+        let inner = body.with_config().limit(caps.body).reader();
+        Metered { inner, meter }
             .read_to_end(&mut buf)
             .map_err(|e| stalled_after(network(e.into()), 0, buf.len() as u64))?;
         buf
@@ -344,6 +381,7 @@ struct Tracked {
     left: Option<u64>,
     /// Bytes handed to the connection so far.
     sent: Arc<AtomicU64>,
+    meter: Option<Meter>,
 }
 
 impl Tracked {
@@ -372,8 +410,27 @@ impl Read for Tracked {
         self.read_some(buf)
             .inspect(|n| {
                 self.sent.fetch_add(*n as u64, Ordering::Relaxed);
+                if let Some(m) = &self.meter {
+                    m.sent(*n as u64, *n == 0 || self.left == Some(0));
+                }
             })
             .inspect_err(|_| self.failed.store(true, Ordering::SeqCst))
+    }
+}
+
+/// An answer's body, counted into the attempt's progress when it is told.
+struct Metered<R> {
+    inner: R,
+    meter: Option<Meter>,
+}
+
+impl<R: Read> Read for Metered<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if let Some(m) = &self.meter {
+            m.received(n as u64, n == 0 && !buf.is_empty());
+        }
+        Ok(n)
     }
 }
 

@@ -2,9 +2,10 @@
 //! it happens, and the outcome (a JSON summary with `--json`).
 
 use std::ffi::OsString;
+use std::io::IsTerminal;
 use std::io::Write;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -172,7 +173,14 @@ pub fn run(argv: impl Iterator<Item = OsString>) -> Result<i32, UsageError> {
     if let Some(s) = &sink {
         req = s.attach(req);
     }
+    let shown = Arc::new(AtomicBool::new(false));
+    if std::io::stderr().is_terminal() {
+        req = req.progress(progress_line(shown.clone()));
+    }
     let result = client.send(&req);
+    if shown.load(Ordering::Relaxed) {
+        eprintln!();
+    }
     // Only a whole body becomes the file; a failed call leaves none.
     let result = match (&sink, result) {
         (Some(s), Ok(r)) => s.finish(&r).map(|()| r).map_err(|e| {
@@ -229,6 +237,30 @@ pub fn run(argv: impl Iterator<Item = OsString>) -> Result<i32, UsageError> {
         }
     }
     Ok(if result.is_ok() { 0 } else { 1 })
+}
+
+/// Transfers this big or bigger show their progress on a terminal.
+const SHOWN_FROM: u64 = 4 << 20;
+
+/// A progress line on stderr, rewritten in place, for big transfers;
+/// `shown` tells whether one was written.
+fn progress_line(shown: Arc<AtomicBool>) -> impl Fn(&apiretry::Progress) + Send + Sync {
+    move |p| {
+        let big = |n: Option<u64>, so_far: u64| n.unwrap_or(so_far).max(so_far) >= SHOWN_FROM;
+        if !big(p.send_total, p.sent) && !big(p.receive_total, p.received) {
+            return;
+        }
+        let mib = |n: u64| n as f64 / (1 << 20) as f64;
+        let of = |n: Option<u64>| n.map_or(String::new(), |t| format!(" of {:.1}", mib(t)));
+        eprint!(
+            "\r  {:.1}{} MiB sent, {:.1}{} MiB received   ",
+            mib(p.sent),
+            of(p.send_total),
+            mib(p.received),
+            of(p.receive_total)
+        );
+        shown.store(true, Ordering::Relaxed);
+    }
 }
 
 /// Where `--output` streams a successful body: `F.part`, opened afresh for

@@ -1,5 +1,6 @@
 //! The client for C: builder, callbacks, sending.
 
+pub mod progress;
 pub mod request;
 pub mod response;
 pub mod tls;

@@ -59,7 +59,7 @@ pub extern "C" fn apiretry_request_new(
     })
 }
 
-fn with_request(
+pub(super) fn with_request(
     r: *mut apiretry_request,
     f: impl FnOnce(Request) -> Request,
 ) -> Result<(), apiretry_result> {
