@@ -26,6 +26,7 @@ mod proxy;
 mod redirect;
 mod request;
 mod response;
+mod stall;
 mod timeouts;
 mod tls;
 mod transport;

@@ -43,6 +43,11 @@ impl Timeouts {
 /// the phase's whole [`Timeouts`]. A transfer that keeps moving is never
 /// cut by it, however slow (curl's `--speed-time` with `--speed-limit 1`).
 ///
+/// The wait for the answer's head is the exception, bounded by its phase's
+/// timeout only: the kernel may still be sending megabytes of the body it
+/// buffered then, at the link's pace, while no byte reaches the program
+/// (5 MiB over a 2 Mbit/s link: 16 s of it).
+///
 /// ```
 /// use std::time::Duration;
 /// use apiretry::{RequestClass, StallLimits};

@@ -117,7 +117,8 @@ fn agent(
             .max_idle_connections(0)
             .max_idle_connections_per_host(0);
     }
-    ureq::Agent::new_with_config(config.build())
+    let resolver = ureq::unversioned::resolver::DefaultResolver::default();
+    ureq::Agent::with_parts(config.build(), super::stall::connector(), resolver)
 }
 
 /// Phases of an exchange that each have the class timeout: a deadline

@@ -1,0 +1,61 @@
+//! Where the stall limit applies: ureq's per-read and per-write timeouts
+//! bound every socket operation, but while a call waits for the answer's
+//! head the kernel may still be sending the body it buffered (megabytes,
+//! draining at the link's rate): no byte reaches the program then, on a
+//! link that is slow, not dead. So the wait for the head is bounded by the
+//! phase's timeout only; sending and receiving bodies (and the handshake)
+//! by the stall limit too.
+
+use ureq::unversioned::transport::{
+    Buffers, ConnectionDetails, Connector, DefaultConnector, NextTimeout, Transport,
+};
+use ureq::Timeout;
+
+/// ureq's default connectors, each transport wrapped in [`StallGuard`].
+pub(crate) fn connector() -> impl Connector {
+    DefaultConnector::new().chain(Guard)
+}
+
+#[derive(Debug)]
+struct Guard;
+
+impl Connector<Box<dyn Transport>> for Guard {
+    type Out = StallGuard;
+
+    fn connect(
+        &self,
+        _: &ConnectionDetails,
+        chained: Option<Box<dyn Transport>>,
+    ) -> Result<Option<StallGuard>, ureq::Error> {
+        Ok(chained.map(StallGuard))
+    }
+}
+
+/// A transport whose wait for the answer's head has no per-read limit.
+#[derive(Debug)]
+pub(crate) struct StallGuard(Box<dyn Transport>);
+
+impl Transport for StallGuard {
+    fn buffers(&mut self) -> &mut dyn Buffers {
+        self.0.buffers()
+    }
+
+    fn transmit_output(&mut self, amount: usize, timeout: NextTimeout) -> Result<(), ureq::Error> {
+        self.0.transmit_output(amount, timeout)
+    }
+
+    fn await_input(&mut self, mut timeout: NextTimeout) -> Result<bool, ureq::Error> {
+        if timeout.reason == Timeout::RecvResponse {
+            timeout.per_read = None;
+        }
+        self.0.await_input(timeout)
+    }
+
+    fn is_open(&mut self) -> bool {
+        self.0.is_open()
+    }
+
+    fn is_tls(&self) -> bool {
+        self.0.is_tls()
+    }
+}
