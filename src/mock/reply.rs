@@ -41,6 +41,22 @@ pub(crate) enum Action {
     Stalled(Response, usize),
 }
 
+impl Action {
+    /// The answer this action sends (some of), if it sends one.
+    fn response(&mut self) -> Option<&mut Response> {
+        match self {
+            Action::Respond(r)
+            | Action::Truncated(r, _)
+            | Action::Slow(r, _, _)
+            | Action::Stalled(r, _) => Some(r),
+            Action::Reset
+            | Action::CloseBeforeHeaders
+            | Action::DropMidUpload(_)
+            | Action::StallUpload(_) => None,
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Response {
     pub status: u16,
@@ -191,39 +207,22 @@ impl Reply {
         }
     }
 
-    fn into_response(self) -> Response {
-        match self.action {
-            Action::Respond(r)
-            | Action::Truncated(r, _)
-            | Action::Slow(r, _, _)
-            | Action::Stalled(r, _) => r,
-            Action::Reset
-            | Action::CloseBeforeHeaders
-            | Action::DropMidUpload(_)
-            | Action::StallUpload(_) => Response {
-                status: 200,
-                headers: Vec::new(),
-                body: Vec::new(),
-            },
+    fn into_response(mut self) -> Response {
+        let blank = Response {
+            status: 200,
+            headers: Vec::new(),
+            body: Vec::new(),
+        };
+        match self.action.response() {
+            Some(r) => std::mem::replace(r, blank),
+            None => blank,
         }
     }
 
     fn response_mut(&mut self) -> &mut Response {
-        if !matches!(
-            self.action,
-            Action::Respond(_) | Action::Truncated(..) | Action::Slow(..) | Action::Stalled(..)
-        ) {
+        if self.action.response().is_none() {
             self.action = Action::Respond(self.clone().into_response());
         }
-        match &mut self.action {
-            Action::Respond(r)
-            | Action::Truncated(r, _)
-            | Action::Slow(r, _, _)
-            | Action::Stalled(r, _) => r,
-            Action::Reset
-            | Action::CloseBeforeHeaders
-            | Action::DropMidUpload(_)
-            | Action::StallUpload(_) => unreachable!("replaced above"),
-        }
+        self.action.response().expect("replaced above")
     }
 }

@@ -365,16 +365,24 @@ pub extern "C" fn apiretry_client_builder_set_timeouts(
     chunk_upload_ms: u64,
 ) -> apiretry_result {
     guard(|| {
-        if default_ms == 0 || auth_refresh_ms == 0 || chunk_upload_ms == 0 {
-            return Err(apiretry_result::InvalidArgument);
-        }
-        let t = Timeouts {
-            default: Duration::from_millis(default_ms),
-            auth_refresh: Duration::from_millis(auth_refresh_ms),
-            chunk_upload: Duration::from_millis(chunk_upload_ms),
-        };
-        with_builder(builder, |b| b.timeouts(t))
+        let [default, auth_refresh, chunk_upload] =
+            per_class([default_ms, auth_refresh_ms, chunk_upload_ms])?;
+        with_builder(builder, |b| {
+            b.timeouts(Timeouts {
+                default,
+                auth_refresh,
+                chunk_upload,
+            })
+        })
     })
+}
+
+/// Durations for the three request classes from C's milliseconds, each > 0.
+fn per_class(ms: [u64; 3]) -> Result<[Duration; 3], apiretry_result> {
+    match ms.contains(&0) {
+        true => Err(apiretry_result::InvalidArgument),
+        false => Ok(ms.map(Duration::from_millis)),
+    }
 }
 
 /// How long an attempt may move no byte (sending or receiving) before it
@@ -391,15 +399,15 @@ pub extern "C" fn apiretry_client_builder_set_stall_limits(
     chunk_upload_ms: u64,
 ) -> apiretry_result {
     guard(|| {
-        if default_ms == 0 || auth_refresh_ms == 0 || chunk_upload_ms == 0 {
-            return Err(apiretry_result::InvalidArgument);
-        }
-        let s = StallLimits {
-            default: Duration::from_millis(default_ms),
-            auth_refresh: Duration::from_millis(auth_refresh_ms),
-            chunk_upload: Duration::from_millis(chunk_upload_ms),
-        };
-        with_builder(builder, |b| b.stall_limits(s))
+        let [default, auth_refresh, chunk_upload] =
+            per_class([default_ms, auth_refresh_ms, chunk_upload_ms])?;
+        with_builder(builder, |b| {
+            b.stall_limits(StallLimits {
+                default,
+                auth_refresh,
+                chunk_upload,
+            })
+        })
     })
 }
 
