@@ -2,6 +2,9 @@
 //! the shared one under valgrind (0 errors, 0 leaks) when valgrind is there.
 //! With the `mock` feature, each run gets a freshly scripted mock server.
 
+#[cfg(all(feature = "mock", target_os = "linux"))]
+mod support;
+
 use std::process::Command;
 
 fn run(cmd: &mut Command) -> String {
@@ -672,5 +675,65 @@ fn in_tree_link_as_the_readme_says() {
         .arg(format!("-Wl,-rpath,{libdir}")));
     let out = run(&mut Command::new(&app));
     assert!(out.contains("0.1.0"), "{out}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Through the C API, 64 MiB up (from a file) and down (into a file) peak
+/// within 4 MiB of the RSS of one small call, as does a client of 16 threads
+/// making small calls (examples-c/footprint.c; figures in BENCHMARKS.md).
+#[cfg(all(feature = "mock", target_os = "linux"))]
+#[test]
+fn c_api_transfers_stay_small() {
+    use apiretry::mock::{MockServer, Reply};
+    let root = env!("CARGO_MANIFEST_DIR");
+    build();
+    const SIZE: usize = 64 << 20;
+    let dir = std::env::temp_dir().join(format!("apiretry-footprint-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let up = dir.join("up.bin");
+    std::fs::write(&up, vec![3u8; SIZE]).unwrap();
+    let down = dir.join("down.bin");
+    let server = MockServer::start().unwrap();
+    server.script("GET", "/ok", [Reply::json(200, "{}")]);
+    server.script("PUT", "/upload", [Reply::status(200)]);
+    server.script("GET", "/download", [Reply::huge(200, SIZE)]);
+    let program = format!("{root}/examples-c/footprint");
+    let run = |args: &[&str]| {
+        let (out, peak) = support::peak_rss(Command::new(&program).arg(server.url()).args(args));
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success() && text.contains("ok"),
+            "{args:?}: {text}"
+        );
+        peak
+    };
+    let idle = run(&["idle"]);
+    let threads = run(&["threads"]);
+    let upload = run(&["up", up.to_str().unwrap()]);
+    let download = run(&["down", down.to_str().unwrap()]);
+    assert_eq!(std::fs::metadata(&down).unwrap().len(), SIZE as u64);
+    let uploads: Vec<u64> = server
+        .requests()
+        .iter()
+        .filter(|r| r.method == "PUT")
+        .map(|r| r.body_len)
+        .collect();
+    assert_eq!(uploads, [SIZE as u64]);
+    let mib = |b: u64| b as f64 / (1 << 20) as f64;
+    eprintln!(
+        "C API peak RSS: one call {:.1} MiB, 16 threads {:.1} MiB, 64 MiB up {:.1} MiB, 64 MiB down {:.1} MiB",
+        mib(idle),
+        mib(threads),
+        mib(upload),
+        mib(download)
+    );
+    for (what, peak) in [("upload", upload), ("download", download)] {
+        assert!(
+            peak < idle + (4 << 20),
+            "{what}: {:.1} MiB against {:.1} MiB for one call: the body was buffered",
+            mib(peak),
+            mib(idle)
+        );
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -5,9 +5,10 @@
 
 #![cfg(all(feature = "cli", target_os = "linux"))]
 
+mod support;
+
 use std::path::Path;
 use std::process::Command;
-use std::time::Duration;
 
 use apiretry::mock::{MockServer, Reply};
 
@@ -16,30 +17,7 @@ const MIB: u64 = 1 << 20;
 
 /// Runs `apiretry ARGS`; its exit code, stdout, and its peak RSS in bytes.
 fn peak(args: &[&str]) -> (i32, String, u64) {
-    let child = Command::new(env!("CARGO_BIN_EXE_apiretry"))
-        .args(args)
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let status = format!("/proc/{}/status", child.id());
-    let watcher = std::thread::spawn(move || {
-        let mut most = 0u64;
-        // VmHWM only grows; until the process is gone, read it again.
-        while let Ok(text) = std::fs::read_to_string(&status) {
-            let kib = text
-                .lines()
-                .find_map(|l| l.strip_prefix("VmHWM:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok());
-            match kib {
-                Some(k) => most = most.max(k * 1024),
-                None => break, // a zombie: its memory is gone
-            }
-            std::thread::sleep(Duration::from_millis(2));
-        }
-        most
-    });
-    let out = child.wait_with_output().unwrap();
-    let most = watcher.join().unwrap();
+    let (out, most) = support::peak_rss(Command::new(env!("CARGO_BIN_EXE_apiretry")).args(args));
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     (out.status.code().unwrap_or(-1), stdout, most)
 }

@@ -97,3 +97,34 @@ pub fn nested_xml(depth: usize) -> Vec<u8> {
     v.extend(b"</Error>".repeat(depth));
     v
 }
+
+/// Runs `cmd` with its output captured; what it printed and its peak RSS
+/// in bytes (VmHWM, read from /proc while it runs: it only grows, so the
+/// last reading before the process is gone is its peak, give or take the
+/// last 2 ms).
+#[cfg(target_os = "linux")]
+pub fn peak_rss(cmd: &mut std::process::Command) -> (std::process::Output, u64) {
+    let child = cmd
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+    let status = format!("/proc/{}/status", child.id());
+    let watcher = std::thread::spawn(move || {
+        let mut most = 0u64;
+        while let Ok(text) = std::fs::read_to_string(&status) {
+            let kib = text
+                .lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok());
+            match kib {
+                Some(k) => most = most.max(k * 1024),
+                None => break, // a zombie: its memory is gone
+            }
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        most
+    });
+    let out = child.wait_with_output().unwrap();
+    (out, watcher.join().unwrap())
+}
