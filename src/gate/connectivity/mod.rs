@@ -3,6 +3,7 @@
 //! network, until a probe gets an answer again; then they leave paced.
 //! The decisions are [`ConnectivityState`]'s; this adds the threads' waits.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -18,6 +19,10 @@ pub use state::{Admission, ConnectivityState, MIN_RELEASE_RATE, RELEASE_FACTOR};
 
 pub(crate) struct ConnectivityGate {
     state: Mutex<ConnectivityState>,
+    /// Whether the state is closed, kept beside it (changed under its lock)
+    /// so that every answered call's "the origin answered" costs no lock
+    /// while the gate is open, as it nearly always is.
+    closed: AtomicBool,
     changed: Condvar,
     observer: Option<Arc<StateObserver>>,
 }
@@ -35,6 +40,7 @@ impl ConnectivityGate {
     pub fn new(probes: Backoff, observer: Option<Arc<StateObserver>>) -> Self {
         ConnectivityGate {
             state: Mutex::new(ConnectivityState::new(probes, fastrand::u64(..))),
+            closed: AtomicBool::new(false),
             changed: Condvar::new(),
             observer,
         }
@@ -46,7 +52,7 @@ impl ConnectivityGate {
 
     /// Whether calls are being held.
     pub fn is_disconnected(&self) -> bool {
-        self.lock().is_closed()
+        self.closed.load(Ordering::Acquire)
     }
 
     /// Waits while disconnected, then for this call's turn while held calls
@@ -90,6 +96,7 @@ impl ConnectivityGate {
         let mut s = self.lock();
         let first = s.on_unreachable(Instant::now())?;
         let outage = s.outages();
+        self.closed.store(true, Ordering::Release);
         drop(s);
         notify(&self.observer, ClientState::Disconnected);
         Some((first, outage))
@@ -109,11 +116,15 @@ impl ConnectivityGate {
 
     /// The origin answered: release the waiting calls, paced.
     pub fn mark_connected(&self) {
-        let mut s = self.lock();
-        if !s.is_closed() {
+        if !self.is_disconnected() {
             return;
         }
+        let mut s = self.lock();
+        if !s.is_closed() {
+            return; // another answer opened it meanwhile
+        }
         s.on_reachable(Instant::now());
+        self.closed.store(false, Ordering::Release);
         drop(s);
         self.changed.notify_all();
         notify(&self.observer, ClientState::Connected);
