@@ -233,7 +233,7 @@ pub(crate) fn send(
         }
         _ => {
             let unreachable = shows_unreachable(&e);
-            let mut error = stalled_after(network(e), upload_sent.load(Ordering::Relaxed), 0);
+            let mut error = network_after(e, upload_sent.load(Ordering::Relaxed), 0);
             if let Some(proxy) = agents.proxy.as_ref().filter(|_| unreachable) {
                 error.message = format!("{} (through the proxy {proxy})", error.message).into();
             }
@@ -263,20 +263,15 @@ fn download(
 ) -> Result<Response, ApiError> {
     let (parts, mut body) = response.into_parts();
     let mut sink = open().map_err(|e| local_io("cannot open the download's sink", &e))?;
-    let mut reader = Metered {
-        inner: body.as_reader(),
-        meter,
-    };
+    let mut reader = Metered::new(body.as_reader(), meter);
     let mut buf = vec![0u8; 64 * 1024];
-    let mut received = 0u64;
     loop {
         let n = reader
             .read(&mut buf)
-            .map_err(|e| stalled_after(network(e.into()), 0, received))?;
+            .map_err(|e| network_after(e.into(), 0, reader.received))?;
         if n == 0 {
             break;
         }
-        received += n as u64;
         sink.write_all(&buf[..n])
             .map_err(|e| local_io("writing the download failed", &e))?;
     }
@@ -289,9 +284,15 @@ fn download(
     })
 }
 
-/// Says in a stall's error how far the exchange had come.
-fn stalled_after(mut error: ApiError, sent: u64, received: u64) -> ApiError {
-    if error.kind == Kind::Timeout && error.message.starts_with("the transfer stalled") {
+/// [`network`], and for a stall (known by its variant) how far the
+/// exchange had come.
+fn network_after(err: ureq::Error, sent: u64, received: u64) -> ApiError {
+    let stalled = matches!(
+        err,
+        ureq::Error::Timeout(ureq::Timeout::PerRead | ureq::Timeout::PerWrite)
+    );
+    let mut error = network(err);
+    if stalled {
         error.message = format!(
             "{} ({sent} bytes of the request's body sent, {received} of the answer's body received)",
             error.message
@@ -352,18 +353,16 @@ fn read(
         // A huge error page must not turn a retryable 503 into body_too_large:
         // keep a prefix for classification and drop the rest.
         let mut buf = Vec::new();
-        let inner = body.as_reader();
-        Metered { inner, meter }
+        Metered::new(body.as_reader(), meter)
             .take(caps.error_body)
             .read_to_end(&mut buf)
             .map_err(|e| network(ureq::Error::from(e)))?;
         buf
     } else {
         let mut buf = Vec::new();
-        let inner = body.with_config().limit(caps.body).reader();
-        Metered { inner, meter }
+        Metered::new(body.with_config().limit(caps.body).reader(), meter)
             .read_to_end(&mut buf)
-            .map_err(|e| stalled_after(network(e.into()), 0, buf.len() as u64))?;
+            .map_err(|e| network_after(e.into(), 0, buf.len() as u64))?;
         buf
     };
     Ok(Response {
@@ -419,15 +418,28 @@ impl Read for Tracked {
     }
 }
 
-/// An answer's body, counted into the attempt's progress when it is told.
+/// An answer's body, counted, and into the attempt's progress when that is
+/// told.
 struct Metered<R> {
     inner: R,
     meter: Option<Meter>,
+    received: u64,
+}
+
+impl<R> Metered<R> {
+    fn new(inner: R, meter: Option<Meter>) -> Self {
+        Metered {
+            inner,
+            meter,
+            received: 0,
+        }
+    }
 }
 
 impl<R: Read> Read for Metered<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
+        self.received += n as u64;
         if let Some(m) = &self.meter {
             m.received(n as u64, n == 0 && !buf.is_empty());
         }
