@@ -172,10 +172,11 @@ impl ClientBuilder {
         self
     }
 
-    /// The health check's polling schedule (default: the policy's backoff,
-    /// as seed 001 recommends, capped at [`crate::HEALTH_CHECK_CAP`]: [`Policy::probe_backoff`]). Calls
-    /// waiting at the gate never make it poll faster: a fleet that lost the
-    /// API together probes it no harder than one client would.
+    /// The health check's polling schedule (default
+    /// [`Policy::probe_backoff`]: the policy's backoff, as seed 001
+    /// recommends, capped at [`crate::HEALTH_CHECK_CAP`]). Calls waiting at
+    /// the gate never make it poll faster: a fleet that lost the API
+    /// together probes it no harder than one client would.
     pub fn health_backoff(mut self, backoff: Backoff) -> Self {
         self.health_backoff = Some(backoff);
         self

@@ -157,13 +157,13 @@ impl ConnectivityState {
         if self.probes.take().is_none() {
             return;
         }
-        let rate = (RELEASE_FACTOR * self.demand.frozen).max(MIN_RELEASE_RATE);
-        let spacing = Duration::try_from_secs_f64(1.0 / rate).unwrap_or(Duration::from_secs(1));
+        let spacing = Duration::try_from_secs_f64(1.0 / self.release_rate())
+            .unwrap_or(Duration::from_secs(1));
         self.release = Some((now, spacing));
     }
 
-    /// The pace held calls leave at after the next reopening, in calls a
-    /// second.
+    /// The pace held calls leave at after the next reopening (or this one),
+    /// in calls a second.
     pub fn release_rate(&self) -> f64 {
         (RELEASE_FACTOR * self.demand.frozen).max(MIN_RELEASE_RATE)
     }
