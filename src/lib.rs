@@ -37,6 +37,7 @@ mod kind;
 mod limit;
 #[cfg(feature = "mock")]
 pub mod mock;
+mod oauth;
 mod payload;
 mod policy;
 mod profile;
@@ -61,6 +62,10 @@ pub use gate::{ClientState, Secret, StateObserver};
 pub use headers::Headers;
 pub use kind::{Category, Kind, Retry, UnknownName};
 pub use limit::{AdaptiveRate, RateLearner, RateLimit, RateObserver};
+pub use oauth::{
+    ClientAuth, FileStore, OAuth, Pairing, Poll, TokenStore, Tokens, UserCode, REFRESH_AT_LIFE,
+    SLOW_DOWN_STEP,
+};
 pub use policy::{Policy, HEALTH_CHECK_CAP};
 pub use profile::{MessageRule, Profile, Text, UnmatchedCode, DEFAULT_MAX_BODY_BYTES};
 pub use retry::{Retrier, RetryState};

@@ -11,15 +11,17 @@ use crate::classify::RawResponse;
 use crate::clock::Clock;
 use crate::error::ApiError;
 use crate::events::Observer;
-use crate::gate::authorization::{AuthGate, Refresh};
+use crate::gate::authorization::{AuthGate, Fresh};
 use crate::gate::{ClientState, Secret, StateObserver};
 use crate::headers;
 use crate::kind::{Kind, Retry};
 use crate::limit::{AdaptiveRate, RateLimit, RateLimiter, RateObserver};
+use crate::oauth::{OAuth, OAuthSource};
 use crate::policy::Policy;
 use crate::profile::Profile;
 use crate::retry::Retrier;
 
+mod auth;
 mod origin;
 mod progress;
 mod proxy;
@@ -31,6 +33,7 @@ mod timeouts;
 mod tls;
 mod transport;
 
+use auth::Source;
 use origin::{origin_of, Origin, Origins};
 pub use progress::{Progress, PROGRESS_EVERY};
 pub use proxy::Proxy;
@@ -69,6 +72,7 @@ struct Inner {
     agents: Agents,
     caps: Caps,
     auth: AuthGate,
+    source: Option<Source>,
     origins: Origins,
 }
 
@@ -85,7 +89,8 @@ pub struct ClientBuilder {
     clock: Option<Arc<dyn Clock>>,
     observer: Option<Arc<dyn Observer>>,
     token: Option<Secret>,
-    refresh: Option<Arc<Refresh>>,
+    source: Option<Source>,
+    oauth: Option<OAuth>,
     state_observer: Option<Arc<StateObserver>>,
     health_path: String,
     health_backoff: Option<Backoff>,
@@ -95,9 +100,20 @@ pub struct ClientBuilder {
     route_limits: Vec<(String, String, RateLimit)>,
     adaptive: Option<AdaptiveRate>,
     rate_observer: Option<Arc<RateObserver>>,
+    headers: Vec<(String, String)>,
 }
 
 impl ClientBuilder {
+    /// A header sent on every request of this client, pairing, refresh and
+    /// health checks included (seed 001 sends `x-client-version` on every
+    /// call). A request's own header of the same name replaces it; a second
+    /// value for the same name replaces the first.
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.retain(|(k, _)| !k.eq_ignore_ascii_case(name));
+        self.headers.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
     /// The per-token limit to pace under (default: the profile's).
     pub fn rate_limit(mut self, limit: RateLimit) -> Self {
         self.rate_limit = Some(Some(limit));
@@ -152,7 +168,19 @@ impl ClientBuilder {
         mut self,
         refresh: impl Fn() -> Result<Secret, ApiError> + Send + Sync + 'static,
     ) -> Self {
-        self.refresh = Some(Arc::new(refresh));
+        self.source = Some(Source::Callback(Arc::new(refresh)));
+        self
+    }
+
+    /// Authorizes by OAuth: the client takes its tokens from `oauth` (given,
+    /// or loaded from its store), refreshes them by itself (when a call is
+    /// answered `unauthorized`, and ahead of expiry at
+    /// [`crate::REFRESH_AT_LIFE`] of their life), and stores each new set.
+    /// Without tokens, or once a refresh is refused, calls that need
+    /// authorization fail fast until [`Client::pair`]. Replaces
+    /// [`ClientBuilder::token`] and [`ClientBuilder::refresh`].
+    pub fn oauth(mut self, oauth: OAuth) -> Self {
+        self.oauth = Some(oauth);
         self
     }
 
@@ -280,6 +308,20 @@ impl ClientBuilder {
         if let Some(o) = self.observer {
             retrier = retrier.with_observer(o);
         }
+        let (source, start) = match self.oauth {
+            Some(oauth) => {
+                let (source, start) = OAuthSource::start(oauth);
+                (Some(Source::OAuth(Arc::new(source))), start.map(Some))
+            }
+            None => (
+                self.source,
+                Ok(self.token.map(|token| Fresh { token, due: None })),
+            ),
+        };
+        let (token, required) = match start {
+            Ok(token) => (token, None),
+            Err(e) => (None, Some(e)),
+        };
         let base = self.base.trim_end_matches('/').to_owned();
         let health_url = resolve(&base, &self.health_path);
         let api = origin_of(&base).unwrap_or_else(|| base.clone());
@@ -296,9 +338,15 @@ impl ClientBuilder {
                 base,
                 profile: Arc::new(self.profile),
                 retrier,
-                agents: Agents::new((self.timeouts, self.stalls), &self.tls, self.proxy.as_ref()),
+                agents: Agents::new(
+                    (self.timeouts, self.stalls),
+                    &self.tls,
+                    self.proxy.as_ref(),
+                    self.headers,
+                ),
                 caps: self.caps,
-                auth: AuthGate::new(self.token, self.refresh, self.state_observer),
+                auth: AuthGate::new(token, required, self.state_observer),
+                source,
                 origins,
             }),
         }
@@ -322,7 +370,8 @@ impl Client {
             clock: None,
             observer: None,
             token: None,
-            refresh: None,
+            source: None,
+            oauth: None,
             state_observer: None,
             health_path: "/".to_owned(),
             health_backoff: None,
@@ -330,6 +379,7 @@ impl Client {
             route_limits: Vec::new(),
             adaptive: Some(AdaptiveRate::default()),
             rate_observer: None,
+            headers: Vec::new(),
             tls: TlsSettings::default(),
             proxy: None,
         }
@@ -337,7 +387,17 @@ impl Client {
 
     /// Supplies new credentials (after the user authorized again).
     pub fn set_token(&self, token: Secret) {
-        self.inner.auth.set_token(token);
+        self.inner.auth.set_token(Fresh { token, due: None });
+    }
+
+    /// The clock the client's waits go through.
+    pub(crate) fn clock(&self) -> &Arc<dyn Clock> {
+        self.inner.retrier.clock()
+    }
+
+    /// The client's retry policy.
+    pub(crate) fn policy(&self) -> &Policy {
+        self.inner.retrier.policy()
     }
 
     /// Whether calls to any origin are being held for a lost connection.
@@ -387,7 +447,12 @@ impl Client {
             None => &self.inner.retrier,
         };
         let policy = retrier.policy();
-        let until = policy.deadline().map(|d| Instant::now() + d);
+        let until = policy
+            .deadline()
+            .map(|d| Instant::now() + d)
+            .into_iter()
+            .chain(req.until)
+            .min();
         let mut call = Call {
             until,
             network_wait: policy.network_wait(),
@@ -416,17 +481,19 @@ impl Client {
             *w = w.saturating_sub(arrived.elapsed());
         }
         let (token, generation) = match req.authorized {
-            true => inner.auth.current(until, cancel)?,
+            true => self.token_for(until, cancel)?,
             false => (None, 0),
         };
         match self.exchange(req, &url, &origin, token.as_ref(), call, cancel) {
             Err(e) if e.kind == Kind::Unauthorized && req.authorized => {
-                if call.refreshed || !inner.auth.can_refresh() {
+                let Some(source) = inner.source.as_ref().filter(|_| !call.refreshed) else {
                     return Err(e.with_retry(Retry::No)); // yes* needs a refresh
-                }
+                };
                 call.refreshed = true;
-                inner.auth.refresh_after(generation, until, cancel)?;
-                let (token, _) = inner.auth.current(until, cancel)?;
+                inner.auth.refresh_after(generation, until, cancel, || {
+                    source.refresh(self, until, cancel)
+                })?;
+                let (token, _) = self.token_for(until, cancel)?;
                 self.exchange(req, &url, &origin, token.as_ref(), call, cancel)
                     .map_err(|e| match e.kind {
                         Kind::Unauthorized => e.with_retry(Retry::No),

@@ -5,6 +5,7 @@ use std::fmt;
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Instant;
 
 use super::progress::{Progress, ProgressFn};
 use crate::kind::{Kind, Retry};
@@ -69,6 +70,9 @@ pub struct Request {
     pub(crate) retries: Vec<(Kind, Retry)>,
     pub(crate) writer: Option<Arc<WriterFactory>>,
     pub(crate) progress: Option<Arc<ProgressFn>>,
+    /// A deadline of the caller's (pairing, a refresh inside a call) on top
+    /// of the policy's.
+    pub(crate) until: Option<Instant>,
 }
 
 impl Request {
@@ -89,6 +93,7 @@ impl Request {
             retries: Vec::new(),
             writer: None,
             progress: None,
+            until: None,
         }
     }
 
@@ -228,6 +233,12 @@ impl Request {
                 .iter()
                 .fold(base, |p, &(kind, retry)| p.with_retry(kind, retry)),
         )
+    }
+
+    /// Ends the call by `until` at the latest, whatever its policy says.
+    pub(crate) fn until(mut self, until: Option<Instant>) -> Self {
+        self.until = until;
+        self
     }
 
     /// The success status the endpoint must answer with.

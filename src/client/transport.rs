@@ -39,6 +39,9 @@ pub(crate) struct Agents {
     chunk_upload: ureq::Agent,
     /// For requests that must have a connection of their own (default timeouts).
     unpooled: ureq::Agent,
+    /// Sent on every request (e.g. `x-client-version`), unless the request
+    /// names the header itself.
+    identity: Vec<(String, String)>,
 }
 
 impl Agents {
@@ -46,6 +49,7 @@ impl Agents {
         (timeouts, stalls): (Timeouts, StallLimits),
         tls: &TlsSettings,
         proxy: Option<&Proxy>,
+        identity: Vec<(String, String)>,
     ) -> Self {
         let tls = tls.config();
         let proxy = proxy.map(Proxy::ureq);
@@ -60,6 +64,7 @@ impl Agents {
             auth_refresh: agent(RequestClass::AuthRefresh, true),
             chunk_upload: agent(RequestClass::ChunkUpload, true),
             unpooled: agent(RequestClass::Default, false),
+            identity,
         }
     }
 
@@ -199,7 +204,13 @@ pub(crate) fn send(
     if let Body::Reader(_, Some(len)) = body {
         b = b.header("Content-Length", *len);
     }
-    for (k, v) in &req.headers {
+    let own = |name: &str| {
+        req.headers
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case(name))
+    };
+    let identity = agents.identity.iter().filter(|(k, _)| !own(k));
+    for (k, v) in identity.chain(&req.headers) {
         if x.credentials || !is_secret_header(k) {
             b = b.header(k.as_str(), v.as_str());
         }

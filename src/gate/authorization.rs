@@ -3,7 +3,7 @@
 
 use std::fmt;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
-use std::time::Instant;
+use std::time::{Duration, Instant, SystemTime};
 
 use super::{notify, wait_while, ClientState, StateObserver};
 use crate::cancel::CancelToken;
@@ -43,6 +43,29 @@ impl fmt::Display for Secret {
 /// `unauthorized` mean the refresh token is dead.
 pub type Refresh = dyn Fn() -> Result<Secret, ApiError> + Send + Sync;
 
+/// A new access token, and when to refresh it ahead of its expiry.
+pub(crate) struct Fresh {
+    pub token: Secret,
+    pub due: Option<SystemTime>,
+}
+
+/// After a proactive refresh failed for a passing reason, the next try
+/// comes this much later (the old token is used meanwhile).
+const RETRY_DUE: Duration = Duration::from_secs(60);
+
+/// The message of calls that need authorization once the refresh token is
+/// dead (or none was ever had).
+pub(crate) fn pairing_needed(why: &str) -> ApiError {
+    ApiError::new(Kind::Unauthorized)
+        .with_retry(Retry::No)
+        .with_message(format!(
+            "authorization required (pairing needed): {why}"
+        ))
+        .with_hint(
+            "Ask the user to pair (authorize) the device again; calls that need authorization fail until then.",
+        )
+}
+
 thread_local! {
     /// The gate whose refresh this thread is running (its address), if any.
     static REFRESHING: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
@@ -66,6 +89,8 @@ impl Drop for InRefresh {
 #[derive(Default)]
 struct State {
     token: Option<Secret>,
+    /// When to refresh the token before it expires.
+    due: Option<SystemTime>,
     generation: u64,
     refreshing: bool,
     required: Option<ApiError>,
@@ -74,7 +99,6 @@ struct State {
 pub(crate) struct AuthGate {
     state: Mutex<State>,
     changed: Condvar,
-    refresh: Option<Arc<Refresh>>,
     observer: Option<Arc<StateObserver>>,
 }
 
@@ -90,18 +114,22 @@ impl fmt::Debug for AuthGate {
 }
 
 impl AuthGate {
+    /// A gate holding `token` (refreshed ahead at `due`), or failing calls
+    /// with `required` until a token is supplied.
     pub fn new(
-        token: Option<Secret>,
-        refresh: Option<Arc<Refresh>>,
+        token: Option<Fresh>,
+        required: Option<ApiError>,
         observer: Option<Arc<StateObserver>>,
     ) -> Self {
+        let (token, due) = token.map_or((None, None), |f| (Some(f.token), f.due));
         AuthGate {
             state: Mutex::new(State {
                 token,
+                due,
+                required,
                 ..State::default()
             }),
             changed: Condvar::new(),
-            refresh,
             observer,
         }
     }
@@ -110,15 +138,22 @@ impl AuthGate {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// The token to send and its generation, after any refresh in flight;
-    /// fails fast while authorization is required.
+    /// The token to send, its generation, and whether it is due for a
+    /// refresh, after any refresh in flight; fails fast while authorization
+    /// is required.
     pub fn current(
         &self,
         until: Option<Instant>,
         cancel: &CancelToken,
-    ) -> Result<(Option<Secret>, u64), ApiError> {
+    ) -> Result<(Option<Secret>, u64, bool), ApiError> {
         let s = self.settled(until, cancel)?;
-        Ok((s.token.clone(), s.generation))
+        let due = s.due.is_some_and(|d| SystemTime::now() >= d);
+        Ok((s.token.clone(), s.generation, due))
+    }
+
+    /// Whether calls fail for want of authorization.
+    pub fn required(&self) -> bool {
+        self.state().required.is_some()
     }
 
     /// The state once no refresh is in flight; fails while authorization is required.
@@ -154,23 +189,16 @@ impl AuthGate {
         }
     }
 
-    /// Whether a refresh is possible at all.
-    pub fn can_refresh(&self) -> bool {
-        self.refresh.is_some()
-    }
-
-    /// After an `unauthorized` answer to the token of `generation`: refresh,
-    /// unless another thread already did (or is doing) it. Only one thread
-    /// refreshes; the others wait for its outcome.
+    /// After an `unauthorized` answer to the token of `generation`, or when
+    /// it is due: `refresh`, unless another thread already did (or is doing)
+    /// it. Only one thread refreshes; the others wait for its outcome.
     pub fn refresh_after(
         &self,
         generation: u64,
         until: Option<Instant>,
         cancel: &CancelToken,
+        refresh: impl FnOnce() -> Result<Fresh, ApiError>,
     ) -> Result<(), ApiError> {
-        let Some(refresh) = &self.refresh else {
-            return Ok(());
-        };
         let mut s = self.settled(until, cancel)?;
         if s.generation != generation {
             return Ok(()); // someone else refreshed meanwhile
@@ -187,8 +215,9 @@ impl AuthGate {
         let mut s = self.state();
         s.refreshing = false;
         let result = match outcome {
-            Ok(token) => {
-                s.token = Some(token);
+            Ok(fresh) => {
+                s.token = Some(fresh.token);
+                s.due = fresh.due;
                 s.generation += 1;
                 drop(s);
                 notify(&self.observer, ClientState::Authorized);
@@ -200,29 +229,26 @@ impl AuthGate {
                     Kind::InvalidGrant | Kind::InvalidRequest | Kind::Unauthorized
                 ) =>
             {
-                let required = ApiError::new(Kind::Unauthorized)
-                    .with_retry(Retry::No)
-                    .with_message(format!(
-                        "authorization required: token refresh failed ({err})"
-                    ))
-                    .with_hint(
-                        "Ask the user to authorize the device again, then supply new credentials.",
-                    );
+                let required = pairing_needed(&format!("the token refresh was refused ({err})"));
                 s.required = Some(required.clone());
                 drop(s);
                 notify(&self.observer, ClientState::AuthorizationRequired);
                 Err(required)
             }
-            Err(err) => Err(err),
+            Err(err) => {
+                s.due = s.due.map(|_| SystemTime::now() + RETRY_DUE);
+                Err(err)
+            }
         };
         self.changed.notify_all();
         result
     }
 
     /// New credentials from the application: clears "authorization required".
-    pub fn set_token(&self, token: Secret) {
+    pub fn set_token(&self, fresh: Fresh) {
         let mut s = self.state();
-        s.token = Some(token);
+        s.token = Some(fresh.token);
+        s.due = fresh.due;
         s.generation += 1;
         s.required = None;
         drop(s);

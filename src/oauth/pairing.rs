@@ -1,0 +1,371 @@
+//! The device authorization grant (RFC 8628): a code for the user, then
+//! polling the token endpoint at the interval in force until they approve.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use serde::Deserialize;
+
+use super::{Form, OAuth, Tokens};
+use crate::cancel::CancelToken;
+use crate::client::Client;
+use crate::error::ApiError;
+use crate::gate::Secret;
+use crate::kind::{Category, Kind, Retry};
+
+/// What `slow_down` adds to the polling interval, for that poll and every
+/// later one (RFC 8628 3.5).
+pub const SLOW_DOWN_STEP: Duration = Duration::from_secs(5);
+/// The polling interval when the server names none (RFC 8628 3.2).
+const DEFAULT_INTERVAL: Duration = Duration::from_secs(5);
+/// A code's life when the server names none (it must; RFC 8628 3.2).
+const DEFAULT_EXPIRES_IN: Duration = Duration::from_secs(900);
+/// No interval grows past this, however often the network fails.
+const MAX_INTERVAL: Duration = Duration::from_secs(300);
+/// Poll answers whose next try the interval decides, not the retry policy.
+const INTERVAL_KINDS: [Kind; 5] = [
+    Kind::AuthorizationPending,
+    Kind::RateLimited,
+    Kind::Timeout,
+    Kind::Connection,
+    Kind::Dns,
+];
+const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+
+/// What the user needs to pair the device: shown at once, and again for
+/// each new code.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct UserCode {
+    /// The code the user enters (not a secret: it is shown on the device).
+    pub user_code: String,
+    /// Where to enter it.
+    pub verification_uri: String,
+    /// A URI with the code in it (for a QR code), when the server sends one.
+    pub verification_uri_complete: Option<String>,
+    /// How long the code lives.
+    pub expires_in: Duration,
+    /// The polling interval the server asked for.
+    pub interval: Duration,
+}
+
+/// One poll of the token endpoint, as it ended.
+#[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
+pub struct Poll<'a> {
+    /// 1 for the first poll of a code.
+    pub number: u32,
+    /// The answer when it was not the tokens (`authorization_pending`,
+    /// `slow_down` as `rate_limited`, a network failure, ...).
+    pub error: Option<&'a ApiError>,
+    /// The interval in force for the next poll.
+    pub interval: Duration,
+}
+
+type CodeFn = dyn Fn(&UserCode) + Send + Sync;
+type PollFn = dyn Fn(&Poll<'_>) + Send + Sync;
+
+/// How to pair: the device authorization endpoint, the scope, how many new
+/// codes to ask for when one expires, a deadline, and who hears of codes
+/// and polls. Run by [`Client::pair`], which can be cancelled from another
+/// thread through its [`CancelToken`].
+#[derive(Clone)]
+pub struct Pairing {
+    device_url: String,
+    scope: Option<String>,
+    renew: u32,
+    deadline: Option<Duration>,
+    on_code: Option<Arc<CodeFn>>,
+    on_poll: Option<Arc<PollFn>>,
+}
+
+impl fmt::Debug for Pairing {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pairing")
+            .field("device_url", &crate::redact::secrets(&self.device_url))
+            .field("scope", &self.scope)
+            .field("renew", &self.renew)
+            .field("deadline", &self.deadline)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Pairing {
+    /// Pairs through the device authorization endpoint at `device_url`.
+    pub fn new(device_url: impl Into<String>) -> Self {
+        Pairing {
+            device_url: device_url.into(),
+            scope: None,
+            renew: 0,
+            deadline: None,
+            on_code: None,
+            on_poll: None,
+        }
+    }
+
+    /// The scope asked for.
+    pub fn scope(mut self, scope: impl Into<String>) -> Self {
+        self.scope = Some(scope.into());
+        self
+    }
+
+    /// When a code expires before the user entered it, asks for a new one
+    /// up to `times` times (default 0: pairing ends with `expired_token`).
+    pub fn renew(mut self, times: u32) -> Self {
+        self.renew = times;
+        self
+    }
+
+    /// Gives up with `deadline_exceeded` this long after the start.
+    pub fn deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = Some(deadline);
+        self
+    }
+
+    /// Told of each code as soon as it is issued, to show the user.
+    pub fn on_code(mut self, f: impl Fn(&UserCode) + Send + Sync + 'static) -> Self {
+        self.on_code = Some(Arc::new(f));
+        self
+    }
+
+    /// Told of each poll's answer and the interval now in force.
+    pub fn on_poll(mut self, f: impl Fn(&Poll<'_>) + Send + Sync + 'static) -> Self {
+        self.on_poll = Some(Arc::new(f));
+        self
+    }
+}
+
+#[derive(Deserialize)]
+struct CodeWire {
+    device_code: String,
+    user_code: String,
+    verification_uri: Option<String>,
+    /// Google's older name.
+    verification_url: Option<String>,
+    verification_uri_complete: Option<String>,
+    expires_in: Option<f64>,
+    interval: Option<f64>,
+}
+
+fn seconds(s: Option<f64>, default: Duration) -> Duration {
+    s.filter(|s| s.is_finite() && *s >= 0.0)
+        .map_or(default, |s| Duration::from_secs_f64(s.min(86_400.0)))
+}
+
+/// How a poll's failure moves pairing on.
+enum Next {
+    Poll,
+    Expired(ApiError),
+    Stop(ApiError),
+}
+
+/// The RFC 8628 3.5 rules for one poll's error, and the interval they leave.
+fn after(error: ApiError, interval: &mut Duration) -> Next {
+    match error.kind {
+        Kind::AuthorizationPending => Next::Poll,
+        // `slow_down` (a 400 or a 429).
+        Kind::RateLimited => {
+            *interval = (*interval + SLOW_DOWN_STEP).min(MAX_INTERVAL);
+            Next::Poll
+        }
+        Kind::ExpiredToken => Next::Expired(error),
+        _ if error.category() == Category::Network => {
+            *interval = (*interval * 2).min(MAX_INTERVAL);
+            Next::Poll
+        }
+        _ => Next::Stop(error),
+    }
+}
+
+/// Pairing as one run: `oauth`'s client pairs through `client`.
+pub(crate) struct Run<'a> {
+    pub client: &'a Client,
+    pub oauth: &'a OAuth,
+    pub pairing: &'a Pairing,
+    pub cancel: &'a CancelToken,
+}
+
+impl Run<'_> {
+    /// Pairs: the tokens, or the classified reason it ended.
+    pub fn tokens(&self) -> Result<Tokens, ApiError> {
+        let clock = self.client.clock();
+        let end = self.pairing.deadline.map(|d| clock.now() + d);
+        let mut renewals = 0;
+        loop {
+            let (device_code, code) = self.code(end)?;
+            if let Some(f) = &self.pairing.on_code {
+                f(&code);
+            }
+            match self.poll(&device_code, &code, end)? {
+                Ok(tokens) => return Ok(tokens),
+                Err(expired) if renewals >= self.pairing.renew => return Err(expired),
+                Err(_) => renewals += 1,
+            }
+        }
+    }
+
+    /// The real-time deadline of a request made now.
+    fn until(&self, end: Option<Instant>) -> Option<Instant> {
+        let now = self.client.clock().now();
+        end.map(|e| Instant::now() + e.saturating_duration_since(now))
+    }
+
+    /// Asks for a device code, on a connection of its own (seed 001).
+    fn code(&self, end: Option<Instant>) -> Result<(Secret, UserCode), ApiError> {
+        let mut form = Form::default();
+        if let Some(scope) = &self.pairing.scope {
+            form = form.field("scope", scope);
+        }
+        let req = self
+            .oauth
+            .form_request(&self.pairing.device_url, form)
+            .own_connection()
+            .until(self.until(end));
+        let answer = self.client.send_cancellable(&req, self.cancel)?;
+        let wire: CodeWire = serde_json::from_slice(answer.body()).map_err(|_| {
+            ApiError::new(Kind::Protocol)
+                .with_retry(Retry::No)
+                .with_message(
+                    "the device authorization answer lacks device_code, user_code or \
+                 verification_uri (RFC 8628 3.2)",
+                )
+        })?;
+        let verification_uri =
+            wire.verification_uri
+                .or(wire.verification_url)
+                .ok_or_else(|| {
+                    ApiError::new(Kind::Protocol)
+                        .with_retry(Retry::No)
+                        .with_message(
+                        "the device authorization answer has no verification_uri (RFC 8628 3.2)",
+                    )
+                })?;
+        let code = UserCode {
+            user_code: wire.user_code,
+            verification_uri,
+            verification_uri_complete: wire.verification_uri_complete,
+            expires_in: seconds(wire.expires_in, DEFAULT_EXPIRES_IN),
+            interval: seconds(wire.interval, DEFAULT_INTERVAL).max(Duration::from_secs(1)),
+        };
+        Ok((Secret::new(wire.device_code), code))
+    }
+
+    /// Polls for one code: the tokens, `Err(expired)` when the code expired
+    /// (or the server said so), or `Err` outright for anything else.
+    fn poll(
+        &self,
+        device_code: &Secret,
+        code: &UserCode,
+        end: Option<Instant>,
+    ) -> Result<Result<Tokens, ApiError>, ApiError> {
+        let clock = self.client.clock();
+        let expires = clock.now() + code.expires_in;
+        let mut interval = code.interval;
+        for number in 1.. {
+            let wake = clock.now() + interval;
+            let stop = [Some(expires), end].into_iter().flatten().min();
+            if let Some(stop) = stop.filter(|s| wake > *s) {
+                if !clock.sleep(stop.saturating_duration_since(clock.now()), self.cancel) {
+                    return Err(cancelled());
+                }
+                return match stop == expires {
+                    true => Ok(Err(ApiError::new(Kind::ExpiredToken).with_message(
+                        format!(
+                            "the pairing code expired after {} s before the user entered it",
+                            code.expires_in.as_secs()
+                        ),
+                    ))),
+                    false => Err(ApiError::new(Kind::DeadlineExceeded)
+                        .with_message("pairing did not complete before its deadline")),
+                };
+            }
+            if !clock.sleep(interval, self.cancel) {
+                return Err(cancelled());
+            }
+            let form = Form::default()
+                .field("grant_type", DEVICE_CODE_GRANT)
+                .field("device_code", device_code.expose());
+            // Answers that RFC 8628 schedules come back to this loop at
+            // once (and spend no retry budget); others retry as the policy says.
+            let mut req = self
+                .oauth
+                .form_request(&self.oauth.token_url, form)
+                .until(self.until(end));
+            for kind in INTERVAL_KINDS {
+                req = req.retry(kind, Retry::No);
+            }
+            let error = match self.client.send_cancellable(&req, self.cancel) {
+                Ok(answer) => {
+                    let tokens = Tokens::from_answer(answer.body(), SystemTime::now(), None)?;
+                    self.told(number, None, interval);
+                    return Ok(Ok(tokens));
+                }
+                Err(e) => e,
+            };
+            let before = interval;
+            let next = after(error.clone(), &mut interval);
+            self.told(number, Some(&error), interval);
+            log::info!(target: "apiretry::pairing", "poll {number}: {error}; interval {} s (was {} s)",
+                interval.as_secs_f64(), before.as_secs_f64());
+            match next {
+                Next::Poll => continue,
+                Next::Expired(e) => return Ok(Err(e)),
+                Next::Stop(e) => return Err(e),
+            }
+        }
+        unreachable!("polling ends by returning")
+    }
+
+    fn told(&self, number: u32, error: Option<&ApiError>, interval: Duration) {
+        if let Some(f) = &self.pairing.on_poll {
+            f(&Poll {
+                number,
+                error,
+                interval,
+            });
+        }
+    }
+}
+
+fn cancelled() -> ApiError {
+    ApiError::new(Kind::Cancelled).with_message("pairing cancelled")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc_8628_interval_rules() {
+        let s = Duration::from_secs;
+        let err = |k| ApiError::new(k);
+        // (answer, interval before, interval after, pairing goes on)
+        let rows = [
+            (err(Kind::AuthorizationPending), s(5), s(5), "poll"),
+            (
+                err(Kind::RateLimited).with_code("slow_down"),
+                s(5),
+                s(10),
+                "poll",
+            ),
+            (err(Kind::RateLimited), s(298), s(300), "poll"),
+            (err(Kind::Timeout), s(5), s(10), "poll"),
+            (err(Kind::Connection), s(200), s(300), "poll"),
+            (err(Kind::ExpiredToken), s(5), s(5), "expired"),
+            (err(Kind::AccessDenied), s(5), s(5), "stop"),
+            (err(Kind::InvalidClient), s(5), s(5), "stop"),
+            (err(Kind::ServerError), s(5), s(5), "stop"),
+        ];
+        for (e, before, want, next) in rows {
+            let kind = e.kind;
+            let mut interval = before;
+            let got = match after(e, &mut interval) {
+                Next::Poll => "poll",
+                Next::Expired(_) => "expired",
+                Next::Stop(_) => "stop",
+            };
+            assert_eq!((interval, got), (want, next), "{kind:?}");
+        }
+    }
+}
