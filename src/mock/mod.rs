@@ -12,12 +12,14 @@
 //! assert!(server.requests().is_empty());
 //! ```
 
+mod oauth;
 mod reply;
 mod scenario;
 mod server;
 mod tls;
 mod wire;
 
+pub use oauth::DeviceFlow;
 pub use reply::Reply;
 pub use scenario::Scenario;
 pub use server::{MockServer, Recorded};

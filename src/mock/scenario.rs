@@ -6,6 +6,8 @@
 //!   "token": "access-token",
 //!   "open_paths": ["/health", "/auth/*"],
 //!   "outages": [{"after_ms": 5000, "for_ms": 30000}],
+//!   "device_flow": {"client_id": "camera", "interval": 5, "expires_in": 600,
+//!                   "approve_after_polls": 3, "rotate_refresh": true},
 //!   "routes": [
 //!     {"method": "POST", "path": "/assets/:id/children", "replies": [
 //!       {"status": 409, "dialect": "detailed", "message": "Channel Paused", "detail": "paused"},
@@ -48,6 +50,9 @@ pub struct Scenario {
     open_paths: Vec<String>,
     #[serde(default)]
     outages: Vec<Outage>,
+    #[serde(default)]
+    device_flow: Option<super::DeviceFlow>,
+    #[serde(default)]
     routes: Vec<Route>,
 }
 
@@ -174,6 +179,9 @@ impl Scenario {
         server.require_token(self.token.as_deref());
         for p in &self.open_paths {
             server.open_path(p);
+        }
+        if let Some(flow) = &self.device_flow {
+            server.device_flow(flow.clone());
         }
         for r in &self.routes {
             let replies = r

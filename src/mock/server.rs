@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
+use super::oauth::{AuthServer, DeviceFlow};
 use super::reply::{Action, Reply};
 use super::wire::{self, Request};
 use crate::route;
@@ -105,6 +106,7 @@ struct State {
     limit: Option<Bucket>,
     token: Option<String>,
     open: Vec<String>,
+    auth: Option<AuthServer>,
 }
 
 struct Shared {
@@ -156,9 +158,21 @@ impl Shared {
         }
     }
 
+    fn is_auth_path(&self, path: &str) -> bool {
+        self.state().auth.as_ref().is_some_and(|a| a.serves(path))
+    }
+
     /// The route's next reply, after the token check.
     fn scripted(&self, req: &Request) -> Reply {
         let mut st = self.state();
+        if let Some(reply) = st.auth.as_mut().and_then(|a| a.answer(req, Instant::now())) {
+            // The API takes the newest access token issued.
+            let issued = st.auth.as_ref().and_then(|a| a.access.clone());
+            if st.token.is_some() && issued.is_some() {
+                st.token = issued;
+            }
+            return reply;
+        }
         let open = st.open.iter().any(|p| route::matches(p, &req.path));
         if let Some(token) = st.token.as_ref().filter(|_| !open) {
             let sent = req
@@ -341,6 +355,22 @@ impl MockServer {
         self.shared.state().token = token.map(str::to_owned);
     }
 
+    /// Answers the device authorization grant and refresh tokens as
+    /// `flow` says (RFC 8628, RFC 6749 6). With [`MockServer::require_token`]
+    /// set, the API then takes the newest access token issued.
+    pub fn device_flow(&self, flow: DeviceFlow) {
+        self.shared.state().auth = Some(AuthServer::new(flow));
+    }
+
+    /// The user approves (or, with `approve` false, denies) the pending
+    /// code `user_code`; false when no such code is pending.
+    pub fn decide(&self, user_code: &str, approve: bool) -> bool {
+        let mut st = self.shared.state();
+        st.auth
+            .as_mut()
+            .is_some_and(|a| a.decide(user_code, approve))
+    }
+
     /// Exempts paths matching `pattern` from `require_token` (sign-in
     /// endpoints, health checks, presigned uploads).
     pub fn open_path(&self, pattern: &str) {
@@ -473,13 +503,18 @@ fn serve_on<S: io::Read + Write>(reader: &mut BufReader<S>, tcp: &TcpStream, sha
             return reset(tcp);
         }
         // Decided on the head, as a real server's limits and routing are,
-        // so that a reply can drop the connection in the middle of the body.
+        // so that a reply can drop the connection in the middle of the body;
+        // the authorization server's answers depend on its form.
+        let form = shared.is_auth_path(&req.path);
+        if form && wire::read_body(reader, &mut req, None).is_err() {
+            return;
+        }
         let reply = shared.reply_for(&req);
         let upto = match reply.action {
             Action::DropMidUpload(n) | Action::StallUpload(n) => Some(n),
             _ => None,
         };
-        if wire::read_body(reader, &mut req, upto).is_err() {
+        if !form && wire::read_body(reader, &mut req, upto).is_err() {
             return;
         }
         let out = reader.get_mut();
