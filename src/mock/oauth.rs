@@ -80,6 +80,8 @@ pub(crate) struct AuthServer {
     issued: u64,
     /// The newest access token, for the API's token check.
     pub access: Option<String>,
+    /// The server's URL, for the verification URI.
+    base: String,
 }
 
 fn form(body: &[u8]) -> HashMap<String, String> {
@@ -98,9 +100,10 @@ fn oauth_error(status: u16, code: &str) -> Reply {
 }
 
 impl AuthServer {
-    pub fn new(flow: DeviceFlow) -> Self {
+    pub fn new(flow: DeviceFlow, base: String) -> Self {
         AuthServer {
             flow,
+            base,
             codes: HashMap::new(),
             refresh: HashMap::new(),
             issued: 0,
@@ -193,7 +196,7 @@ impl AuthServer {
                 approved: None,
             },
         );
-        let verify = self.flow.verify_path.clone();
+        let verify = format!("{}{}", self.base, self.flow.verify_path);
         Reply::json(
             200,
             &serde_json::json!({

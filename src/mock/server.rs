@@ -359,7 +359,7 @@ impl MockServer {
     /// `flow` says (RFC 8628, RFC 6749 6). With [`MockServer::require_token`]
     /// set, the API then takes the newest access token issued.
     pub fn device_flow(&self, flow: DeviceFlow) {
-        self.shared.state().auth = Some(AuthServer::new(flow));
+        self.shared.state().auth = Some(AuthServer::new(flow, self.url()));
     }
 
     /// The user approves (or, with `approve` false, denies) the pending

@@ -9,6 +9,7 @@ use std::process::ExitCode;
 mod args;
 mod classify;
 mod demo;
+mod pair;
 mod request;
 mod serve;
 mod session;
@@ -23,6 +24,12 @@ usage:
                     send one request with retries, printing each attempt
   apiretry serve --scenario FILE [--port N] [--for SECONDS]
                     run the mock API server, scripted by a scenario file
+  apiretry pair --device-url URL --token-url URL --client-id ID [--client-secret S] [--scope S]
+                    [--header 'N: V']... [--store FILE] [--renew N] [--json]
+                    pair a device (RFC 8628 device flow), tokens written to FILE
+  apiretry refresh --token-url URL --client-id ID [--client-secret S] [--header 'N: V']...
+                    --store FILE [--json]
+                    refresh the tokens in FILE
   apiretry demo     a C2C device session against the built-in mock API
   apiretry samples  classify the example responses of the source documents
   apiretry help     show this text
@@ -53,6 +60,8 @@ fn main() -> ExitCode {
         Some("samples") => demo::run(args),
         Some("request") => request::run(args),
         Some("serve") => serve::run(args),
+        Some("pair") => pair::pair(args),
+        Some("refresh") => pair::refresh(args),
         Some("help" | "--help" | "-h") => {
             println!("{USAGE}");
             Ok(0)
