@@ -6,13 +6,13 @@
 
 use std::ffi::OsString;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use apiretry::mock::{MockServer, Reply};
 use apiretry::{
-    ApiError, Backoff, Client, ClientState, Event, Kind, Policy, Profile, Request, RequestClass,
-    Secret, Step,
+    CancelToken, Client, ClientState, Clock, Event, Kind, OAuth, Pairing, Profile, Request,
+    RequestClass, Step,
 };
 use lexopt::prelude::*;
 
@@ -42,8 +42,8 @@ fn script(server: &MockServer) {
         "POST",
         "/v2/auth/device/code",
         [
-            Reply::json(200, r#"{"device_code": "dc-1", "user_code": "QXKD-PLWM", "interval": 5, "expires_in": 600}"#),
-            Reply::json(200, r#"{"device_code": "dc-2", "user_code": "MNRT-WBQZ", "interval": 5, "expires_in": 600}"#),
+            Reply::json(200, r#"{"device_code": "dc-1", "user_code": "QXKD-PLWM", "verification_uri": "https://frame.io/c2c", "interval": 5, "expires_in": 600}"#),
+            Reply::json(200, r#"{"device_code": "dc-2", "user_code": "MNRT-WBQZ", "verification_uri": "https://frame.io/c2c", "interval": 5, "expires_in": 600}"#),
         ],
     );
     server.script(
@@ -91,67 +91,54 @@ fn script(server: &MockServer) {
     }
 }
 
-/// Pairs the device (RFC 8628 §3.5): poll at the interval, add 5 s on
-/// `slow_down`, start again on `expired_token`.
-fn pair(auth: &Client, scale: f64) -> Result<(Secret, String), ApiError> {
-    let mut notes = Vec::new();
-    for _ in 0..3 {
-        let code = auth.send(
-            &Request::post("/v2/auth/device/code")
-                .body(b"client_id=camera&scope=asset_create offline".to_vec())
-                .without_authorization()
-                .own_connection()
-                .expect(200),
-        )?;
-        let code: serde_json::Value = serde_json::from_slice(code.body()).unwrap_or_default();
-        let mut interval = code["interval"].as_u64().unwrap_or(5);
-        println!(
-            "  device code issued: the user enters {} on the web",
-            code["user_code"].as_str().unwrap_or("?")
-        );
-        loop {
-            std::thread::sleep(Duration::from_secs_f64(interval as f64 * scale));
-            let poll = Request::post("/v2/auth/token")
-                .body(
-                    format!(
-                        "grant_type=device_code&device_code={}",
-                        code["device_code"].as_str().unwrap_or("")
-                    )
-                    .into_bytes(),
-                )
-                .class(RequestClass::AuthRefresh)
-                .without_authorization()
-                .own_connection()
-                .expect(200);
-            match auth.send(&poll) {
-                Ok(resp) => {
-                    let tokens: serde_json::Value =
-                        serde_json::from_slice(resp.body()).unwrap_or_default();
-                    let access = tokens["access_token"].as_str().unwrap_or_default();
-                    println!("  paired");
-                    return Ok((Secret::new(access), notes.join(", ")));
-                }
-                Err(e) if e.kind == Kind::AuthorizationPending => {
-                    println!("  authorization_pending: polling again in {interval} s");
-                }
-                Err(e) if e.code.as_deref() == Some("slow_down") => {
-                    interval += 5;
-                    notes.push("slow_down: interval +5 s");
-                    println!("  slow_down: polling interval now {interval} s");
-                }
-                Err(e) if e.kind == Kind::ExpiredToken => {
-                    notes.push("code expired: paired again");
-                    println!("  expired_token: the code expired, requesting a new one");
-                    break;
-                }
-                Err(e) => return Err(e),
-            }
-        }
+/// Waits shortened by a factor, so that the session runs in seconds while
+/// the protocol's own values (intervals, backoff) are printed.
+#[derive(Debug)]
+struct Scaled(f64);
+
+impl Clock for Scaled {
+    fn now(&self) -> Instant {
+        Instant::now()
     }
-    Err(ApiError::new(Kind::ExpiredToken).with_message("pairing did not complete"))
+
+    fn sleep(&self, duration: Duration, cancel: &CancelToken) -> bool {
+        cancel.sleep(duration.mul_f64(self.0))
+    }
 }
 
-fn report(n: usize, result: Result<apiretry::Response, ApiError>, uploaded: &mut usize) {
+/// How the library's pairing went, told as it happens.
+fn pairing(server: &MockServer, notes: &Arc<Mutex<Vec<&'static str>>>) -> Pairing {
+    let notes = notes.clone();
+    Pairing::new(format!("{}/v2/auth/device/code", server.url()))
+        .scope("asset_create offline")
+        .renew(2)
+        .on_code(|c| {
+            println!(
+                "  device code issued: the user enters {} at {}",
+                c.user_code, c.verification_uri
+            )
+        })
+        .on_poll(move |p| {
+            let s = p.interval.as_secs();
+            match p.error.map(|e| (e.kind, e.code.as_deref())) {
+                None => println!("  paired"),
+                Some((Kind::AuthorizationPending, _)) => {
+                    println!("  authorization_pending: polling again in {s} s")
+                }
+                Some((_, Some("slow_down"))) => {
+                    notes.lock().unwrap().push("slow_down: interval +5 s");
+                    println!("  slow_down: polling interval now {s} s");
+                }
+                Some((Kind::ExpiredToken, _)) => {
+                    notes.lock().unwrap().push("code expired: paired again");
+                    println!("  expired_token: the code expired, requesting a new one");
+                }
+                Some((_, _)) => {}
+            }
+        })
+}
+
+fn report(n: usize, result: Result<apiretry::Response, apiretry::ApiError>, uploaded: &mut usize) {
     match result {
         Ok(_) => {
             *uploaded += 1;
@@ -200,10 +187,18 @@ pub fn run(argv: impl Iterator<Item = OsString>) -> Result<i32, UsageError> {
     script(&server);
     println!("mock C2C API on {} (waits scaled x{scale})\n", server.url());
     let c2c = Profile::builtin("c2c").expect("built in").clone();
-    let fast = Backoff::default().with_base(Duration::from_secs_f64((0.5 * scale).max(0.01)));
-    let auth = Client::builder(server.url())
-        .profile(c2c.clone())
-        .policy(Policy::default().with_max_attempts(1)) // pairing polls classify each answer itself
+    // The library pairs, keeps the tokens and refreshes them (RFC 8628, RFC 6749 6).
+    let client = Client::builder(server.url())
+        .profile(c2c)
+        .header("x-client-version", "2.0.0")
+        .oauth(OAuth::new(
+            format!("{}/v2/auth/token", server.url()),
+            "camera",
+        ))
+        .clock(Arc::new(Scaled(scale)))
+        .health_path("/health")
+        .state_observer(|s: ClientState| println!("  [client] {s:?}"))
+        .observer(Arc::new(print_attempt))
         .build();
     let mut rows = Vec::new();
     let mut count = {
@@ -218,38 +213,16 @@ pub fn run(argv: impl Iterator<Item = OsString>) -> Result<i32, UsageError> {
     };
 
     println!("1. pairing the device");
-    let (token, notes) =
-        pair(&auth, scale).map_err(|e| UsageError(format!("pairing failed: {e}")))?;
+    let notes = Arc::default();
+    client
+        .pair(&pairing(&server, &notes), &CancelToken::new())
+        .map_err(|e| UsageError(format!("pairing failed: {e}")))?;
     rows.push(Row {
         step: "pair device",
         requests: count(),
-        outcome: format!("paired ({notes})"),
+        outcome: format!("paired ({})", notes.lock().unwrap().join(", ")),
     });
     server.require_token(Some("token-2")); // token-1 expires before the first API call
-
-    let refresher = auth.clone();
-    let client = Client::builder(server.url())
-        .profile(c2c)
-        .policy(Policy::default().with_backoff(fast.clone()))
-        .token(token)
-        .refresh(move || {
-            let resp = refresher.send(
-                &Request::post("/v2/auth/token")
-                    .body(b"grant_type=refresh_token&refresh_token=r-1".to_vec())
-                    .class(RequestClass::AuthRefresh)
-                    .without_authorization()
-                    .expect(200),
-            )?;
-            let tokens: serde_json::Value = serde_json::from_slice(resp.body()).unwrap_or_default();
-            Ok(Secret::new(
-                tokens["access_token"].as_str().unwrap_or_default(),
-            ))
-        })
-        .health_path("/health")
-        .health_backoff(fast)
-        .state_observer(|s: ClientState| println!("  [client] {s:?}"))
-        .observer(Arc::new(print_attempt))
-        .build();
 
     println!("\n2. creating the asset");
     let created = client.send(
