@@ -409,6 +409,27 @@ typedef uint32_t apiretry_log_level;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+// How the client authenticates to the token and device endpoints.
+enum apiretry_client_auth
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // A public client: `client_id` in the form, no secret.
+  APIRETRY_CLIENT_AUTH_PUBLIC = 0,
+  // `client_id` and `client_secret` in the form (as Frame.io does).
+  APIRETRY_CLIENT_AUTH_FORM = 1,
+  // HTTP Basic with the form-encoded id and secret (RFC 6749 2.3.1).
+  APIRETRY_CLIENT_AUTH_BASIC = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum apiretry_client_auth apiretry_client_auth;
+#else
+typedef uint32_t apiretry_client_auth;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
 // One logical call's decisions (not thread-safe: one call, one thread at a
 // time). Release it with `apiretry_call_free`.
 typedef struct apiretry_call apiretry_call;
@@ -426,6 +447,14 @@ typedef struct apiretry_client apiretry_client;
 
 // Configures a client; consumed by `apiretry_client_builder_build`.
 typedef struct apiretry_client_builder apiretry_client_builder;
+
+// A client's OAuth: its token endpoint, identity and token store; given to
+// `apiretry_client_builder_set_oauth` (which copies it).
+typedef struct apiretry_oauth apiretry_oauth;
+
+// How to pair: the device authorization endpoint, the scope, renewals, a
+// deadline and the callbacks. Used by `apiretry_client_pair`.
+typedef struct apiretry_pairing apiretry_pairing;
 
 // An API profile. Immutable once made: share it between threads freely;
 // release it with `apiretry_profile_free` when nothing uses it.
@@ -549,6 +578,61 @@ typedef void (*apiretry_log_callback)(void *user_data,
                                       uint32_t level,
                                       const char *target,
                                       const char *message);
+
+// Reads the stored tokens into `buf` (`len` bytes): the JSON object that
+// the save callback was given, its length into `*out_n`, returning
+// `APIRETRY_RESULT_OK`. `APIRETRY_RESULT_ABSENT` (7): nothing stored yet.
+// When they are longer than `len`, set `*out_n` to their length and return
+// `APIRETRY_RESULT_BUFFER_TOO_SMALL` (6): the callback is called again with
+// a buffer that large (up to 1 MiB). Any other number: the store cannot be
+// read (the client then needs pairing).
+typedef uint32_t (*apiretry_token_load_callback)(void *user_data,
+                                                 char *buf,
+                                                 size_t len,
+                                                 size_t *out_n);
+
+// Stores the tokens: `json` (`len` bytes and a NUL) replaces what was
+// stored, as one piece (a crash must leave the old tokens or the new ones).
+// Returns 0 when stored; any other number is an `io` failure (the client
+// keeps the tokens in memory). Called whenever tokens change, on the thread
+// of the call that changed them.
+typedef uint32_t (*apiretry_token_save_callback)(void *user_data, const char *json, size_t len);
+
+// A code for the user to enter, valid during the callback only.
+typedef struct {
+  // The code the user enters (shown on the device; not a secret).
+  const char *user_code;
+  // Where to enter it.
+  const char *verification_uri;
+  // A URI with the code in it (for a QR code), or NULL.
+  const char *verification_uri_complete;
+  // How long the code lives, in seconds.
+  uint64_t expires_in_s;
+  // The polling interval the server asked for, in ms.
+  uint64_t interval_ms;
+} apiretry_user_code;
+
+// Called with each code as soon as it is issued, to show the user; on
+// the thread running `apiretry_client_pair`.
+typedef void (*apiretry_code_callback)(void *user_data, const apiretry_user_code *code);
+
+// One poll of the token endpoint as it ended, valid during the callback.
+typedef struct {
+  // 1 for a code's first poll.
+  uint32_t number;
+  // Whether this poll brought the tokens.
+  bool paired;
+  // Otherwise the answer's `APIRETRY_KIND_*` (`authorization_pending`;
+  // `rate_limited` for `slow_down`; a network kind, ...).
+  uint32_t kind;
+  // Its HTTP status, or -1.
+  int32_t status;
+  // The interval now in force for the next poll, in ms.
+  uint64_t interval_ms;
+} apiretry_poll;
+
+// Called after each poll, on the thread running `apiretry_client_pair`.
+typedef void (*apiretry_poll_callback)(void *user_data, const apiretry_poll *poll);
 
 // The decision after an attempt.
 typedef struct {
@@ -764,6 +848,15 @@ apiretry_result apiretry_client_builder_set_state_callback(apiretry_client_build
 // consumed and freed whatever the result: do not use it again.
 apiretry_result apiretry_client_builder_build(apiretry_client_builder *builder,
                                               apiretry_client **out_client);
+
+// A header sent on every request of the client (e.g. `x-client-version`),
+// pairing, refresh and health checks included; a request's own header of
+// the same name replaces it, and a second value for the same name replaces
+// the first. A name or value that cannot go on the wire is
+// `APIRETRY_RESULT_INVALID_ARGUMENT`.
+apiretry_result apiretry_client_builder_add_header(apiretry_client_builder *builder,
+                                                   const char *name,
+                                                   const char *value);
 
 // Releases a builder that was not built; NULL is ignored.
 void apiretry_client_builder_free(apiretry_client_builder *builder);
@@ -1015,6 +1108,101 @@ void apiretry_rate_learner_free(apiretry_rate_learner *learner);
 apiretry_result apiretry_set_log_callback(apiretry_log_callback callback,
                                           uint32_t max_level,
                                           void *user_data);
+
+// A public client `client_id` of the token endpoint at `token_url` (http
+// or https). The caller owns `*out_oauth` until `apiretry_oauth_free`.
+apiretry_result apiretry_oauth_new(const char *token_url,
+                                   const char *client_id,
+                                   apiretry_oauth **out_oauth);
+
+// The client secret and how it is sent: `auth` an `APIRETRY_CLIENT_AUTH_*`
+// value, `FORM` or `BASIC` with a `secret`, `PUBLIC` with `secret` NULL.
+// The library keeps a copy; it never appears in logs or errors.
+apiretry_result apiretry_oauth_set_client_auth(apiretry_oauth *oauth,
+                                               uint32_t auth,
+                                               const char *secret);
+
+// Keeps the tokens in the file at `path` (its folder must exist): JSON,
+// mode 0600, replaced atomically (temporary file, fsync, rename, fsync of
+// the folder), so that a crash or power loss leaves the old tokens or the
+// new ones, whole. Replaces any store set before.
+apiretry_result apiretry_oauth_set_file_store(apiretry_oauth *oauth, const char *path);
+
+// Keeps the tokens through `load` and `save` (flash, a secure element...).
+// `user_data` must be usable from any thread until the client is freed; no
+// call comes after `apiretry_client_free` returns. Replaces any store set
+// before.
+apiretry_result apiretry_oauth_set_store_callbacks(apiretry_oauth *oauth,
+                                                   apiretry_token_load_callback load,
+                                                   apiretry_token_save_callback save,
+                                                   void *user_data);
+
+// Releases an OAuth configuration; NULL is ignored.
+void apiretry_oauth_free(apiretry_oauth *oauth);
+
+// Authorizes the client by (a copy of) `oauth`: at build it loads the
+// stored tokens; it refreshes them by itself (after an `unauthorized`
+// answer, and before they expire), one refresh at a time, and stores each
+// new set. Without tokens, or once a refresh is refused, calls that need
+// authorization fail fast (`unauthorized`, "pairing needed") and the state
+// callback hears `APIRETRY_CLIENT_STATE_AUTHORIZATION_REQUIRED` until
+// `apiretry_client_pair`. Replaces a token and refresh callback.
+apiretry_result apiretry_client_builder_set_oauth(apiretry_client_builder *builder,
+                                                  const apiretry_oauth *oauth);
+
+// Refreshes the client's tokens now (a refresh in flight is waited for
+// instead) and stores them; thread-safe. A refused refresh puts the client
+// in "pairing needed"; a store that cannot be written is an `io` failure
+// (the new tokens are used all the same). On failure the result is
+// `APIRETRY_RESULT_API_FAILURE` and `*out_error` (NULL: not wanted)
+// receives the classification. `cancel` may be NULL.
+apiretry_result apiretry_client_refresh_tokens(const apiretry_client *client,
+                                               const apiretry_cancel *cancel,
+                                               apiretry_classification **out_error);
+
+// Whether calls that need authorization fail until the device is paired
+// (no tokens, or the refresh token was refused), into `*out_needed`.
+apiretry_result apiretry_client_needs_pairing(const apiretry_client *client, bool *out_needed);
+
+// Pairing through the device authorization endpoint at `device_url`. The
+// caller owns `*out_pairing` until `apiretry_pairing_free`.
+apiretry_result apiretry_pairing_new(const char *device_url, apiretry_pairing **out_pairing);
+
+// The scope asked for.
+apiretry_result apiretry_pairing_set_scope(apiretry_pairing *pairing, const char *scope);
+
+// When a code expires before the user entered it, asks for a new one up
+// to `times` times (default 0: pairing ends with `expired_token`); and
+// gives up with `deadline_exceeded` `deadline_ms` after the start (0:
+// no deadline but the codes' own expiry).
+apiretry_result apiretry_pairing_set_limits(apiretry_pairing *pairing,
+                                            uint32_t times,
+                                            uint64_t deadline_ms);
+
+// Receives each code (`apiretry_user_code`) and each poll
+// (`apiretry_poll`); either callback may be NULL. `user_data` must stay
+// valid while `apiretry_client_pair` runs.
+apiretry_result apiretry_pairing_set_callbacks(apiretry_pairing *pairing,
+                                               apiretry_code_callback on_code,
+                                               apiretry_poll_callback on_poll,
+                                               void *user_data);
+
+// Releases a pairing; NULL is ignored.
+void apiretry_pairing_free(apiretry_pairing *pairing);
+
+// Pairs the device (RFC 8628) by the client's OAuth
+// (`apiretry_client_builder_set_oauth`): shows codes and polls through the
+// pairing's callbacks, then makes the tokens the client's and stores them.
+// Blocks until paired, denied (`access_denied`), expired (`expired_token`),
+// cancelled through `cancel` from another thread (`cancelled`; `cancel`
+// may be NULL), past its deadline, or failed otherwise: then the result is
+// `APIRETRY_RESULT_API_FAILURE` and `*out_error` (NULL: not wanted) receives
+// the classification. A store that cannot be written is an `io` failure,
+// yet the client is paired (the tokens are kept in memory).
+apiretry_result apiretry_client_pair(const apiretry_client *client,
+                                     const apiretry_pairing *pairing,
+                                     const apiretry_cancel *cancel,
+                                     apiretry_classification **out_error);
 
 // Makes the built-in profile `name` (`generic`, `c2c`, `s3`, `frameio`,
 // `keyed`, `envelope`) into `*out`; unknown names give

@@ -737,3 +737,117 @@ fn c_api_transfers_stay_small() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A mock with the RFC 8628 authorization server the C pairing programs
+/// use: the user approves at the code's `approve_at` poll (never: `None`),
+/// the API takes the newest access token issued.
+#[cfg(feature = "mock")]
+fn pairing_mock(approve_at: Option<u32>, secret: Option<&str>) -> apiretry::mock::MockServer {
+    use apiretry::mock::{DeviceFlow, MockServer, Reply};
+    let server = MockServer::start().unwrap();
+    server.device_flow(DeviceFlow {
+        interval: 1,
+        approve_after_polls: approve_at,
+        client_secret: secret.map(str::to_owned),
+        ..DeviceFlow::default()
+    });
+    server.require_token(Some("none yet"));
+    server.script("GET", "/v2/me", [Reply::json(200, "{}")]);
+    server.script("POST", "/v2/assets", [Reply::json(201, "{}")]);
+    server
+}
+
+/// examples-c/pairing_test.c under valgrind: pairing with store callbacks,
+/// a restart from the store, refresh, a spent refresh token, cancelling
+/// from another thread while polling, bad arguments.
+#[cfg(feature = "mock")]
+#[test]
+fn c_pairing_passes() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    build();
+    let (approving, never) = (
+        pairing_mock(Some(2), Some("s&cr=t +%")),
+        pairing_mock(None, Some("s&cr=t +%")),
+    );
+    let mut cmd = checked(std::path::Path::new(&format!(
+        "{root}/examples-c/pairing_test"
+    )));
+    cmd.env("APIRETRY_MOCK_PAIR_URL", approving.url())
+        .env("APIRETRY_MOCK_PAIR_NEVER_URL", never.url());
+    let output = run(&mut cmd);
+    assert!(
+        output.contains(" passed, 0 failed") && !output.contains("skipped"),
+        "{output}"
+    );
+    for r in approving.requests().iter().chain(&never.requests()) {
+        assert_eq!(r.header("x-client-version"), Some("2.0.0"), "{}", r.path);
+        if r.path.starts_with("/v2/auth") {
+            assert!(
+                r.header("authorization").unwrap().starts_with("Basic "),
+                "{}",
+                r.path
+            );
+        }
+    }
+    // A pending poll, then the spent refresh token refused once: not
+    // retried, and the second refresh failed fast without a request.
+    let refused = approving
+        .requests()
+        .iter()
+        .filter(|r| r.status == Some(400) && r.path == "/v2/auth/token")
+        .count();
+    assert_eq!(refused, 2);
+}
+
+/// The README's pairing example (examples-c/pair.c): the first run pairs
+/// and creates an asset; after a "restart" the second finds the tokens in
+/// its file and pairs no more; when the API stops taking the access token,
+/// the third refreshes by itself.
+#[cfg(feature = "mock")]
+#[test]
+fn readme_pairing_example_survives_a_restart_and_refreshes() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    build();
+    let server = pairing_mock(Some(2), None);
+    let dir = std::env::temp_dir().join(format!("apiretry-c-pair-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let store = dir.join("tokens.json");
+    let program = format!("{root}/examples-c/pair");
+    let mut paths = Vec::new();
+    for round in 0..3 {
+        if round == 2 {
+            server.require_token(Some("revoked"));
+        }
+        server.clear_requests();
+        let out = run(Command::new(&program).arg(server.url()).arg(&store));
+        paths.push(
+            server
+                .requests()
+                .iter()
+                .map(|r| format!("{} {:?}", r.path, r.status))
+                .collect::<Vec<_>>(),
+        );
+        assert!(out.contains("asset created"), "round {round}: {out}");
+        assert_eq!(out.contains("paired"), round == 0, "round {round}: {out}");
+    }
+    let ok = |p: &str, s: u16| format!("{p} Some({s})");
+    assert_eq!(
+        paths,
+        [
+            vec![
+                ok("/v2/auth/device/code", 200),
+                ok("/v2/auth/token", 400),
+                ok("/v2/auth/token", 200),
+                ok("/v2/assets", 201)
+            ],
+            vec![ok("/v2/assets", 201)],
+            vec![
+                ok("/v2/assets", 401),
+                ok("/v2/auth/token", 200),
+                ok("/v2/assets", 201)
+            ],
+        ]
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -25,6 +25,7 @@ pub mod client;
 pub mod error;
 pub mod limit;
 pub mod log;
+pub mod oauth;
 pub mod profile;
 pub mod retry;
 pub mod version;
@@ -168,6 +169,55 @@ pub(crate) unsafe fn copy_out(
         *buf.add(text.len()) = 0;
     }
     Ok(())
+}
+
+/// How reading from a C callback that fills a buffer ended, when not with
+/// the bytes.
+#[derive(Debug)]
+pub(crate) enum FromC {
+    /// It returned this result code.
+    Returned(u32),
+    /// It reported more bytes than the buffer holds.
+    Overran,
+    /// It asked for more than the most allowed, or no more than it had.
+    TooLong(usize),
+}
+
+impl std::fmt::Display for FromC {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FromC::Returned(code) => write!(f, "the callback returned {code}"),
+            FromC::Overran => f.write_str("the callback reported more bytes than the buffer holds"),
+            FromC::TooLong(max) => write!(
+                f,
+                "the value is longer than {max} bytes, or no longer than the buffer"
+            ),
+        }
+    }
+}
+
+/// Calls `call(buf, len, out_n)` with a buffer, and again with a larger
+/// one (up to `max` bytes) while it returns `BufferTooSmall` with the
+/// length it needs: the bytes it wrote when it returns `Ok` (0).
+pub(crate) fn read_from_c(
+    max: usize,
+    mut call: impl FnMut(*mut c_char, usize, *mut usize) -> u32,
+) -> Result<Vec<u8>, FromC> {
+    let mut len = 8192;
+    loop {
+        let mut buf = vec![0u8; len];
+        let mut n = 0usize;
+        match call(buf.as_mut_ptr().cast::<c_char>(), buf.len(), &mut n) {
+            0 if n <= buf.len() => {
+                buf.truncate(n);
+                return Ok(buf);
+            }
+            0 => return Err(FromC::Overran),
+            6 if n > len && n <= max => len = n,
+            6 => return Err(FromC::TooLong(max)),
+            other => return Err(FromC::Returned(other)),
+        }
+    }
 }
 
 /// Hands a value to C; released by [`free`].

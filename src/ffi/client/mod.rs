@@ -18,7 +18,8 @@ use super::backoff::apiretry_backoff_config;
 use super::classify::apiretry_classification;
 use super::profile::apiretry_profile;
 use super::{
-    apiretry_result, arg, boxed, free, guard, guard_void, is_url, is_wire_text, out, str_arg,
+    apiretry_result, arg, boxed, free, guard, guard_void, is_url, is_wire_text, out, read_from_c,
+    str_arg, FromC,
 };
 use crate::budget::RetryBudget;
 use crate::cancel::CancelToken;
@@ -42,7 +43,7 @@ pub struct apiretry_client_builder {
 /// A client: thread-safe; share one between threads. Release it with
 /// `apiretry_client_free` once no call is in flight.
 pub struct apiretry_client {
-    inner: Client,
+    pub(crate) inner: Client,
     callbacks: Arc<CallbackGate>,
 }
 
@@ -52,10 +53,10 @@ pub struct apiretry_client {
 /// read lock, if still open; `close` takes the write lock, so once it returns
 /// no callback is running and none will.
 #[derive(Default)]
-struct CallbackGate(RwLock<bool>);
+pub(crate) struct CallbackGate(RwLock<bool>);
 
 impl CallbackGate {
-    fn run(&self, f: impl FnOnce()) {
+    pub(crate) fn run(&self, f: impl FnOnce()) {
         let closed = self.0.read().unwrap_or_else(PoisonError::into_inner);
         if !*closed {
             f();
@@ -166,38 +167,18 @@ fn refresh_from_c(
     let failed = |why: &str| {
         ApiError::new(Kind::Application).with_message(format!("token refresh failed: {why}"))
     };
-    let mut len = 8192;
-    loop {
-        let mut buf = vec![0u8; len];
-        let mut n = 0usize;
-        let result = cb(ud.0, buf.as_mut_ptr().cast::<c_char>(), buf.len(), &mut n);
-        match result {
-            0 if n <= buf.len() => {
-                buf.truncate(n);
-                let token = String::from_utf8(buf).map_err(|_| failed("the token is not UTF-8"))?;
-                if !is_wire_text(&token, false) {
-                    return Err(failed("the token has control characters"));
-                }
-                return Ok(Secret::new(token));
+    let bytes =
+        read_from_c(MAX_TOKEN, |buf, len, n| cb(ud.0, buf, len, n)).map_err(|e| match e {
+            FromC::Returned(5) => {
+                ApiError::new(Kind::InvalidGrant).with_message("the refresh token was rejected")
             }
-            0 => {
-                return Err(failed(
-                    "the callback reported more bytes than the buffer holds",
-                ))
-            }
-            6 if n > len && n <= MAX_TOKEN => len = n,
-            6 => {
-                return Err(failed(
-                    "the token is longer than 1 MiB, or no longer than the buffer",
-                ))
-            }
-            5 => {
-                return Err(ApiError::new(Kind::InvalidGrant)
-                    .with_message("the refresh token was rejected"))
-            }
-            other => return Err(failed(&format!("the callback returned {other}"))),
-        }
+            e => failed(&e.to_string()),
+        })?;
+    let token = String::from_utf8(bytes).map_err(|_| failed("the token is not UTF-8"))?;
+    if !is_wire_text(&token, false) {
+        return Err(failed("the token has control characters"));
     }
+    Ok(Secret::new(token))
 }
 
 /// A C callback and its `user_data`, which the caller promised may be used
@@ -217,7 +198,7 @@ fn builder_mut<'a>(
     unsafe { out(b) }
 }
 
-fn with_builder(
+pub(crate) fn with_builder(
     b: *mut apiretry_client_builder,
     f: impl FnOnce(ClientBuilder) -> ClientBuilder,
 ) -> Result<(), apiretry_result> {
@@ -230,7 +211,7 @@ fn with_builder(
 /// Installs an observer that calls C: `install` gets the builder, the
 /// client's callback gate (each call runs through it, so none comes after
 /// `apiretry_client_free`) and `user_data`.
-fn with_gated_callback(
+pub(crate) fn with_gated_callback(
     b: *mut apiretry_client_builder,
     user_data: *mut c_void,
     install: impl FnOnce(ClientBuilder, Arc<CallbackGate>, UserData) -> ClientBuilder,
@@ -563,6 +544,27 @@ pub extern "C" fn apiretry_client_builder_build(
             callbacks: b.callbacks,
         });
         Ok(())
+    })
+}
+
+/// A header sent on every request of the client (e.g. `x-client-version`),
+/// pairing, refresh and health checks included; a request's own header of
+/// the same name replaces it, and a second value for the same name replaces
+/// the first. A name or value that cannot go on the wire is
+/// `APIRETRY_RESULT_INVALID_ARGUMENT`.
+#[no_mangle]
+pub extern "C" fn apiretry_client_builder_add_header(
+    builder: *mut apiretry_client_builder,
+    name: *const c_char,
+    value: *const c_char,
+) -> apiretry_result {
+    guard(|| {
+        // SAFETY: name and value are NULL or NUL-terminated, as documented.
+        let (name, value) = unsafe { (str_arg(name)?, str_arg(value)?) };
+        if !super::is_header_name(name) || !is_wire_text(value, true) {
+            return Err(apiretry_result::InvalidArgument);
+        }
+        with_builder(builder, |b| b.header(name, value))
     })
 }
 
