@@ -51,6 +51,13 @@ pub type apiretry_token_load_callback = Option<
 pub type apiretry_token_save_callback =
     Option<extern "C" fn(user_data: *mut c_void, json: *const c_char, len: usize) -> u32>;
 
+/// A store's C callbacks and their `user_data`.
+type Callbacks = (
+    extern "C" fn(*mut c_void, *mut c_char, usize, *mut usize) -> u32,
+    extern "C" fn(*mut c_void, *const c_char, usize) -> u32,
+    UserData,
+);
+
 /// The longest token set a load callback may hand over.
 const MAX_TOKENS: usize = 1 << 20;
 
@@ -100,11 +107,7 @@ impl TokenStore for CStore {
 /// `apiretry_client_builder_set_oauth` (which copies it).
 pub struct apiretry_oauth {
     inner: OAuth,
-    callbacks: Option<(
-        extern "C" fn(*mut c_void, *mut c_char, usize, *mut usize) -> u32,
-        extern "C" fn(*mut c_void, *const c_char, usize) -> u32,
-        UserData,
-    )>,
+    callbacks: Option<Callbacks>,
 }
 
 fn oauth_mut<'a>(o: *mut apiretry_oauth) -> Result<&'a mut apiretry_oauth, apiretry_result> {
