@@ -1,12 +1,19 @@
 // The C++ wrapper (apiretry.hpp) end to end against the mock API: a client
 // call, a classified failure, the decision API, ownership by RAII (run under
-// valgrind: nothing leaks). Usage: cpp_example BASE_URL
+// valgrind: nothing leaks); with PAIR_URL and TOKEN_FILE also pairing, a
+// restart from the file store and a refresh. Usage: cpp_example BASE_URL
+// [PAIR_URL TOKEN_FILE]
 #include <cstdio>
 #include <cstring>
 
 #include "apiretry.hpp"
 
 static int failures = 0;
+static int codes_shown = 0;
+
+static void on_code(void *, const apiretry_user_code *code) {
+  if (std::strncmp(code->user_code, "WDJB-", 5) == 0) codes_shown++;
+}
 
 #define EXPECT(cond)                                                   \
   do {                                                                 \
@@ -15,6 +22,43 @@ static int failures = 0;
       failures++;                                                      \
     }                                                                  \
   } while (0)
+
+// Pairs through the mock at `base` (RFC 8628), then a second client
+// starts from the token file, calls the API and refreshes.
+static void pairing(const char *base, const char *file) {
+  char token_url[512], device_url[512];
+  std::snprintf(token_url, sizeof token_url, "%s/v2/auth/token", base);
+  std::snprintf(device_url, sizeof device_url, "%s/v2/auth/device/code", base);
+  auto oauth = apiretry::OAuth::make(token_url, "camera");
+  EXPECT(oauth.ok());
+  EXPECT(oauth.value().file_store(file).ok());
+  EXPECT(oauth.value().client_auth(APIRETRY_CLIENT_AUTH_PUBLIC, "secret").error().code() ==
+         APIRETRY_RESULT_INVALID_ARGUMENT);
+  for (int start = 0; start < 2; start++) {
+    auto builder = apiretry::ClientBuilder::make(base);
+    EXPECT(builder.ok());
+    EXPECT(builder.value().header("x-client-version", "2.0.0").ok());
+    EXPECT(builder.value().oauth(oauth.value()).ok());
+    auto client = builder.value().build();
+    EXPECT(client.ok());
+    auto needed = client.value().needs_pairing();
+    EXPECT(needed.ok() && needed.value() == (start == 0));
+    if (start == 0) {
+      auto p = apiretry::Pairing::make(device_url);
+      EXPECT(p.ok());
+      EXPECT(p.value().scope("asset_create offline").ok());
+      EXPECT(p.value().limits(0, 60000).ok());
+      EXPECT(p.value().callbacks(on_code, nullptr, nullptr).ok());
+      EXPECT(client.value().pair(p.value()).ok());
+      EXPECT(codes_shown == 1);
+    } else {
+      EXPECT(client.value().refresh_tokens().ok());
+    }
+    auto me = apiretry::Request::make("GET", "/v2/me");
+    EXPECT(me.ok() && me.value().expect(200).ok());
+    EXPECT(client.value().send(me.value()).ok());
+  }
+}
 
 int main(int argc, char **argv) {
   if (argc < 2) {
@@ -107,6 +151,11 @@ int main(int argc, char **argv) {
   EXPECT(learner.value().rate().ok() && learner.value().rate().value() == cut.value());
   EXPECT(apiretry::RateLearner::make(-1).error().code() == APIRETRY_RESULT_INVALID_ARGUMENT);
 
+  if (argc > 3) {
+    pairing(argv[2], argv[3]);
+  } else {
+    std::printf("cpp_example: pairing skipped (no PAIR_URL TOKEN_FILE)\n");
+  }
   std::printf("cpp_example: %s\n", failures == 0 ? "all passed" : "FAILED");
   return failures == 0 ? 0 : 1;
 }

@@ -376,6 +376,54 @@ class Response {
 
 class ClientBuilder;
 
+// A client's OAuth: token endpoint, client identity, token store.
+class OAuth {
+ public:
+  static Result<OAuth> make(const char *token_url, const char *client_id) {
+    apiretry_oauth *o = nullptr;
+    apiretry_result r = apiretry_oauth_new(token_url, client_id, &o);
+    if (r != APIRETRY_RESULT_OK) return Error(r);
+    return OAuth(o);
+  }
+  // APIRETRY_CLIENT_AUTH_FORM or _BASIC with a secret; _PUBLIC with nullptr.
+  Status client_auth(apiretry_client_auth auth, const char *secret) {
+    return detail::check(apiretry_oauth_set_client_auth(o_.get(), auth, secret));
+  }
+  Status file_store(const char *path) { return detail::check(apiretry_oauth_set_file_store(o_.get(), path)); }
+  Status store_callbacks(apiretry_token_load_callback load, apiretry_token_save_callback save, void *user_data) {
+    return detail::check(apiretry_oauth_set_store_callbacks(o_.get(), load, save, user_data));
+  }
+  const apiretry_oauth *get() const { return o_.get(); }
+
+ private:
+  explicit OAuth(apiretry_oauth *o) : o_(o) {}
+  detail::Owner<apiretry_oauth, apiretry_oauth_free> o_;
+};
+
+// How to pair a device (RFC 8628); run by Client::pair.
+class Pairing {
+ public:
+  static Result<Pairing> make(const char *device_url) {
+    apiretry_pairing *p = nullptr;
+    apiretry_result r = apiretry_pairing_new(device_url, &p);
+    if (r != APIRETRY_RESULT_OK) return Error(r);
+    return Pairing(p);
+  }
+  Status scope(const char *scope) { return detail::check(apiretry_pairing_set_scope(p_.get(), scope)); }
+  // New codes when one expires, and a deadline (0: none).
+  Status limits(std::uint32_t renewals, std::uint64_t deadline_ms = 0) {
+    return detail::check(apiretry_pairing_set_limits(p_.get(), renewals, deadline_ms));
+  }
+  Status callbacks(apiretry_code_callback on_code, apiretry_poll_callback on_poll, void *user_data) {
+    return detail::check(apiretry_pairing_set_callbacks(p_.get(), on_code, on_poll, user_data));
+  }
+  const apiretry_pairing *get() const { return p_.get(); }
+
+ private:
+  explicit Pairing(apiretry_pairing *p) : p_(p) {}
+  detail::Owner<apiretry_pairing, apiretry_pairing_free> p_;
+};
+
 // A thread-safe client; share one.
 class Client {
  public:
@@ -392,6 +440,27 @@ class Client {
   }
   Status set_token(std::string_view token) const {
     return detail::with_z(token, [&](const char *z) { return set_token(z); });
+  }
+  // Pairs by the client's OAuth; blocks until paired, denied, expired or cancelled.
+  Status pair(const Pairing &pairing, const Cancel *cancel = nullptr) const {
+    apiretry_classification *err = nullptr;
+    apiretry_result r =
+        apiretry_client_pair(c_.get(), pairing.get(), cancel != nullptr ? cancel->get() : nullptr, &err);
+    if (r != APIRETRY_RESULT_OK) return Error(r, Classification(err));
+    return Status();
+  }
+  Status refresh_tokens(const Cancel *cancel = nullptr) const {
+    apiretry_classification *err = nullptr;
+    apiretry_result r =
+        apiretry_client_refresh_tokens(c_.get(), cancel != nullptr ? cancel->get() : nullptr, &err);
+    if (r != APIRETRY_RESULT_OK) return Error(r, Classification(err));
+    return Status();
+  }
+  Result<bool> needs_pairing() const {
+    bool needed = false;
+    apiretry_result r = apiretry_client_needs_pairing(c_.get(), &needed);
+    if (r != APIRETRY_RESULT_OK) return Error(r);
+    return needed;
   }
 
  private:
@@ -443,6 +512,12 @@ class ClientBuilder {
         b_.get(), reinterpret_cast<const std::uint8_t *>(pem.data()), pem.size()));
   }
   Status proxy(const char *url) { return detail::check(apiretry_client_builder_set_proxy(b_.get(), url)); }
+  // Sent on every request (pairing and refresh included), e.g. x-client-version.
+  Status header(const char *name, const char *value) {
+    return detail::check(apiretry_client_builder_add_header(b_.get(), name, value));
+  }
+  // Authorizes by OAuth (a copy): stored tokens loaded, refreshed by the client.
+  Status oauth(const OAuth &o) { return detail::check(apiretry_client_builder_set_oauth(b_.get(), o.get())); }
   Status proxy(std::string_view url) {
     return detail::with_z(url, [&](const char *z) { return proxy(z); });
   }

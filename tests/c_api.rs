@@ -438,8 +438,12 @@ fn cpp_example_passes() {
         "{root}/examples-c/cpp_example"
     )));
     let server = mock(&mut cmd);
-    let output = run(cmd.arg(server.url()));
-    assert!(output.contains("cpp_example: all passed"), "{output}");
+    let pairing = pairing_mock(Some(2), None);
+    let file = std::env::temp_dir().join(format!("apiretry-cpp-tokens-{}.json", std::process::id()));
+    let _ = std::fs::remove_file(&file);
+    let output = run(cmd.arg(server.url()).arg(pairing.url()).arg(&file));
+    assert!(output.contains("cpp_example: all passed") && !output.contains("skipped"), "{output}");
+    let _ = std::fs::remove_file(&file);
 }
 
 /// A CMake project finds the installed package (`find_package(apiretry)`),
