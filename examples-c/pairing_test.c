@@ -13,18 +13,7 @@
 #include <unistd.h>
 
 #include "apiretry.h"
-
-static int passed = 0, failed = 0;
-
-#define CHECK(cond)                                                              \
-  do {                                                                           \
-    if (cond) {                                                                  \
-      passed++;                                                                  \
-    } else {                                                                     \
-      failed++;                                                                  \
-      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);   \
-    }                                                                            \
-  } while (0)
+#include "check.h"
 
 static const char SECRET[] = "s&cr=t +%";
 static const char BAD_UTF8[] = {'c', (char)0xff, '2', 0};

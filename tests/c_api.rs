@@ -439,10 +439,14 @@ fn cpp_example_passes() {
     )));
     let server = mock(&mut cmd);
     let pairing = pairing_mock(Some(2), None);
-    let file = std::env::temp_dir().join(format!("apiretry-cpp-tokens-{}.json", std::process::id()));
+    let file =
+        std::env::temp_dir().join(format!("apiretry-cpp-tokens-{}.json", std::process::id()));
     let _ = std::fs::remove_file(&file);
     let output = run(cmd.arg(server.url()).arg(pairing.url()).arg(&file));
-    assert!(output.contains("cpp_example: all passed") && !output.contains("skipped"), "{output}");
+    assert!(
+        output.contains("cpp_example: all passed") && !output.contains("skipped"),
+        "{output}"
+    );
     let _ = std::fs::remove_file(&file);
 }
 

@@ -30,28 +30,40 @@ fn server(flow: DeviceFlow) -> MockServer {
     server
 }
 
-fn pair_args(server: &MockServer, store: &Path) -> Vec<String> {
+/// `command`'s arguments for the mock's authorization server: the client,
+/// its secret, its identity header and the store (and for `pair`, the
+/// device endpoint, the scope and `--json`).
+fn cli_args(command: &str, server: &MockServer, store: &Path) -> Vec<String> {
     let u = server.url();
-    [
-        "pair",
-        "--device-url",
-        &format!("{u}/v2/auth/device/code"),
+    let mut args: Vec<String> = [
+        command,
         "--token-url",
         &format!("{u}/v2/auth/token"),
         "--client-id",
         "camera",
         "--client-secret",
         SECRET,
-        "--scope",
-        "asset_create offline",
         "--header",
         "x-client-version: 2.0.0",
         "--store",
         store.to_str().unwrap(),
-        "--json",
     ]
     .map(str::to_owned)
-    .to_vec()
+    .to_vec();
+    if command == "pair" {
+        let device = format!("{u}/v2/auth/device/code");
+        args.extend(
+            [
+                "--device-url",
+                &device,
+                "--scope",
+                "asset_create offline",
+                "--json",
+            ]
+            .map(str::to_owned),
+        );
+    }
+    args
 }
 
 /// Runs `pair`, handing each stdout line to `line` as it comes; the exit
@@ -96,7 +108,7 @@ fn pair_shows_the_code_first_polls_and_stores() {
     let dir = scratch("ok");
     let store = dir.join("tokens.json");
     let mut polls_when_code_shown = None;
-    let (code, lines, err) = pair(&pair_args(&server, &store), |v| {
+    let (code, lines, err) = pair(&cli_args("pair", &server, &store), |v| {
         if v["event"] == "code" {
             polls_when_code_shown = Some(
                 server
@@ -146,22 +158,9 @@ fn pair_shows_the_code_first_polls_and_stores() {
     }
 
     // refresh: new tokens in the store, the refresh token rotated.
-    let u = server.url();
     let refresh = |store: &Path| {
         let out = Command::new(env!("CARGO_BIN_EXE_apiretry"))
-            .args([
-                "refresh",
-                "--token-url",
-                &format!("{u}/v2/auth/token"),
-                "--client-id",
-                "camera",
-                "--client-secret",
-                SECRET,
-                "--header",
-                "x-client-version: 2.0.0",
-                "--store",
-                store.to_str().unwrap(),
-            ])
+            .args(cli_args("refresh", &server, store))
             .output()
             .unwrap();
         let text = format!(
@@ -206,7 +205,7 @@ fn pair_exits_1_and_stores_nothing_when_it_does_not_pair() {
         let server = server(flow);
         let dir = scratch(kind);
         let store = dir.join("tokens.json");
-        let (code, lines, err) = pair(&pair_args(&server, &store), |v| {
+        let (code, lines, err) = pair(&cli_args("pair", &server, &store), |v| {
             if let (Some(approve), "code") = (decide, v["event"].as_str().unwrap()) {
                 assert!(server.decide(v["user_code"].as_str().unwrap(), approve));
             }
