@@ -4,12 +4,14 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use super::pairing::Run;
 use super::Client;
+use super::{Request, RequestClass};
 use crate::cancel::CancelToken;
 use crate::error::ApiError;
 use crate::gate::authorization::{Fresh, Refresh};
 use crate::kind::{Kind, Retry};
-use crate::oauth::{OAuthSource, Pairing, Run, Tokens};
+use crate::oauth::{authenticate, Form, OAuth, OAuthSource, Pairing, Tokens};
 
 /// Where a client's new access tokens come from.
 #[derive(Clone)]
@@ -38,9 +40,36 @@ impl Source {
     ) -> Result<Fresh, ApiError> {
         match self {
             Source::Callback(refresh) => refresh().map(|token| Fresh { token, due: None }),
-            Source::OAuth(oauth) => oauth.refresh(client, until, cancel),
+            Source::OAuth(source) => {
+                let (form, spent) = source.refresh_form()?;
+                let oauth = source.oauth();
+                let mut req = form_request(oauth, &oauth.token_url, form).until(until);
+                // A refused refresh token is final: one request (seed 001).
+                for kind in [Kind::InvalidGrant, Kind::InvalidRequest, Kind::Unauthorized] {
+                    req = req.retry(kind, Retry::No);
+                }
+                let answer = client.send_cancellable(&req, cancel)?;
+                source.refreshed(answer.body(), &spent)
+            }
         }
     }
+}
+
+/// A form POST to `url` with `oauth`'s client identity, JSON expected back,
+/// on the authorization-refresh timeout (seed 001: 2 minutes).
+pub(super) fn form_request(oauth: &OAuth, url: &str, form: Form) -> Request {
+    let (form, basic) = authenticate(form, (oauth.auth, &oauth.client_id, oauth.secret.as_ref()));
+    let mut req = Request::post(url)
+        .without_authorization()
+        .class(RequestClass::AuthRefresh)
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .header("Accept", "application/json")
+        .body(form.into_bytes())
+        .expect(200);
+    if let Some(basic) = basic {
+        req = req.header("Authorization", basic.expose());
+    }
+    req
 }
 
 impl Client {

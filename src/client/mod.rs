@@ -23,6 +23,7 @@ use crate::retry::Retrier;
 
 mod auth;
 mod origin;
+mod pairing;
 mod progress;
 mod proxy;
 mod redirect;

@@ -25,18 +25,16 @@
 use std::fmt;
 use std::sync::Arc;
 
-use crate::client::{Request, RequestClass};
 use crate::gate::Secret;
 
 mod form;
-mod pairing;
+pub(crate) mod pairing;
 mod source;
 mod store;
 mod tokens;
 
 pub use form::ClientAuth;
-pub(crate) use form::Form;
-pub(crate) use pairing::Run;
+pub(crate) use form::{authenticate, Form};
 pub use pairing::{Pairing, Poll, UserCode, SLOW_DOWN_STEP};
 pub(crate) use source::OAuthSource;
 pub use store::{FileStore, TokenStore};
@@ -111,22 +109,5 @@ impl OAuth {
     pub fn tokens(mut self, tokens: Tokens) -> Self {
         self.tokens = Some(tokens);
         self
-    }
-
-    /// A form POST to `url` with the client's identity, JSON expected back.
-    pub(crate) fn form_request(&self, url: &str, form: Form) -> Request {
-        let (form, basic) =
-            form::authenticate(form, (self.auth, &self.client_id, self.secret.as_ref()));
-        let mut req = Request::post(url)
-            .without_authorization()
-            .class(RequestClass::AuthRefresh)
-            .header("Content-Type", "application/x-www-form-urlencoded")
-            .header("Accept", "application/json")
-            .body(form.into_bytes())
-            .expect(200);
-        if let Some(basic) = basic {
-            req = req.header("Authorization", basic.expose());
-        }
-        req
     }
 }

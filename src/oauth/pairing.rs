@@ -3,13 +3,11 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::{Form, OAuth, Tokens};
-use crate::cancel::CancelToken;
-use crate::client::Client;
+use super::Form;
 use crate::error::ApiError;
 use crate::gate::Secret;
 use crate::kind::{Category, Kind, Retry};
@@ -24,7 +22,7 @@ const DEFAULT_EXPIRES_IN: Duration = Duration::from_secs(900);
 /// No interval grows past this, however often the network fails.
 const MAX_INTERVAL: Duration = Duration::from_secs(300);
 /// Poll answers whose next try the interval decides, not the retry policy.
-const INTERVAL_KINDS: [Kind; 5] = [
+pub(crate) const INTERVAL_KINDS: [Kind; 5] = [
     Kind::AuthorizationPending,
     Kind::RateLimited,
     Kind::Timeout,
@@ -72,7 +70,7 @@ type PollFn = dyn Fn(&Poll<'_>) + Send + Sync;
 /// thread through its [`CancelToken`].
 #[derive(Clone)]
 pub struct Pairing {
-    device_url: String,
+    pub(crate) device_url: String,
     scope: Option<String>,
     renew: u32,
     deadline: Option<Duration>,
@@ -154,14 +152,14 @@ fn seconds(s: Option<f64>, default: Duration) -> Duration {
 }
 
 /// How a poll's failure moves pairing on.
-enum Next {
+pub(crate) enum Next {
     Poll,
     Expired(ApiError),
     Stop(ApiError),
 }
 
 /// The RFC 8628 3.5 rules for one poll's error, and the interval they leave.
-fn after(error: ApiError, interval: &mut Duration) -> Next {
+pub(crate) fn after(error: ApiError, interval: &mut Duration) -> Next {
     match error.kind {
         Kind::AuthorizationPending => Next::Poll,
         // `slow_down` (a 400 or a 429).
@@ -178,147 +176,24 @@ fn after(error: ApiError, interval: &mut Duration) -> Next {
     }
 }
 
-/// Pairing as one run: `oauth`'s client pairs through `client`.
-pub(crate) struct Run<'a> {
-    pub client: &'a Client,
-    pub oauth: &'a OAuth,
-    pub pairing: &'a Pairing,
-    pub cancel: &'a CancelToken,
-}
-
-impl Run<'_> {
-    /// Pairs: the tokens, or the classified reason it ended.
-    pub fn tokens(&self) -> Result<Tokens, ApiError> {
-        let clock = self.client.clock();
-        let end = self.pairing.deadline.map(|d| clock.now() + d);
-        let mut renewals = 0;
-        loop {
-            let (device_code, code) = self.code(end)?;
-            if let Some(f) = &self.pairing.on_code {
-                f(&code);
-            }
-            match self.poll(&device_code, &code, end)? {
-                Ok(tokens) => return Ok(tokens),
-                Err(expired) if renewals >= self.pairing.renew => return Err(expired),
-                Err(_) => renewals += 1,
-            }
+impl Pairing {
+    /// The device-code request's form (the client's identity is added by
+    /// [`OAuth::form_post`](super::OAuth)).
+    pub(crate) fn code_form(&self) -> Form {
+        match &self.scope {
+            Some(scope) => Form::default().field("scope", scope),
+            None => Form::default(),
         }
     }
 
-    /// The real-time deadline of a request made now.
-    fn until(&self, end: Option<Instant>) -> Option<Instant> {
-        let now = self.client.clock().now();
-        end.map(|e| Instant::now() + e.saturating_duration_since(now))
-    }
-
-    /// Asks for a device code, on a connection of its own (seed 001).
-    fn code(&self, end: Option<Instant>) -> Result<(Secret, UserCode), ApiError> {
-        let mut form = Form::default();
-        if let Some(scope) = &self.pairing.scope {
-            form = form.field("scope", scope);
+    pub(crate) fn show(&self, code: &UserCode) {
+        if let Some(f) = &self.on_code {
+            f(code);
         }
-        let req = self
-            .oauth
-            .form_request(&self.pairing.device_url, form)
-            .own_connection()
-            .until(self.until(end));
-        let answer = self.client.send_cancellable(&req, self.cancel)?;
-        let wire: CodeWire = serde_json::from_slice(answer.body()).map_err(|_| {
-            ApiError::new(Kind::Protocol)
-                .with_retry(Retry::No)
-                .with_message(
-                    "the device authorization answer lacks device_code, user_code or \
-                 verification_uri (RFC 8628 3.2)",
-                )
-        })?;
-        let verification_uri =
-            wire.verification_uri
-                .or(wire.verification_url)
-                .ok_or_else(|| {
-                    ApiError::new(Kind::Protocol)
-                        .with_retry(Retry::No)
-                        .with_message(
-                        "the device authorization answer has no verification_uri (RFC 8628 3.2)",
-                    )
-                })?;
-        let code = UserCode {
-            user_code: wire.user_code,
-            verification_uri,
-            verification_uri_complete: wire.verification_uri_complete,
-            expires_in: seconds(wire.expires_in, DEFAULT_EXPIRES_IN),
-            interval: seconds(wire.interval, DEFAULT_INTERVAL).max(Duration::from_secs(1)),
-        };
-        Ok((Secret::new(wire.device_code), code))
     }
 
-    /// Polls for one code: the tokens, `Err(expired)` when the code expired
-    /// (or the server said so), or `Err` outright for anything else.
-    fn poll(
-        &self,
-        device_code: &Secret,
-        code: &UserCode,
-        end: Option<Instant>,
-    ) -> Result<Result<Tokens, ApiError>, ApiError> {
-        let clock = self.client.clock();
-        let expires = clock.now() + code.expires_in;
-        let mut interval = code.interval;
-        for number in 1.. {
-            let wake = clock.now() + interval;
-            let stop = [Some(expires), end].into_iter().flatten().min();
-            if let Some(stop) = stop.filter(|s| wake > *s) {
-                if !clock.sleep(stop.saturating_duration_since(clock.now()), self.cancel) {
-                    return Err(cancelled());
-                }
-                return match stop == expires {
-                    true => Ok(Err(ApiError::new(Kind::ExpiredToken).with_message(
-                        format!(
-                            "the pairing code expired after {} s before the user entered it",
-                            code.expires_in.as_secs()
-                        ),
-                    ))),
-                    false => Err(ApiError::new(Kind::DeadlineExceeded)
-                        .with_message("pairing did not complete before its deadline")),
-                };
-            }
-            if !clock.sleep(interval, self.cancel) {
-                return Err(cancelled());
-            }
-            let form = Form::default()
-                .field("grant_type", DEVICE_CODE_GRANT)
-                .field("device_code", device_code.expose());
-            // Answers that RFC 8628 schedules come back to this loop at
-            // once (and spend no retry budget); others retry as the policy says.
-            let mut req = self
-                .oauth
-                .form_request(&self.oauth.token_url, form)
-                .until(self.until(end));
-            for kind in INTERVAL_KINDS {
-                req = req.retry(kind, Retry::No);
-            }
-            let error = match self.client.send_cancellable(&req, self.cancel) {
-                Ok(answer) => {
-                    let tokens = Tokens::from_answer(answer.body(), SystemTime::now(), None)?;
-                    self.told(number, None, interval);
-                    return Ok(Ok(tokens));
-                }
-                Err(e) => e,
-            };
-            let before = interval;
-            let next = after(error.clone(), &mut interval);
-            self.told(number, Some(&error), interval);
-            log::info!(target: "apiretry::pairing", "poll {number}: {error}; interval {} s (was {} s)",
-                interval.as_secs_f64(), before.as_secs_f64());
-            match next {
-                Next::Poll => continue,
-                Next::Expired(e) => return Ok(Err(e)),
-                Next::Stop(e) => return Err(e),
-            }
-        }
-        unreachable!("polling ends by returning")
-    }
-
-    fn told(&self, number: u32, error: Option<&ApiError>, interval: Duration) {
-        if let Some(f) = &self.pairing.on_poll {
+    pub(crate) fn told(&self, number: u32, error: Option<&ApiError>, interval: Duration) {
+        if let Some(f) = &self.on_poll {
             f(&Poll {
                 number,
                 error,
@@ -326,10 +201,52 @@ impl Run<'_> {
             });
         }
     }
+
+    pub(crate) fn renewals(&self) -> u32 {
+        self.renew
+    }
+
+    pub(crate) fn time_limit(&self) -> Option<Duration> {
+        self.deadline
+    }
 }
 
-fn cancelled() -> ApiError {
-    ApiError::new(Kind::Cancelled).with_message("pairing cancelled")
+/// A poll's form for `device_code`.
+pub(crate) fn poll_form(device_code: &Secret) -> Form {
+    Form::default()
+        .field("grant_type", DEVICE_CODE_GRANT)
+        .field("device_code", device_code.expose())
+}
+
+/// The device authorization answer (RFC 8628 3.2): the device code, and
+/// what the user is shown.
+pub(crate) fn parse_code(body: &[u8]) -> Result<(Secret, UserCode), ApiError> {
+    let wire: CodeWire = serde_json::from_slice(body).map_err(|_| {
+        ApiError::new(Kind::Protocol)
+            .with_retry(Retry::No)
+            .with_message(
+                "the device authorization answer lacks device_code, user_code or \
+             verification_uri (RFC 8628 3.2)",
+            )
+    })?;
+    let verification_uri = wire
+        .verification_uri
+        .or(wire.verification_url)
+        .ok_or_else(|| {
+            ApiError::new(Kind::Protocol)
+                .with_retry(Retry::No)
+                .with_message(
+                    "the device authorization answer has no verification_uri (RFC 8628 3.2)",
+                )
+        })?;
+    let code = UserCode {
+        user_code: wire.user_code,
+        verification_uri,
+        verification_uri_complete: wire.verification_uri_complete,
+        expires_in: seconds(wire.expires_in, DEFAULT_EXPIRES_IN),
+        interval: seconds(wire.interval, DEFAULT_INTERVAL).max(Duration::from_secs(1)),
+    };
+    Ok((Secret::new(wire.device_code), code))
 }
 
 #[cfg(test)]

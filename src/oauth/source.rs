@@ -3,13 +3,12 @@
 //! used.
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
-use std::time::{Instant, SystemTime};
+use std::time::SystemTime;
 
 use super::{Form, OAuth, Tokens};
-use crate::cancel::CancelToken;
-use crate::client::Client;
 use crate::error::ApiError;
 use crate::gate::authorization::{pairing_needed, Fresh};
+use crate::gate::Secret;
 use crate::kind::{Kind, Retry};
 
 #[derive(Debug)]
@@ -91,39 +90,33 @@ impl OAuthSource {
         lock(&self.unsaved).clone()
     }
 
-    /// The refresh-token grant (RFC 6749 6) through `client`. A refusal
-    /// (`invalid_grant`, `invalid_request`, `unauthorized`) is final after
-    /// one request; the new set is stored before it is returned.
-    pub fn refresh(
-        &self,
-        client: &Client,
-        until: Option<Instant>,
-        cancel: &CancelToken,
-    ) -> Result<Fresh, ApiError> {
+    /// The refresh-token grant's form (RFC 6749 6), and the refresh token
+    /// it spends; the newest set is stored first if an earlier save failed.
+    pub fn refresh_form(&self) -> Result<(Form, Secret), ApiError> {
         let current = lock(&self.tokens).clone();
-        let Some(refresh_token) = current.as_ref().and_then(|t| t.refresh_token.clone()) else {
+        let Some((tokens, refresh_token)) = current.and_then(|t| {
+            let r = t.refresh_token.clone()?;
+            Some((t, r))
+        }) else {
             return Err(ApiError::new(Kind::InvalidGrant)
                 .with_retry(Retry::No)
                 .with_message("no refresh token to renew the access token with"));
         };
         if self.unsaved().is_some() {
-            let _ = self.save(current.as_ref().expect("a refresh token has its set"));
+            let _ = self.save(&tokens);
         }
         let form = Form::default()
             .field("grant_type", "refresh_token")
             .field("refresh_token", refresh_token.expose());
-        let mut req = self
-            .oauth
-            .form_request(&self.oauth.token_url, form)
-            .until(until);
-        for kind in [Kind::InvalidGrant, Kind::InvalidRequest, Kind::Unauthorized] {
-            req = req.retry(kind, Retry::No);
-        }
-        let answer = client.send_cancellable(&req, cancel)?;
-        let mut tokens =
-            Tokens::from_answer(answer.body(), SystemTime::now(), Some(&refresh_token))?;
+        Ok((form, refresh_token))
+    }
+
+    /// Makes the refresh's answer the client's tokens, stored before they
+    /// are returned (a rotated refresh token is in the store before its use).
+    pub fn refreshed(&self, body: &[u8], spent: &Secret) -> Result<Fresh, ApiError> {
+        let mut tokens = Tokens::from_answer(body, SystemTime::now(), Some(spent))?;
         if tokens.scope.is_none() {
-            tokens.scope = current.and_then(|t| t.scope);
+            tokens.scope = lock(&self.tokens).as_ref().and_then(|t| t.scope.clone());
         }
         Ok(self.keep(tokens).0)
     }
