@@ -696,71 +696,6 @@ apiretry_result apiretry_classify_transport(uint32_t transport,
                                             const char *message,
                                             apiretry_classification **out_classification);
 
-// The kind (`APIRETRY_KIND_*`).
-apiretry_result apiretry_classification_kind(const apiretry_classification *c,
-                                             apiretry_kind *out_kind);
-
-// The category (`APIRETRY_CATEGORY_*`).
-apiretry_result apiretry_classification_category(const apiretry_classification *c,
-                                                 apiretry_category *out_category);
-
-// Whether to retry (`APIRETRY_RETRY_*`).
-apiretry_result apiretry_classification_retry(const apiretry_classification *c,
-                                              apiretry_retry *out_retry);
-
-// The HTTP status, or -1 when no response arrived.
-apiretry_result apiretry_classification_status(const apiretry_classification *c,
-                                               int32_t *out_status);
-
-// The server-requested wait in milliseconds, or -1 when none.
-apiretry_result apiretry_classification_retry_after_ms(const apiretry_classification *c,
-                                                       int64_t *out_ms);
-
-// The API's own code (e.g. "Channel Paused"); `APIRETRY_RESULT_ABSENT` when none.
-apiretry_result apiretry_classification_code(const apiretry_classification *c,
-                                             char *buf,
-                                             size_t len,
-                                             size_t *out_n);
-
-// The human-readable message.
-apiretry_result apiretry_classification_message(const apiretry_classification *c,
-                                                char *buf,
-                                                size_t len,
-                                                size_t *out_n);
-
-// The request id; `APIRETRY_RESULT_ABSENT` when none.
-apiretry_result apiretry_classification_request_id(const apiretry_classification *c,
-                                                   char *buf,
-                                                   size_t len,
-                                                   size_t *out_n);
-
-// One sentence telling a person what to do.
-apiretry_result apiretry_classification_hint(const apiretry_classification *c,
-                                             char *buf,
-                                             size_t len,
-                                             size_t *out_n);
-
-// The profile that classified it; `APIRETRY_RESULT_ABSENT` for failures
-// no API answered.
-apiretry_result apiretry_classification_profile(const apiretry_classification *c,
-                                                char *buf,
-                                                size_t len,
-                                                size_t *out_n);
-
-// Every field as one JSON object with the taxonomy's names (as the CLI
-// prints it), including `fields`.
-apiretry_result apiretry_classification_json(const apiretry_classification *c,
-                                             char *buf,
-                                             size_t len,
-                                             size_t *out_n);
-
-// The taxonomy name of a kind value (e.g. "channel_paused"), as a static
-// NUL-terminated string that must not be freed; NULL for unknown values.
-const char *apiretry_kind_name(uint32_t kind);
-
-// Releases a classification; NULL is ignored.
-void apiretry_classification_free(apiretry_classification *c);
-
 // A builder for a client of the API at `base_url` (http or https). The
 // caller owns `*out` until `apiretry_client_builder_build` (or `_free`).
 apiretry_result apiretry_client_builder_new(const char *base_url,
@@ -1061,6 +996,71 @@ apiretry_result apiretry_client_builder_set_proxy_from_env(apiretry_client_build
 // Thread-safe. Returns `APIRETRY_RESULT_BUFFER_TOO_SMALL` when `len` is not
 // more than the length.
 apiretry_result apiretry_result_message(uint32_t result, char *buf, size_t len, size_t *out_n);
+
+// The kind (`APIRETRY_KIND_*`).
+apiretry_result apiretry_classification_kind(const apiretry_classification *c,
+                                             apiretry_kind *out_kind);
+
+// The category (`APIRETRY_CATEGORY_*`).
+apiretry_result apiretry_classification_category(const apiretry_classification *c,
+                                                 apiretry_category *out_category);
+
+// Whether to retry (`APIRETRY_RETRY_*`).
+apiretry_result apiretry_classification_retry(const apiretry_classification *c,
+                                              apiretry_retry *out_retry);
+
+// The HTTP status, or -1 when no response arrived.
+apiretry_result apiretry_classification_status(const apiretry_classification *c,
+                                               int32_t *out_status);
+
+// The server-requested wait in milliseconds, or -1 when none.
+apiretry_result apiretry_classification_retry_after_ms(const apiretry_classification *c,
+                                                       int64_t *out_ms);
+
+// The API's own code (e.g. "Channel Paused"); `APIRETRY_RESULT_ABSENT` when none.
+apiretry_result apiretry_classification_code(const apiretry_classification *c,
+                                             char *buf,
+                                             size_t len,
+                                             size_t *out_n);
+
+// The human-readable message.
+apiretry_result apiretry_classification_message(const apiretry_classification *c,
+                                                char *buf,
+                                                size_t len,
+                                                size_t *out_n);
+
+// The request id; `APIRETRY_RESULT_ABSENT` when none.
+apiretry_result apiretry_classification_request_id(const apiretry_classification *c,
+                                                   char *buf,
+                                                   size_t len,
+                                                   size_t *out_n);
+
+// One sentence telling a person what to do.
+apiretry_result apiretry_classification_hint(const apiretry_classification *c,
+                                             char *buf,
+                                             size_t len,
+                                             size_t *out_n);
+
+// The profile that classified it; `APIRETRY_RESULT_ABSENT` for failures
+// no API answered.
+apiretry_result apiretry_classification_profile(const apiretry_classification *c,
+                                                char *buf,
+                                                size_t len,
+                                                size_t *out_n);
+
+// Every field as one JSON object with the taxonomy's names (as the CLI
+// prints it), including `fields`.
+apiretry_result apiretry_classification_json(const apiretry_classification *c,
+                                             char *buf,
+                                             size_t len,
+                                             size_t *out_n);
+
+// The taxonomy name of a kind value (e.g. "channel_paused"), as a static
+// NUL-terminated string that must not be freed; NULL for unknown values.
+const char *apiretry_kind_name(uint32_t kind);
+
+// Releases a classification; NULL is ignored.
+void apiretry_classification_free(apiretry_classification *c);
 
 // A learner between `floor_per_s` (0: the default, 0.5 requests a
 // second) and `ceiling_per_s` (0: none), as a client learns per origin.

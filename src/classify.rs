@@ -7,12 +7,8 @@ use std::time::SystemTime;
 use crate::error::{clean, ApiError};
 use crate::headers::{self, Headers};
 use crate::kind::Kind;
-use crate::payload::{self, Payload, Schema, MAX_CODES};
+use crate::payload::{self, Payload, Schema, MAX_CODES, MAX_FIELD_MESSAGES};
 use crate::profile::{MessageRule, Profile, UnmatchedCode};
-
-/// Field-level messages kept per classification; a payload listing more is
-/// cut here so that a hostile body cannot make every log line huge.
-pub const MAX_FIELD_MESSAGES: usize = 64;
 
 /// A response as the classifier sees it: status, headers, body bytes, and
 /// the status the caller expected.

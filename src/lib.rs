@@ -49,7 +49,7 @@ pub mod samples;
 pub use backoff::{Backoff, Jitter, Schedule};
 pub use budget::RetryBudget;
 pub use cancel::CancelToken;
-pub use classify::{RawResponse, MAX_FIELD_MESSAGES};
+pub use classify::RawResponse;
 pub use client::{
     Client, ClientBuilder, Progress, Proxy, Request, RequestClass, Response, StallLimits, Timeouts,
     TlsSettings, DEFAULT_MAX_BODY, DEFAULT_MAX_ERROR_BODY, PROGRESS_EVERY,
@@ -66,6 +66,7 @@ pub use oauth::{
     ClientAuth, FileStore, OAuth, Pairing, Poll, TokenStore, Tokens, UserCode, REFRESH_AT_LIFE,
     SLOW_DOWN_STEP,
 };
+pub use payload::MAX_FIELD_MESSAGES;
 pub use policy::{Policy, HEALTH_CHECK_CAP};
 pub use profile::{MessageRule, Profile, Text, UnmatchedCode, DEFAULT_MAX_BODY_BYTES};
 pub use retry::{Retrier, RetryState};

@@ -3,7 +3,7 @@
 use std::ffi::c_char;
 use std::ptr;
 
-use super::classify::apiretry_classification;
+use super::error::apiretry_classification;
 use super::{apiretry_result, arg, boxed, copy_out, free, guard, guard_void, out, str_arg};
 use crate::profile::Profile;
 

@@ -11,7 +11,8 @@ use std::time::Instant;
 
 use super::backoff::apiretry_backoff_config;
 use super::cancel::apiretry_cancel;
-use super::classify::{apiretry_classification, apiretry_header, classify_raw, transport_error};
+use super::classify::{apiretry_header, classify_raw, transport_error};
+use super::error::apiretry_classification;
 use super::profile::apiretry_profile;
 use super::{apiretry_result, arg, boxed, free, guard, guard_void, out};
 use crate::budget::RetryBudget;

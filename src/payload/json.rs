@@ -12,8 +12,8 @@ use std::fmt;
 
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
+use super::MAX_FIELD_MESSAGES;
 use super::{ErrorField, Payload};
-use crate::classify::MAX_FIELD_MESSAGES;
 
 pub(super) fn decode<'a>(body: &'a [u8], payload: &mut Payload<'a>) -> bool {
     let mut de = serde_json::Deserializer::from_slice(body);

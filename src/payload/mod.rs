@@ -40,6 +40,10 @@ pub(crate) type Entry<'a> = (Cow<'a, str>, Vec<Cow<'a, str>>);
 /// then entry keys); a payload listing more is classified by its first ones.
 pub(crate) const MAX_CODES: usize = 16;
 
+/// Field-level messages kept per classification; a payload listing more is
+/// cut here so that a hostile body cannot make every log line huge.
+pub const MAX_FIELD_MESSAGES: usize = 64;
+
 /// The `error` key: a code string, or a nested error object.
 pub(crate) enum ErrorField<'a> {
     Code(Cow<'a, str>),

@@ -15,7 +15,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use super::backoff::apiretry_backoff_config;
-use super::classify::apiretry_classification;
+use super::error::apiretry_classification;
 use super::profile::apiretry_profile;
 use super::{
     apiretry_result, arg, boxed, free, guard, guard_void, is_url, is_wire_text, out, read_from_c,

@@ -7,7 +7,7 @@ use std::ptr;
 use super::UserData;
 use crate::client::{Request, RequestClass};
 use crate::ffi::backoff::apiretry_backoff_config;
-use crate::ffi::classify::kind_of;
+use crate::ffi::error::kind_of;
 use crate::ffi::profile::apiretry_profile;
 use crate::ffi::{
     apiretry_result, arg, boxed, bytes_arg, free, guard, guard_void, is_header_name, is_url,

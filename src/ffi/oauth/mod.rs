@@ -6,8 +6,8 @@ pub mod pairing;
 use std::ffi::{c_char, c_void};
 use std::sync::Arc;
 
-use super::classify::apiretry_classification;
 use super::client::{apiretry_client, with_gated_callback, CallbackGate, UserData};
+use super::error::apiretry_classification;
 use super::{
     apiretry_result, arg, boxed, free, guard, guard_void, is_url, is_wire_text, out, read_from_c,
     str_arg, FromC,

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use super::{cancel_of, error_slot, failure, is_absolute_url};
 use crate::ffi::cancel::apiretry_cancel;
-use crate::ffi::classify::apiretry_classification;
 use crate::ffi::client::{apiretry_client, UserData};
+use crate::ffi::error::apiretry_classification;
 use crate::ffi::{
     apiretry_result, arg, boxed, free, guard, guard_void, is_wire_text, out, str_arg,
 };
