@@ -3,7 +3,15 @@
 use std::ffi::{c_char, CStr};
 use std::ptr;
 
-use super::error::apiretry_classification;
+// The classification and its accessors live in `ffi::error`; their Rust
+// paths here stay as they were.
+pub use super::error::{
+    apiretry_classification, apiretry_classification_category, apiretry_classification_code,
+    apiretry_classification_free, apiretry_classification_hint, apiretry_classification_json,
+    apiretry_classification_kind, apiretry_classification_message, apiretry_classification_profile,
+    apiretry_classification_request_id, apiretry_classification_retry,
+    apiretry_classification_retry_after_ms, apiretry_classification_status, apiretry_kind_name,
+};
 use super::profile::apiretry_profile;
 use super::{apiretry_result, arg, boxed, bytes_arg, guard, out};
 use crate::classify::RawResponse;
