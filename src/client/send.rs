@@ -1,0 +1,237 @@
+//! A call's way out: through its origin's gates and rate limit, one
+//! attempt after another as the retry policy says, each classified.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use super::origin::{origin_of, Origin};
+use super::redirect;
+use super::transport::{self, Exchange, Failed};
+use super::{Client, Request, Response};
+use crate::cancel::CancelToken;
+use crate::classify::RawResponse;
+use crate::error::ApiError;
+use crate::gate::Secret;
+use crate::headers;
+use crate::kind::{Kind, Retry};
+
+impl Client {
+    /// Sends `req`, retrying as the policy allows; returns the response when
+    /// it is a success (and the expected status), else the classified failure.
+    pub fn send(&self, req: &Request) -> Result<Response, ApiError> {
+        self.send_cancellable(req, CancelToken::never())
+    }
+
+    /// As [`Client::send`]; `cancel` (from any thread) stops the call before
+    /// its next attempt and interrupts its backoff and gate waits.
+    pub fn send_cancellable(
+        &self,
+        req: &Request,
+        cancel: &CancelToken,
+    ) -> Result<Response, ApiError> {
+        let own;
+        let retrier = match req.own_policy(self.inner.retrier.policy()) {
+            Some(policy) => {
+                own = self.inner.retrier.under(policy);
+                &own
+            }
+            None => &self.inner.retrier,
+        };
+        let policy = retrier.policy();
+        let until = policy
+            .deadline()
+            .map(|d| Instant::now() + d)
+            .into_iter()
+            .chain(req.until)
+            .min();
+        let mut call = Call {
+            until,
+            network_wait: policy.network_wait(),
+            max_pushback: policy.max_retry_after(),
+            refreshed: false,
+        };
+        retrier.run_cancellable(cancel, |_| self.gated_attempt(req, &mut call, cancel))
+    }
+
+    /// One attempt through the gates of its origin; an `unauthorized`
+    /// answer gets one token refresh and an immediate second try.
+    fn gated_attempt(
+        &self,
+        req: &Request,
+        call: &mut Call,
+        cancel: &CancelToken,
+    ) -> Result<Response, ApiError> {
+        let inner = &*self.inner;
+        let url = resolve(&inner.base, &req.url);
+        let origin = self.origin(&req.url);
+        let until = call.until;
+        let arrived = Instant::now();
+        let patience = call.network_wait.map(|w| arrived + w);
+        origin.gate.wait(until, patience, cancel)?;
+        if let Some(w) = &mut call.network_wait {
+            *w = w.saturating_sub(arrived.elapsed());
+        }
+        let (token, generation) = match req.authorized {
+            true => self.token_for(until, cancel)?,
+            false => (None, 0),
+        };
+        match self.exchange(req, &url, &origin, token.as_ref(), call, cancel) {
+            Err(e) if e.kind == Kind::Unauthorized && req.authorized => {
+                let Some(source) = inner.source.as_ref().filter(|_| !call.refreshed) else {
+                    return Err(e.with_retry(Retry::No)); // yes* needs a refresh
+                };
+                call.refreshed = true;
+                inner.auth.refresh_after(generation, until, cancel, || {
+                    source.refresh(self, until, cancel)
+                })?;
+                let (token, _) = self.token_for(until, cancel)?;
+                self.exchange(req, &url, &origin, token.as_ref(), call, cancel)
+                    .map_err(|e| match e.kind {
+                        Kind::Unauthorized => e.with_retry(Retry::No),
+                        _ => e,
+                    })
+            }
+            other => other,
+        }
+    }
+
+    /// One exchange when the origin's rate limit allows, classified; a
+    /// failure showing the origin unreachable closes its gate, and a 429's
+    /// `Retry-After` is told to the rate limiter.
+    fn exchange(
+        &self,
+        req: &Request,
+        url: &str,
+        origin: &Arc<Origin>,
+        token: Option<&Secret>,
+        call: &Call,
+        cancel: &CancelToken,
+    ) -> Result<Response, ApiError> {
+        let until = call.until;
+        let sent = origin.limiter.acquire(&req.method, url, until, cancel)?;
+        let Failed { error, unreachable } = match self.attempt(req, url, origin, token, until) {
+            Ok(resp) => {
+                let used_up = headers::rate_limit_exhausted(&resp.headers);
+                origin.limiter.on_answer(sent, used_up);
+                // A call that ran out of patience at the gate got through.
+                origin.gate.mark_connected();
+                return Ok(resp);
+            }
+            Err(failed) => failed,
+        };
+        // Only an answer tells the rate anything; a dropped connection does not.
+        if error.status.is_some() {
+            origin
+                .limiter
+                .on_answer(sent, error.kind == Kind::RateLimited);
+            origin.gate.mark_connected();
+        }
+        if unreachable {
+            if let Some((first, outage)) = origin.gate.mark_disconnected() {
+                self.start_health_check(origin.clone(), first, outage);
+            }
+        }
+        // A short Retry-After holds the call it answered (its retry waits
+        // that long) while the others slow down at the learned, cut rate,
+        // instead of all stopping and all starting again together; a long
+        // one, or one with no learned rate, holds every call (no longer
+        // than the policy obeys a Retry-After: a day's wait must not stall
+        // every call for a day).
+        if let (Kind::RateLimited, Some(ms)) = (error.kind, error.retry_after_ms) {
+            let wait = Duration::from_millis(ms);
+            origin.limiter.on_retry_after(wait, call.max_pushback);
+        }
+        Err(error)
+    }
+
+    /// One attempt, redirects followed, classified.
+    fn attempt(
+        &self,
+        req: &Request,
+        url: &str,
+        origin: &Origin,
+        token: Option<&Secret>,
+        until: Option<Instant>,
+    ) -> Result<Response, Failed> {
+        let inner = &*self.inner;
+        let mut hop = redirect::Hop {
+            method: req.method.clone(),
+            url: url.to_owned(),
+            body: true,
+        };
+        for _ in 0..=redirect::MAX_REDIRECTS {
+            // Credentials never leave the request's own origin.
+            let credentials = hop.url == url || origin_of(&hop.url).as_deref() == Some(&origin.key);
+            let x = Exchange {
+                method: &hop.method,
+                url: &hop.url,
+                body: hop.body,
+                credentials,
+                token: token.map(Secret::expose),
+                left: until.map(|u| u.saturating_duration_since(Instant::now())),
+            };
+            let resp = transport::send(&inner.agents, req, &x, inner.caps)?;
+            if let Some(next) = redirect::next(resp.status, &resp.headers, &hop.method, &hop.url) {
+                hop = redirect::Hop {
+                    body: hop.body && next.body,
+                    ..next
+                };
+                continue;
+            }
+            if let (Some(left), Some(ms)) = (
+                headers::rate_limit_remaining(&resp.headers),
+                headers::rate_limit_reset_ms(&resp.headers, SystemTime::now()),
+            ) {
+                origin.limiter.on_quota(left, Duration::from_millis(ms));
+            }
+            let profile = req.profile.as_deref().unwrap_or(&inner.profile);
+            let mut raw = RawResponse::new(resp.status)
+                .headers(&resp.headers)
+                .body(&resp.body)
+                .method(&hop.method);
+            if let Some(e) = req.expect {
+                raw = raw.expect(e);
+            }
+            return match profile.classify(&raw) {
+                None => Ok(resp),
+                Some(err) => Err(err.into()),
+            };
+        }
+        Err(ApiError::new(Kind::Protocol)
+            .with_retry(Retry::No)
+            .with_message(format!(
+                "too many redirects: more than {} (a redirect loop?), last to {}",
+                redirect::MAX_REDIRECTS,
+                crate::redact::secrets(&hop.url)
+            ))
+            .into())
+    }
+}
+
+/// What one call carries from attempt to attempt.
+struct Call {
+    until: Option<Instant>,
+    /// Time it may still wait at closed gates (`None`: for ever).
+    network_wait: Option<Duration>,
+    /// The longest `Retry-After` obeyed, for the origin's pause too.
+    max_pushback: Duration,
+    refreshed: bool,
+}
+
+pub(super) fn is_absolute(url: &str) -> bool {
+    url.starts_with("http://") || url.starts_with("https://")
+}
+
+/// `url` if absolute, else the path joined to `base`.
+pub(super) fn resolve(base: &str, url: &str) -> String {
+    if is_absolute(url) {
+        url.to_owned()
+    } else {
+        let path = url.trim_start_matches('/');
+        let mut full = String::with_capacity(base.len() + 1 + path.len());
+        full.push_str(base);
+        full.push('/');
+        full.push_str(path);
+        full
+    }
+}
