@@ -3,10 +3,10 @@
 
 use std::sync::Arc;
 
+use super::agents::{Agents, Caps};
 use super::auth::Source;
 use super::origin::{origin_of, Origins};
 use super::send::resolve;
-use super::transport::{Agents, Caps};
 use super::{
     Client, Inner, Proxy, StallLimits, Timeouts, TlsSettings, DEFAULT_MAX_BODY,
     DEFAULT_MAX_ERROR_BODY,

@@ -10,9 +10,11 @@ use crate::policy::Policy;
 use crate::profile::Profile;
 use crate::retry::Retrier;
 
+mod agents;
 mod auth;
 mod builder;
 mod health;
+mod network;
 mod origin;
 mod pairing;
 mod progress;
@@ -26,6 +28,7 @@ mod timeouts;
 mod tls;
 mod transport;
 
+use agents::{Agents, Caps};
 use auth::Source;
 pub use builder::ClientBuilder;
 use origin::{Origin, Origins};
@@ -36,7 +39,6 @@ pub use response::Response;
 use send::is_absolute;
 pub use timeouts::{StallLimits, Timeouts};
 pub use tls::TlsSettings;
-use transport::{Agents, Caps};
 
 /// Default cap on error bodies kept for classification.
 pub const DEFAULT_MAX_ERROR_BODY: u64 = 1 << 20;
