@@ -696,6 +696,33 @@ apiretry_result apiretry_classify_transport(uint32_t transport,
                                             const char *message,
                                             apiretry_classification **out_classification);
 
+// The rate learned for `url`'s origin (a path: the API's) from its
+// throttling answers, in requests per second, into `*out_rate`;
+// `APIRETRY_RESULT_ABSENT` until the origin throttled. Thread-safe.
+apiretry_result apiretry_client_learned_rate(const apiretry_client *client,
+                                             const char *url,
+                                             double *out_rate);
+
+// New credentials after the user authorized again: clears "authorization
+// required". Thread-safe.
+apiretry_result apiretry_client_set_token(const apiretry_client *client, const char *token);
+
+// Releases a client once no call is in flight; NULL is ignored. Once it
+// returns, none of the client's callbacks runs (a background probe may end
+// a little later, silently), so `user_data` may be freed. Not to be called
+// from inside one of the client's own callbacks.
+void apiretry_client_free(apiretry_client *client);
+
+// Sends `request` (retrying as the policy allows); thread-safe. On
+// success `*out_response` receives the response; when the call fails the
+// result is `APIRETRY_RESULT_API_FAILURE` and `*out_error` receives the
+// classification. `cancel` may be NULL. The caller owns what it receives.
+apiretry_result apiretry_client_send(const apiretry_client *client,
+                                     const apiretry_request *request,
+                                     const apiretry_cancel *cancel,
+                                     apiretry_response **out_response,
+                                     apiretry_classification **out_error);
+
 // A builder for a client of the API at `base_url` (http or https). The
 // caller owns `*out` until `apiretry_client_builder_build` (or `_free`).
 apiretry_result apiretry_client_builder_new(const char *base_url,
@@ -758,27 +785,6 @@ apiretry_result apiretry_client_builder_set_token(apiretry_client_builder *build
 apiretry_result apiretry_client_builder_set_health_path(apiretry_client_builder *builder,
                                                         const char *path);
 
-// How to refresh the token after `unauthorized` (see
-// `apiretry_refresh_callback`). `user_data` must be usable from any thread
-// until the client is freed.
-apiretry_result apiretry_client_builder_set_refresh_callback(apiretry_client_builder *builder,
-                                                             apiretry_refresh_callback callback,
-                                                             void *user_data);
-
-// Receives an `apiretry_event` after every attempt (each is also logged,
-// see `apiretry_set_log_callback`). `user_data` must be
-// usable from any thread until the client is freed.
-apiretry_result apiretry_client_builder_set_event_callback(apiretry_client_builder *builder,
-                                                           apiretry_event_callback callback,
-                                                           void *user_data);
-
-// Receives `APIRETRY_CLIENT_STATE_*` changes (connected, disconnected,
-// authorized, authorization required). `user_data` must be usable from any
-// thread until the client is freed.
-apiretry_result apiretry_client_builder_set_state_callback(apiretry_client_builder *builder,
-                                                           apiretry_state_callback callback,
-                                                           void *user_data);
-
 // Builds the client into `*out` (the caller owns it). The builder is
 // consumed and freed whatever the result: do not use it again.
 apiretry_result apiretry_client_builder_build(apiretry_client_builder *builder,
@@ -807,39 +813,33 @@ apiretry_result apiretry_client_builder_set_adaptive_rate(apiretry_client_builde
                                                           double floor_per_s,
                                                           double ceiling_per_s);
 
+// How to refresh the token after `unauthorized` (see
+// `apiretry_refresh_callback`). `user_data` must be usable from any thread
+// until the client is freed.
+apiretry_result apiretry_client_builder_set_refresh_callback(apiretry_client_builder *builder,
+                                                             apiretry_refresh_callback callback,
+                                                             void *user_data);
+
+// Receives an `apiretry_event` after every attempt (each is also logged,
+// see `apiretry_set_log_callback`). `user_data` must be
+// usable from any thread until the client is freed.
+apiretry_result apiretry_client_builder_set_event_callback(apiretry_client_builder *builder,
+                                                           apiretry_event_callback callback,
+                                                           void *user_data);
+
+// Receives `APIRETRY_CLIENT_STATE_*` changes (connected, disconnected,
+// authorized, authorization required). `user_data` must be usable from any
+// thread until the client is freed.
+apiretry_result apiretry_client_builder_set_state_callback(apiretry_client_builder *builder,
+                                                           apiretry_state_callback callback,
+                                                           void *user_data);
+
 // Receives each cut of a learned rate, on the thread whose answer was
 // throttled. `user_data` must be usable from any thread until the client
 // is freed; no call comes after `apiretry_client_free` returns.
 apiretry_result apiretry_client_builder_set_rate_callback(apiretry_client_builder *builder,
                                                           apiretry_rate_callback callback,
                                                           void *user_data);
-
-// The rate learned for `url`'s origin (a path: the API's) from its
-// throttling answers, in requests per second, into `*out_rate`;
-// `APIRETRY_RESULT_ABSENT` until the origin throttled. Thread-safe.
-apiretry_result apiretry_client_learned_rate(const apiretry_client *client,
-                                             const char *url,
-                                             double *out_rate);
-
-// New credentials after the user authorized again: clears "authorization
-// required". Thread-safe.
-apiretry_result apiretry_client_set_token(const apiretry_client *client, const char *token);
-
-// Releases a client once no call is in flight; NULL is ignored. Once it
-// returns, none of the client's callbacks runs (a background probe may end
-// a little later, silently), so `user_data` may be freed. Not to be called
-// from inside one of the client's own callbacks.
-void apiretry_client_free(apiretry_client *client);
-
-// Sends `request` (retrying as the policy allows); thread-safe. On
-// success `*out_response` receives the response; when the call fails the
-// result is `APIRETRY_RESULT_API_FAILURE` and `*out_error` receives the
-// classification. `cancel` may be NULL. The caller owns what it receives.
-apiretry_result apiretry_client_send(const apiretry_client *client,
-                                     const apiretry_request *request,
-                                     const apiretry_cancel *cancel,
-                                     apiretry_response **out_response,
-                                     apiretry_classification **out_error);
 
 // Tells `callback` how far each attempt's transfer has come: on the
 // sending thread, during `apiretry_client_send`, at most every 100 ms and
