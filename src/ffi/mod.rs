@@ -2,7 +2,7 @@
 //!
 //! Conventions, after rustls-ffi and hyper's C API:
 //! - every function returns an [`apiretry_result`] and writes outputs through
-//!   pointers; every body runs inside [`guard`], so no panic crosses into C;
+//!   pointers; every body runs inside `guard`, so no panic crosses into C;
 //! - objects C holds are opaque, created by a `_new`/`_build`/... function
 //!   and released by their `_free`, which accepts NULL;
 //! - strings from C are NUL-terminated UTF-8 (NULL and invalid UTF-8 are

@@ -6,7 +6,7 @@ use std::time::Duration;
 use super::cubic;
 
 /// How a client learns the rate of an origin that does not state its limit
-/// (see [`cubic`]): on by default, between a floor and a ceiling.
+/// (CUBIC): on by default, between a floor and a ceiling.
 ///
 /// ```
 /// use apiretry::AdaptiveRate;

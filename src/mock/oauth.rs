@@ -34,7 +34,7 @@ pub struct DeviceFlow {
     /// An access token's life, seconds.
     pub token_life: u64,
     /// The user approves by themselves at this poll (counted per code);
-    /// `None`: only through `verify_path` or [`super::MockServer::approve`].
+    /// `None`: only through `verify_path` or [`super::MockServer::decide`].
     pub approve_after_polls: Option<u32>,
     /// Each refresh issues a new refresh token and spends the old one.
     pub rotate_refresh: bool,

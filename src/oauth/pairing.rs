@@ -66,8 +66,8 @@ type PollFn = dyn Fn(&Poll<'_>) + Send + Sync;
 
 /// How to pair: the device authorization endpoint, the scope, how many new
 /// codes to ask for when one expires, a deadline, and who hears of codes
-/// and polls. Run by [`Client::pair`], which can be cancelled from another
-/// thread through its [`CancelToken`].
+/// and polls. Run by [`Client::pair`](crate::Client::pair), which can be cancelled from
+/// another thread through its [`CancelToken`](crate::CancelToken).
 #[derive(Clone)]
 pub struct Pairing {
     pub(crate) device_url: String,
