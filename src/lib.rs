@@ -71,7 +71,39 @@ pub use policy::{Policy, HEALTH_CHECK_CAP};
 pub use profile::{MessageRule, Profile, Text, UnmatchedCode, DEFAULT_MAX_BODY_BYTES};
 pub use retry::{Retrier, RetryState};
 
-/// The README's examples run as doctests.
+/// The README's examples run as doctests, and so do the guides'.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
+
+#[cfg(doctest)]
+#[doc = include_str!("../docs/01-retrying.md")]
+struct RetryingGuide;
+
+#[cfg(doctest)]
+#[doc = include_str!("../docs/02-client.md")]
+struct ClientGuide;
+
+#[cfg(doctest)]
+#[doc = include_str!("../docs/03-pairing.md")]
+struct PairingGuide;
+
+#[cfg(doctest)]
+#[doc = include_str!("../docs/04-https-and-devices.md")]
+struct HttpsGuide;
+
+#[cfg(doctest)]
+#[doc = include_str!("../docs/05-c-api.md")]
+struct CApiGuide;
+
+#[cfg(doctest)]
+#[doc = include_str!("../docs/06-cpp.md")]
+struct CppGuide;
+
+#[cfg(doctest)]
+#[doc = include_str!("../docs/07-mock-and-cli.md")]
+struct MockGuide;
+
+#[cfg(doctest)]
+#[doc = include_str!("../docs/08-benchmarks.md")]
+struct BenchmarksGuide;

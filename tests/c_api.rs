@@ -859,3 +859,22 @@ fn readme_pairing_example_survives_a_restart_and_refreshes() {
     );
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// examples-c/classify.c (the C API guide's first example): a 429 with
+/// Retry-After classified, and the rate learned from a throttle.
+#[test]
+fn classify_example_runs() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    build();
+    let out = run(&mut checked(std::path::Path::new(&format!(
+        "{root}/examples-c/classify"
+    ))));
+    assert!(
+        out.contains("rate_limited, retry yes, wait 3000 ms"),
+        "{out}"
+    );
+    assert!(
+        out.contains("not throttled: unpaced") && out.contains("paced at"),
+        "{out}"
+    );
+}

@@ -30,6 +30,9 @@ pub mod profile;
 pub mod retry;
 pub mod version;
 
+#[cfg(test)]
+mod tests;
+
 /// The outcome of every C API call.
 #[repr(u32)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
