@@ -97,5 +97,5 @@ int main(int argc, char **argv) {
   int total = sent_ok + failed_calls + cancelled;
   printf("stress: %d calls (%d ok, %d failed, %d cancelled), %d events, %d refreshes\n", total,
          (int)sent_ok, (int)failed_calls, (int)cancelled, (int)events, (int)refreshes);
-  return total == THREADS * CALLS && sent_ok > 0 && cancelled > 0 ? 0 : 1;
+  return total == THREADS * CALLS && sent_ok > 0 && cancelled > 0 && refreshes > 0 ? 0 : 1;
 }
