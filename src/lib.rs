@@ -85,25 +85,29 @@ struct RetryingGuide;
 struct ClientGuide;
 
 #[cfg(doctest)]
-#[doc = include_str!("../docs/03-pairing.md")]
+#[doc = include_str!("../docs/03-rate-limits.md")]
+struct RateLimitsGuide;
+
+#[cfg(doctest)]
+#[doc = include_str!("../docs/04-pairing.md")]
 struct PairingGuide;
 
 #[cfg(doctest)]
-#[doc = include_str!("../docs/04-https-and-devices.md")]
+#[doc = include_str!("../docs/05-https-and-devices.md")]
 struct HttpsGuide;
 
 #[cfg(doctest)]
-#[doc = include_str!("../docs/05-c-api.md")]
+#[doc = include_str!("../docs/06-c-api.md")]
 struct CApiGuide;
 
 #[cfg(doctest)]
-#[doc = include_str!("../docs/06-cpp.md")]
+#[doc = include_str!("../docs/07-cpp.md")]
 struct CppGuide;
 
 #[cfg(doctest)]
-#[doc = include_str!("../docs/07-mock-and-cli.md")]
+#[doc = include_str!("../docs/08-mock-and-cli.md")]
 struct MockGuide;
 
 #[cfg(doctest)]
-#[doc = include_str!("../docs/08-benchmarks.md")]
+#[doc = include_str!("../docs/09-benchmarks.md")]
 struct BenchmarksGuide;
