@@ -8,6 +8,20 @@ pub struct apiretry_cancel {
     pub(crate) inner: CancelToken,
 }
 
+/// The cancel token of a C call: NULL for none.
+///
+/// # Safety
+/// `cancel` is NULL or live.
+pub(crate) unsafe fn cancel_of<'a>(
+    cancel: *const apiretry_cancel,
+) -> Result<&'a CancelToken, apiretry_result> {
+    if cancel.is_null() {
+        return Ok(CancelToken::never());
+    }
+    // SAFETY: cancel is non-NULL and live, as the caller guarantees.
+    Ok(&unsafe { arg(cancel) }?.inner)
+}
+
 /// A cancel handle (the caller owns `*out`).
 #[no_mangle]
 pub extern "C" fn apiretry_cancel_new(out_cancel: *mut *mut apiretry_cancel) -> apiretry_result {

@@ -19,9 +19,8 @@ use std::sync::Arc;
 
 use super::error::apiretry_classification;
 use super::{apiretry_result, arg, boxed, free, guard, guard_void, is_wire_text, out, str_arg};
-use crate::cancel::CancelToken;
 use crate::client::Client;
-use crate::ffi::cancel::apiretry_cancel;
+use crate::ffi::cancel::{apiretry_cancel, cancel_of};
 use crate::gate::Secret;
 
 /// A client: thread-safe; share one between threads. Release it with
@@ -102,12 +101,8 @@ pub extern "C" fn apiretry_client_send(
         *err_slot = ptr::null_mut();
         // SAFETY: client and request are NULL or live, as documented.
         let (c, r) = unsafe { (arg(client)?, arg(request)?) };
-        let token = if cancel.is_null() {
-            CancelToken::never()
-        } else {
-            // SAFETY: cancel is non-NULL and live, as documented.
-            &unsafe { arg(cancel) }?.inner
-        };
+        // SAFETY: cancel is NULL or live, as documented.
+        let token = unsafe { cancel_of(cancel) }?;
         match c.inner.send_cancellable(&r.inner, token) {
             Ok(resp) => {
                 *resp_slot = boxed(apiretry_response { inner: resp });

@@ -12,9 +12,8 @@ use super::{
     apiretry_result, arg, boxed, free, guard, guard_void, is_url, is_wire_text, out, read_from_c,
     str_arg, FromC,
 };
-use crate::cancel::CancelToken;
 use crate::error::ApiError;
-use crate::ffi::cancel::apiretry_cancel;
+use crate::ffi::cancel::{apiretry_cancel, cancel_of};
 use crate::ffi::client::apiretry_client_builder;
 use crate::gate::Secret;
 use crate::kind::Kind;
@@ -256,20 +255,6 @@ pub extern "C" fn apiretry_client_builder_set_oauth(
             b.oauth(inner)
         })
     })
-}
-
-/// The cancel token of a C call: NULL for none.
-///
-/// # Safety
-/// `cancel` is NULL or live.
-pub(crate) unsafe fn cancel_of<'a>(
-    cancel: *const apiretry_cancel,
-) -> Result<&'a CancelToken, apiretry_result> {
-    if cancel.is_null() {
-        return Ok(CancelToken::never());
-    }
-    // SAFETY: cancel is non-NULL and live, as the caller guarantees.
-    Ok(&unsafe { arg(cancel) }?.inner)
 }
 
 /// Where a call's failure goes: `*out_error`, cleared first, or nowhere

@@ -4,8 +4,9 @@
 use std::ffi::{c_char, c_void, CString};
 use std::time::Duration;
 
-use super::{cancel_of, error_slot, failure, is_absolute_url};
+use super::{error_slot, failure, is_absolute_url};
 use crate::ffi::cancel::apiretry_cancel;
+use crate::ffi::cancel::cancel_of;
 use crate::ffi::client::{apiretry_client, UserData};
 use crate::ffi::error::apiretry_classification;
 use crate::ffi::{
