@@ -50,19 +50,10 @@ fn form(r: &Recorded) -> HashMap<String, String> {
 }
 
 fn decode(v: &str) -> String {
-    let mut out = Vec::new();
-    let b = v.as_bytes();
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' {
-            out.push(u8::from_str_radix(&v[i + 1..i + 3], 16).unwrap());
-            i += 3;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).unwrap()
+    percent_encoding::percent_decode_str(v)
+        .decode_utf8()
+        .unwrap()
+        .into_owned()
 }
 
 /// Pairing's record: codes shown, and each poll's (kind or "paired", interval).

@@ -88,11 +88,12 @@ fn form(body: &[u8]) -> HashMap<String, String> {
     let text = String::from_utf8_lossy(body).replace('+', " ");
     text.split('&')
         .filter_map(|pair| pair.split_once('='))
-        .map(|(k, v)| {
-            let d = |s: &str| percent_decode_str(s).decode_utf8_lossy().into_owned();
-            (d(k), d(v))
-        })
+        .map(|(k, v)| (decode(k), decode(v)))
         .collect()
+}
+
+fn decode(s: &str) -> String {
+    percent_decode_str(s).decode_utf8_lossy().into_owned()
 }
 
 fn oauth_error(status: u16, code: &str) -> Reply {
@@ -165,8 +166,7 @@ impl AuthServer {
             .and_then(|raw| String::from_utf8(raw).ok())
             .and_then(|pair| {
                 let (id, secret) = pair.split_once(':')?;
-                let d = |s: &str| percent_decode_str(s).decode_utf8_lossy().into_owned();
-                Some((d(id), d(secret)))
+                Some((decode(id), decode(secret)))
             });
         let (id, secret) = match basic {
             Some((id, secret)) => (Some(id), Some(secret)),
