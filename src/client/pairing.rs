@@ -25,14 +25,14 @@ impl Run<'_> {
     /// Pairs: the tokens, or the classified reason it ended.
     pub fn tokens(&self) -> Result<Tokens, ApiError> {
         let clock = self.client.clock();
-        let end = self.pairing.time_limit().map(|d| clock.now() + d);
+        let end = self.pairing.deadline.map(|d| clock.now() + d);
         let mut renewals = 0;
         loop {
             let (device_code, code) = self.code(end)?;
             self.pairing.show(&code);
             match self.poll(&device_code, &code, end)? {
                 Ok(tokens) => return Ok(tokens),
-                Err(expired) if renewals >= self.pairing.renewals() => return Err(expired),
+                Err(expired) if renewals >= self.pairing.renew => return Err(expired),
                 Err(_) => renewals += 1,
             }
         }

@@ -72,8 +72,8 @@ type PollFn = dyn Fn(&Poll<'_>) + Send + Sync;
 pub struct Pairing {
     pub(crate) device_url: String,
     scope: Option<String>,
-    renew: u32,
-    deadline: Option<Duration>,
+    pub(crate) renew: u32,
+    pub(crate) deadline: Option<Duration>,
     on_code: Option<Arc<CodeFn>>,
     on_poll: Option<Arc<PollFn>>,
 }
@@ -200,14 +200,6 @@ impl Pairing {
                 interval,
             });
         }
-    }
-
-    pub(crate) fn renewals(&self) -> u32 {
-        self.renew
-    }
-
-    pub(crate) fn time_limit(&self) -> Option<Duration> {
-        self.deadline
     }
 }
 
