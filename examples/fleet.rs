@@ -5,9 +5,11 @@
 //! own `RetryState`, `RetryBudget`, `RateLearner` and `ConnectivityState`.
 //!
 //! Run: `cargo run --release --example fleet [-- DEVICES [CALLS_A_SECOND]]`
+//! (`FLEET_TRACE=1` also prints the load offered each second, 28-75 s)
 //!
 //! Reported, as shares of capacity: the load offered during the outage
-//! (probes included: its mean and its busiest second), the busiest second in
+//! (probes included: its mean, its busiest second, and its busiest second
+//! from its third on), the busiest second in
 //! the 10 s after recovery, goodput in those 10 s and the seconds until it
 //! is back to 0.9 of capacity for 5 s running, and when 50%, 90% and 99% of
 //! devices had completed a call after recovery.
@@ -29,10 +31,11 @@ fn main() {
     );
     println!("load and goodput as shares of capacity; back and resumed: seconds after recovery");
     println!(
-        "{:<36} {:>11} {:>11} {:>10} {:>10} {:>6} {:>16}",
+        "{:<36} {:>11} {:>11} {:>10} {:>10} {:>10} {:>6} {:>16}",
         "outage, devices",
         "outage mean",
         "outage peak",
+        "peak 3-30",
         "peak 60-70",
         "good 60-70",
         "back",
@@ -69,17 +72,34 @@ fn main() {
             Outage::Shedding,
             true,
         ),
+        (
+            "shedding, closed, no overload gate",
+            Devices::ClosedLoop(3),
+            Outage::Shedding,
+            false,
+        ),
+        (
+            "shedding, open, no overload gate",
+            Devices::OpenLoop,
+            Outage::Shedding,
+            false,
+        ),
     ];
     let secs = |v: Option<f64>| v.map_or("never".to_owned(), |s| format!("{s:.1}"));
     for (name, kind, outage, paced) in rows {
         let mut config = Config::new(devices, per_device, kind, outage);
-        // The counterfactual: held calls all leave when the gate opens.
-        config.paced = paced;
+        // The counterfactuals: held calls all leave when the gate opens
+        // (network), and no overload gate (shedding).
+        match outage {
+            Outage::Network => config.paced = paced,
+            Outage::Shedding => config.overload = paced,
+        }
         let o = simulate(&config);
         println!(
-            "{name:<36} {:>11.3} {:>11.3} {:>10.2} {:>10.2} {:>6} {:>16}",
+            "{name:<36} {:>11.3} {:>11.3} {:>10.3} {:>10.2} {:>10.2} {:>6} {:>16}",
             o.outage_mean,
             o.outage_peak,
+            o.outage_peak_late,
             o.recovery_peak,
             o.good_60_70,
             secs(o.back_after_s),
@@ -90,5 +110,12 @@ fn main() {
                 secs(o.resumed[2])
             ),
         );
+        if std::env::var_os("FLEET_TRACE").is_some() {
+            let trace: Vec<String> = o.offered[28..75]
+                .iter()
+                .map(|x| format!("{x:.2}"))
+                .collect();
+            println!("  offered 28..75 s: {}", trace.join(" "));
+        }
     }
 }

@@ -127,6 +127,9 @@ enum apiretry_kind
   APIRETRY_KIND_DEADLINE_EXCEEDED,
   // Any other local failure.
   APIRETRY_KIND_APPLICATION,
+  // Not sent: the service was refusing calls (overload) and the request
+  // asked not to wait.
+  APIRETRY_KIND_HELD_BACK,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -222,6 +225,11 @@ enum apiretry_client_state
   APIRETRY_CLIENT_STATE_AUTHORIZED,
   // Token refresh failed for good: ask the user to authorize again.
   APIRETRY_CLIENT_STATE_AUTHORIZATION_REQUIRED,
+  // The service answers but refuses (load shedding): calls to it wait
+  // while one trial request at a time follows the backoff.
+  APIRETRY_CLIENT_STATE_OVERLOADED,
+  // The service accepts calls again after an overload; held calls leave, paced.
+  APIRETRY_CLIENT_STATE_RECOVERED,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -266,6 +274,9 @@ enum apiretry_step
   APIRETRY_STEP_GIVE_UP = 2,
   // The call was cancelled.
   APIRETRY_STEP_CANCELLED = 3,
+  // Not an attempt: attempt `attempt` was held `delay_ms` while the
+  // service refused calls (overload), and now goes.
+  APIRETRY_STEP_HELD = 4,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -517,7 +528,8 @@ typedef struct {
   uint32_t attempt;
   // An `APIRETRY_STEP_*` value.
   uint32_t step;
-  // The wait before the next attempt (for `APIRETRY_STEP_RETRY`), in ms.
+  // The wait before the next attempt (for `APIRETRY_STEP_RETRY`), or how
+  // long the attempt was held (for `APIRETRY_STEP_HELD`), in ms.
   uint64_t delay_ms;
   // Whether the attempt failed (then `kind` and `status` describe it).
   bool failed;
@@ -884,6 +896,12 @@ apiretry_result apiretry_request_set_profile(apiretry_request *request,
 // Sends without the token (presigned URLs, device pairing), and, when
 // `own_connection` is true, on a connection of its own, closed after.
 apiretry_result apiretry_request_set_unauthorized(apiretry_request *request, bool own_connection);
+
+// Fails at once with `APIRETRY_KIND_HELD_BACK` (not sent, retry `no`)
+// instead of waiting while the client holds calls to the request's origin
+// for overload (the service answers but refuses everything): for calls
+// whose answer is worthless later (a live preview, a heartbeat).
+apiretry_result apiretry_request_set_without_waiting(apiretry_request *request);
 
 // Streams the body from `read`, after `rewind` (both required), for
 // each attempt: `length` bytes, sent with `Content-Length`, or

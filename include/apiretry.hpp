@@ -326,6 +326,10 @@ class Request {
   Status unauthorized(bool own_connection = false) {
     return detail::check(apiretry_request_set_unauthorized(r_.get(), own_connection));
   }
+  // Fails at once (held_back) instead of waiting while the origin is held for overload.
+  Status without_waiting() {
+    return detail::check(apiretry_request_set_without_waiting(r_.get()));
+  }
   Status policy(std::uint32_t max_attempts, std::uint64_t deadline_ms = 0,
                 const apiretry_backoff_config *backoff = nullptr) {
     return detail::check(apiretry_request_set_policy(r_.get(), max_attempts, deadline_ms, backoff));

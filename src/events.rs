@@ -34,6 +34,9 @@ pub enum Step {
     GiveUp(StopReason),
     /// The call was cancelled.
     Cancelled,
+    /// Before attempt `attempt`: the call was held this long while the
+    /// service refused calls (overload), and now goes. Not an attempt.
+    Held(Duration),
 }
 
 /// One attempt's outcome.
@@ -85,6 +88,11 @@ impl Observer for LogObserver {
                     e.attempt + 1
                 )
             }
+            (Step::Held(d), _) => log::info!(
+                "attempt {} held {} ms while the service refused calls",
+                e.attempt + 1,
+                d.as_millis()
+            ),
             (step, _) => log::warn!("attempt {}: {step:?}", e.attempt + 1),
         }
     }

@@ -210,6 +210,9 @@ pub enum Kind {
     DeadlineExceeded,
     /// Any other local failure.
     Application,
+    /// Not sent: the service was refusing calls (overload) and the request
+    /// asked not to wait.
+    HeldBack,
 }
 
 kinds! {
@@ -294,6 +297,9 @@ kinds! {
     Application = "application", Application, Once,
         "application error",
         "A local error occurred (bad argument or invalid input); check the message.";
+    HeldBack = "held_back", Application, No,
+        "held back: not sent while the service refuses calls",
+        "The service is shedding load; this request asked not to wait, so it was not sent. Send it later, or let it wait (the default).";
 }
 
 impl fmt::Display for Kind {
@@ -326,7 +332,7 @@ mod tests {
         for retry in [Retry::Yes, Retry::Once, Retry::No] {
             assert_eq!(retry.as_str().parse::<Retry>(), Ok(retry));
         }
-        assert_eq!(Kind::ALL.len(), 27);
+        assert_eq!(Kind::ALL.len(), 28);
     }
 
     #[test]

@@ -58,6 +58,7 @@ pub use clock::{Clock, SystemClock, VirtualClock};
 pub use error::{ApiError, Fields, MAX_MESSAGE_BYTES};
 pub use events::{Event, LogObserver, Observer, Step, StopReason};
 pub use gate::connectivity::{Admission, ConnectivityState, MIN_RELEASE_RATE, RELEASE_FACTOR};
+pub use gate::overload::{Overload, OverloadState, TRIP_REFUSALS, TRIP_SPAN};
 pub use gate::{ClientState, Secret, StateObserver};
 pub use headers::Headers;
 pub use kind::{Category, Kind, Retry, UnknownName};

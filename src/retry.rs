@@ -295,6 +295,11 @@ impl Retrier {
         }
     }
 
+    /// Tells the observer that attempt `attempt` was held `held` at a gate.
+    pub(crate) fn observe_held(&self, attempt: u32, held: Duration) {
+        self.observe(attempt, None, Step::Held(held));
+    }
+
     fn observe(&self, attempt: u32, error: Option<&ApiError>, step: Step) {
         if let Some(o) = &self.observer {
             o.on_event(&Event {

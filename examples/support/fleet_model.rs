@@ -25,8 +25,8 @@ use std::collections::BinaryHeap;
 use std::time::{Duration, Instant};
 
 use apiretry::{
-    AdaptiveRate, Admission, ApiError, ConnectivityState, Kind, Policy, RateLearner, RetryBudget,
-    RetryState, Step,
+    AdaptiveRate, Admission, ApiError, ConnectivityState, Kind, Overload, OverloadState, Policy,
+    RateLearner, RetryBudget, RetryState, Step,
 };
 
 const SHED_AFTER_S: f64 = 0.5;
@@ -70,6 +70,8 @@ pub struct Config {
     pub budget: bool,
     pub learn: bool,
     pub paced: bool,
+    /// The overload gate (`OverloadState`), on or off.
+    pub overload: bool,
 }
 
 impl Config {
@@ -84,6 +86,7 @@ impl Config {
             budget: true,
             learn: true,
             paced: true,
+            overload: true,
         }
     }
 
@@ -115,6 +118,10 @@ enum What {
     Probe,
     ProbeAnswered,
     ProbeFailed,
+    /// Through the connectivity gate: the call asks the overload gate.
+    Overload,
+    /// The device's overload gate may let a held call go as its trial.
+    TrialDue,
 }
 
 struct Device {
@@ -123,6 +130,9 @@ struct Device {
     gate: ConnectivityState,
     /// Calls held at the closed gate.
     held: Vec<usize>,
+    /// The overload gate (when on), and the calls it holds, oldest first.
+    overload: Option<OverloadState>,
+    overload_held: std::collections::VecDeque<usize>,
     /// Calls waiting for the learned rate, in order, and whether a tick
     /// is due to let the next one out.
     paced: std::collections::VecDeque<usize>,
@@ -136,6 +146,10 @@ struct Call<'p> {
     device: usize,
     state: RetryState<'p>,
     sent: f64,
+    /// Whether this attempt is its device's overload trial, and whether
+    /// the call failed before (its attempts are retries).
+    trial: bool,
+    retried: bool,
 }
 
 /// What a run measured; loads and goodput as shares of capacity.
@@ -145,6 +159,11 @@ pub struct Outcome {
     /// Offered load (probes included) during the outage: mean and busiest second.
     pub outage_mean: f64,
     pub outage_peak: f64,
+    /// The busiest second of the outage from its third on (in its first
+    /// two, calls already in flight meet it before any device can know).
+    pub outage_peak_late: f64,
+    /// Offered load per second over the run, as shares of capacity.
+    pub offered: Vec<f64>,
     /// The busiest second in the 10 s after recovery, and over the rest of the run.
     pub recovery_peak: f64,
     pub peak_after: f64,
@@ -159,7 +178,7 @@ pub struct Outcome {
 
 /// Event times in microseconds, so that the heap orders them exactly.
 fn us(s: f64) -> u64 {
-    (s * 1e6) as u64
+    (s * 1e6).round() as u64
 }
 
 struct Sim<'p> {
@@ -198,6 +217,8 @@ impl<'p> Sim<'p> {
             device,
             state: RetryState::new(self.policy, self.at(t), self.rng.u64(..)),
             sent: t,
+            trial: false,
+            retried: false,
         };
         let id = match self.free.pop() {
             Some(i) => {
@@ -254,9 +275,39 @@ impl<'p> Sim<'p> {
                     Admission::Hold => self.fleet[d].held.push(id),
                     Admission::At(turn) if self.paced => {
                         let when = (turn - self.t0).as_secs_f64();
+                        self.push(when, What::Overload, id);
+                    }
+                    _ => self.push(t, What::Overload, id),
+                }
+            }
+            What::Overload => {
+                let d = self.calls[id].as_ref().expect("a live call").device;
+                let now = self.at(t);
+                let Some(gate) = self.fleet[d].overload.as_mut() else {
+                    return self.push(t, What::Pace, id);
+                };
+                let retry = self.calls[id].as_ref().expect("a live call").retried;
+                match gate.admit(now, retry) {
+                    Admission::Hold => {
+                        let due = gate.trial_due();
+                        self.fleet[d].overload_held.push_back(id);
+                        self.trial_wake(d, due);
+                    }
+                    Admission::Trial => {
+                        self.calls[id].as_mut().expect("a live call").trial = true;
+                        self.push(t, What::Pace, id);
+                    }
+                    Admission::At(turn) if self.paced => {
+                        let when = (turn - self.t0).as_secs_f64();
                         self.push(when, What::Pace, id);
                     }
                     _ => self.push(t, What::Pace, id),
+                }
+            }
+            What::TrialDue => {
+                // As the client's held calls do, the oldest asks again.
+                if let Some(call) = self.fleet[id].overload_held.pop_front() {
+                    self.push(t, What::Overload, call);
                 }
             }
             What::Pace => {
@@ -332,19 +383,66 @@ impl<'p> Sim<'p> {
         }
     }
 
-    fn answer(&mut self, t: f64, answer: What, id: usize) {
+    /// A held call asks the overload gate again when its next trial is due.
+    fn trial_wake(&mut self, device: usize, due: Option<Instant>) {
+        if let Some(due) = due {
+            // A microsecond late: event times are whole microseconds, and
+            // one a hair early would find the trial not yet due.
+            let when = (due - self.t0).as_secs_f64() + 1e-6;
+            self.push(when, What::TrialDue, device);
+        }
+    }
+
+    /// The device's overload gate hears an answer (or a trial's loss).
+    fn tell_overload(&mut self, t: f64, id: usize, answer: What) {
         let now = self.at(t);
         let call = self.calls[id].as_mut().expect("a live call");
-        let dev = &mut self.fleet[call.device];
+        let trial = std::mem::take(&mut call.trial);
+        let (d, sent) = (call.device, call.sent);
+        let dev = &mut self.fleet[d];
         let secs = Duration::from_secs_f64;
-        if answer != What::Refused {
-            if let Some(l) = &mut dev.learner {
-                l.on_answer(secs(call.sent), secs(t), answer == What::Shed);
+        let Some(gate) = dev.overload.as_mut() else {
+            if let (Some(l), true) = (&mut dev.learner, answer != What::Refused) {
+                l.on_answer(secs(sent), secs(t), answer == What::Shed);
             }
-            if dev.gate.is_closed() {
-                let d = call.device;
-                self.reopen(t, d); // an answer is an answer
+            return;
+        };
+        if answer == What::Refused {
+            if trial {
+                gate.on_trial_lost(now, true);
+                let due = gate.trial_due();
+                self.trial_wake(d, due);
             }
+            return;
+        }
+        let change = gate.on_answer(now, answer == What::Shed, trial);
+        let (closed, due) = (gate.is_closed(), gate.trial_due());
+        match (change, &mut dev.learner) {
+            (Overload::Began, Some(l)) => l.rewind(),
+            (_, Some(l)) if !closed => {
+                l.on_answer(secs(sent), secs(t), answer == What::Shed);
+            }
+            _ => {}
+        }
+        match change {
+            Overload::Ended => {
+                for call in std::mem::take(&mut self.fleet[d].overload_held) {
+                    self.push(t, What::Overload, call);
+                }
+            }
+            _ if trial => self.trial_wake(d, due),
+            _ => {}
+        }
+    }
+
+    fn answer(&mut self, t: f64, answer: What, id: usize) {
+        let now = self.at(t);
+        self.tell_overload(t, id, answer);
+        let call = self.calls[id].as_mut().expect("a live call");
+        let dev = &mut self.fleet[call.device];
+        if answer != What::Refused && dev.gate.is_closed() {
+            let d = call.device;
+            self.reopen(t, d); // an answer is an answer
         }
         let call = self.calls[id].as_mut().expect("a live call");
         let dev = &mut self.fleet[call.device];
@@ -371,7 +469,10 @@ impl<'p> Sim<'p> {
         let call = self.calls[id].as_mut().expect("a live call");
         let dev = &self.fleet[call.device];
         match call.state.on_failure(&error, now, dev.budget.as_ref()) {
-            Step::Retry(d) => self.push(t + d.as_secs_f64(), What::Gate, id),
+            Step::Retry(d) => {
+                call.retried = true;
+                self.push(t + d.as_secs_f64(), What::Gate, id);
+            }
             _ => self.end(t, id),
         }
     }
@@ -391,6 +492,10 @@ pub fn simulate(config: &Config) -> Outcome {
                 .then(|| RateLearner::new(AdaptiveRate::default())),
             gate: ConnectivityState::new(policy.probe_backoff(), rng.u64(..)),
             held: Vec::new(),
+            overload: config
+                .overload
+                .then(|| OverloadState::new(policy.probe_backoff(), rng.u64(..))),
+            overload_held: Default::default(),
             paced: Default::default(),
             ticking: false,
             next_slot: 0.0,
@@ -457,6 +562,12 @@ impl Sim<'_> {
             before: share(&self.good[10..down]),
             outage_mean: share(&self.offered[down..up]),
             outage_peak: peak(&self.offered[down..up]),
+            outage_peak_late: peak(&self.offered[down + 2..up]),
+            offered: self
+                .offered
+                .iter()
+                .map(|&n| f64::from(n) / capacity)
+                .collect(),
             recovery_peak: peak(&self.offered[up..up + 10]),
             peak_after: peak(&self.offered[up..seconds]),
             good_60_70: share(&self.good[up..up + 10]),

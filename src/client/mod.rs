@@ -94,6 +94,12 @@ impl Client {
         self.inner.origins.any_disconnected()
     }
 
+    /// Whether calls to any origin are being held because it answers but
+    /// refuses (load shedding): see [`crate::OverloadState`].
+    pub fn is_overloaded(&self) -> bool {
+        self.inner.origins.any_overloaded()
+    }
+
     /// The rate learned for `url`'s origin (a path: the API's) from its
     /// throttling answers, in requests per second; `None` until one came.
     pub fn learned_rate(&self, url: &str) -> Option<f64> {

@@ -9,6 +9,7 @@ use ureq::http::Uri;
 
 use crate::backoff::Backoff;
 use crate::gate::connectivity::ConnectivityGate;
+use crate::gate::overload::OverloadGate;
 use crate::gate::StateObserver;
 use crate::limit::{AdaptiveRate, RateLimiter, RateObserver};
 
@@ -34,6 +35,8 @@ pub(crate) struct Origin {
     /// `scheme://host:port`.
     pub key: String,
     pub gate: ConnectivityGate,
+    /// Holds calls while the origin answers but refuses (load shedding).
+    pub overload: OverloadGate,
     /// Pacing (configured limits apply to the API's origin only) and the
     /// pauses this origin asked for.
     pub limiter: RateLimiter,
@@ -78,6 +81,7 @@ impl Origins {
             api: Arc::new(Origin {
                 key: api,
                 gate: ConnectivityGate::new(probes.clone(), observer.clone()),
+                overload: OverloadGate::new(probes.clone(), observer.clone()),
                 limiter: limiter.with_observer(rate_observer.clone()),
                 probe: ("GET", health_url),
             }),
@@ -104,12 +108,15 @@ impl Origins {
             return o.clone();
         }
         if others.len() >= MAX_ORIGINS {
-            others.retain(|_, o| Arc::strong_count(o) > 1 || o.gate.is_disconnected());
+            others.retain(|_, o| {
+                Arc::strong_count(o) > 1 || o.gate.is_disconnected() || o.overload.is_overloaded()
+            });
         }
         let origin = Arc::new(Origin {
             probe: ("HEAD", format!("{key}/")),
             key: key.clone(),
             gate: ConnectivityGate::new(self.probes.clone(), self.observer.clone()),
+            overload: OverloadGate::new(self.probes.clone(), self.observer.clone()),
             limiter: RateLimiter::new(&key, None, &[], self.adaptive)
                 .with_observer(self.rate_observer.clone()),
         });
@@ -119,13 +126,22 @@ impl Origins {
 
     /// Whether any origin is held for a lost connection.
     pub fn any_disconnected(&self) -> bool {
-        self.api.gate.is_disconnected()
+        self.any(|o| o.gate.is_disconnected())
+    }
+
+    /// Whether any origin is held for overload.
+    pub fn any_overloaded(&self) -> bool {
+        self.any(|o| o.overload.is_overloaded())
+    }
+
+    fn any(&self, held: impl Fn(&Origin) -> bool) -> bool {
+        held(&self.api)
             || self
                 .others
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
                 .values()
-                .any(|o| o.gate.is_disconnected())
+                .any(|o| held(o))
     }
 }
 

@@ -66,6 +66,8 @@ pub struct Request {
     pub(crate) profile: Option<Arc<Profile>>,
     pub(crate) authorized: bool,
     pub(crate) own_connection: bool,
+    /// Whether the call waits while its origin is held for overload.
+    pub(crate) waits: bool,
     pub(crate) policy: Option<Arc<Policy>>,
     pub(crate) retries: Vec<(Kind, Retry)>,
     pub(crate) writer: Option<Arc<WriterFactory>>,
@@ -89,6 +91,7 @@ impl Request {
             profile: None,
             authorized: true,
             own_connection: false,
+            waits: true,
             policy: None,
             retries: Vec::new(),
             writer: None,
@@ -270,6 +273,21 @@ impl Request {
     /// codes requested on a shared connection trigger `slow_down`).
     pub fn own_connection(mut self) -> Self {
         self.own_connection = true;
+        self
+    }
+
+    /// Fails at once with `held_back` (not sent, retry `no`) instead of
+    /// waiting while the client holds calls to its origin for overload
+    /// (the service answers but refuses everything). Use it for calls whose
+    /// answer is worthless later: a live preview, a heartbeat. The
+    /// connectivity gate and the rate limit still make it wait.
+    ///
+    /// ```
+    /// let ping = apiretry::Request::get("/ping").without_waiting();
+    /// # let _ = ping;
+    /// ```
+    pub fn without_waiting(mut self) -> Self {
+        self.waits = false;
         self
     }
 

@@ -11,9 +11,11 @@ use super::{Client, Request, Response};
 use crate::cancel::CancelToken;
 use crate::classify::RawResponse;
 use crate::error::ApiError;
+use crate::gate::overload::{is_refusal, Overload};
 use crate::gate::Secret;
 use crate::headers;
 use crate::kind::{Kind, Retry};
+use crate::retry::Retrier;
 
 impl Client {
     /// Sends `req`, retrying as the policy allows; returns the response when
@@ -49,8 +51,15 @@ impl Client {
             network_wait: policy.network_wait(),
             max_pushback: policy.max_retry_after(),
             refreshed: false,
+            trial: None,
         };
-        retrier.run_cancellable(cancel, |_| self.gated_attempt(req, &mut call, cancel))
+        retrier.run_cancellable(cancel, |attempt| {
+            let result = self.gated_attempt(req, &mut call, (retrier, attempt), cancel);
+            if let Some(origin) = call.trial.take() {
+                origin.overload.on_trial_lost(false); // the trial was not sent
+            }
+            result
+        })
     }
 
     /// One attempt through the gates of its origin; an `unauthorized`
@@ -59,6 +68,7 @@ impl Client {
         &self,
         req: &Request,
         call: &mut Call,
+        (retrier, attempt): (&Retrier, u32),
         cancel: &CancelToken,
     ) -> Result<Response, ApiError> {
         let inner = &*self.inner;
@@ -68,9 +78,16 @@ impl Client {
         let arrived = Instant::now();
         let patience = call.network_wait.map(|w| arrived + w);
         origin.gate.wait(until, patience, cancel)?;
+        let passage = origin
+            .overload
+            .pass((until, patience), (req.waits, attempt > 0), cancel)?;
         if let Some(w) = &mut call.network_wait {
             *w = w.saturating_sub(arrived.elapsed());
         }
+        if let Some(held) = passage.held {
+            retrier.observe_held(attempt, held);
+        }
+        call.trial = passage.trial.then_some(origin.clone());
         let (token, generation) = match req.authorized {
             true => self.token_for(until, cancel)?,
             false => (None, 0),
@@ -104,15 +121,16 @@ impl Client {
         url: &str,
         origin: &Arc<Origin>,
         token: Option<&Secret>,
-        call: &Call,
+        call: &mut Call,
         cancel: &CancelToken,
     ) -> Result<Response, ApiError> {
         let until = call.until;
         let sent = origin.limiter.acquire(&req.method, url, until, cancel)?;
+        let trial = call.trial.take().is_some();
         let Failed { error, unreachable } = match self.attempt(req, url, origin, token, until) {
             Ok(resp) => {
                 let used_up = headers::rate_limit_exhausted(&resp.headers);
-                origin.limiter.on_answer(sent, used_up);
+                answered(origin, sent, (used_up, false), trial);
                 // A call that ran out of patience at the gate got through.
                 origin.gate.mark_connected();
                 return Ok(resp);
@@ -121,10 +139,11 @@ impl Client {
         };
         // Only an answer tells the rate anything; a dropped connection does not.
         if error.status.is_some() {
-            origin
-                .limiter
-                .on_answer(sent, error.kind == Kind::RateLimited);
+            let throttled = error.kind == Kind::RateLimited;
+            answered(origin, sent, (throttled, is_refusal(error.kind)), trial);
             origin.gate.mark_connected();
+        } else if trial {
+            origin.overload.on_trial_lost(true);
         }
         if unreachable {
             if let Some((first, outage)) = origin.gate.mark_disconnected() {
@@ -208,9 +227,25 @@ impl Client {
     }
 }
 
+/// Tells `origin` of an answer to a request let out at `sent`: its
+/// overload gate, and its learned rate unless that gate holds calls (while
+/// the service refuses everything, its answers tell of the outage, not of
+/// its rate; the refusals that closed the gate are taken back too).
+fn answered(origin: &Origin, sent: Instant, (throttled, refused): (bool, bool), trial: bool) {
+    match origin.overload.on_answer(refused, trial) {
+        Overload::Began => origin.limiter.rewind(),
+        _ if origin.overload.is_overloaded() => {}
+        _ => origin.limiter.on_answer(sent, throttled),
+    }
+}
+
 /// What one call carries from attempt to attempt.
 struct Call {
     until: Option<Instant>,
+    /// Set while this attempt is its origin's trial request: a trial that
+    /// ends unanswered (cancelled, past its deadline, unsent) frees the
+    /// next one.
+    trial: Option<Arc<Origin>>,
     /// Time it may still wait at closed gates (`None`: for ever).
     network_wait: Option<Duration>,
     /// The longest `Retry-After` obeyed, for the origin's pause too.

@@ -11,6 +11,7 @@ use crate::kind::Kind;
 
 pub(crate) mod authorization;
 pub(crate) mod connectivity;
+pub(crate) mod overload;
 
 pub use authorization::Secret;
 
@@ -27,6 +28,11 @@ pub enum ClientState {
     Authorized,
     /// Token refresh failed for good: ask the user to authorize again.
     AuthorizationRequired,
+    /// The service answers but refuses (load shedding): calls to it wait
+    /// while one trial request at a time follows the backoff.
+    Overloaded,
+    /// The service accepts calls again after an overload; held calls leave, paced.
+    Recovered,
 }
 
 /// Receives client state changes (for telling the user).

@@ -129,6 +129,28 @@ impl RateLearner {
             .on_stated_wait(at.as_secs_f64(), wait.as_secs_f64())
     }
 
+    /// Takes back the cuts of the current run of throttles (answers since
+    /// the last one not throttled), for an origin judged overloaded
+    /// ([`crate::OverloadState`]): refusals from a service that refuses
+    /// everything tell of the outage, not of the rate it takes. Feed it no
+    /// answers while the overload lasts.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use apiretry::{AdaptiveRate, RateLearner};
+    ///
+    /// let mut learn = RateLearner::new(AdaptiveRate::default());
+    /// let ms = Duration::from_millis;
+    /// learn.on_answer(ms(0), ms(10), false);
+    /// learn.on_answer(ms(100), ms(110), true);
+    /// assert!(learn.rate().is_some());
+    /// learn.rewind();
+    /// assert_eq!(learn.rate(), None); // as before the refusals
+    /// ```
+    pub fn rewind(&mut self) {
+        self.cubic.rewind();
+    }
+
     /// The learned rate in requests per second; `None` until a throttle.
     pub fn rate(&self) -> Option<f64> {
         self.cubic.rate()

@@ -10,7 +10,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use apiretry::{
-    Client, Event, Policy, Proxy, Request, Secret, StallLimits, Step, Timeouts, TlsSettings,
+    Client, ClientState, Event, Policy, Proxy, Request, Secret, StallLimits, Step, Timeouts,
+    TlsSettings,
 };
 use lexopt::prelude::*;
 
@@ -125,12 +126,20 @@ pub fn run(argv: impl Iterator<Item = OsString>) -> Result<i32, UsageError> {
             Step::Success => ("success", None),
             Step::Retry(d) => ("retry", Some(d)),
             Step::GiveUp(_) => ("give up", None),
+            Step::Held(d) => ("held", Some(d)),
             _ => ("cancelled", None),
         };
         let what = e.error.map_or("ok".to_owned(), |err| err.to_string());
         if !json {
             let wait = delay.map_or(String::new(), |d| format!(", waiting {} ms", d.as_millis()));
-            eprintln!("attempt {}: {what} -> {decision}{wait}", e.attempt + 1);
+            match e.step {
+                Step::Held(d) => eprintln!(
+                    "attempt {}: held {} ms while the service refused calls (overload)",
+                    e.attempt + 1,
+                    d.as_millis()
+                ),
+                _ => eprintln!("attempt {}: {what} -> {decision}{wait}", e.attempt + 1),
+            }
         }
         log.lock().unwrap().push(serde_json::json!({
             "attempt": e.attempt + 1,
@@ -141,12 +150,26 @@ pub fn run(argv: impl Iterator<Item = OsString>) -> Result<i32, UsageError> {
             "at_ms": started.elapsed().as_millis() as u64,
         }));
     };
+    // The client's state changes (disconnected, overloaded, ...), in order.
+    let states: Arc<Mutex<Vec<serde_json::Value>>> = Arc::default();
+    let heard = states.clone();
+    let on_state = move |s: ClientState| {
+        let name = state_name(s);
+        if !json {
+            eprintln!("client: {name}");
+        }
+        heard.lock().unwrap().push(serde_json::json!({
+            "state": name,
+            "at_ms": started.elapsed().as_millis() as u64,
+        }));
+    };
     let mut builder = Client::builder(url.clone())
         .profile(message.profile_or_generic())
         .policy(policy)
         .timeouts(timeouts)
         .tls(tls)
-        .observer(Arc::new(observer));
+        .observer(Arc::new(observer))
+        .state_observer(on_state);
     if let Some(p) = proxy {
         builder = builder.proxy(p);
     }
@@ -200,18 +223,22 @@ pub fn run(argv: impl Iterator<Item = OsString>) -> Result<i32, UsageError> {
     let elapsed_ms = started.elapsed().as_millis() as u64;
     // Learned from throttling answers (429, SlowDown), when there were any.
     let learned = client.learned_rate(req.url());
-    let attempts = attempts.lock().unwrap().clone();
+    let events = attempts.lock().unwrap().clone();
+    let states = states.lock().unwrap().clone();
+    // Held events are waits before an attempt, not attempts.
+    let (held, attempts): (Vec<_>, Vec<_>) =
+        events.into_iter().partition(|e| e["decision"] == "held");
     if json {
         let summary = match &result {
             Ok(r) => serde_json::json!({
                 "ok": true, "status": r.status(), "bytes": bytes(r),
                 "attempts": attempts, "elapsed_ms": elapsed_ms, "error": null,
-                "learned_rate": learned,
+                "learned_rate": learned, "held": held, "states": states,
             }),
             Err(e) => serde_json::json!({
                 "ok": false, "status": e.status, "bytes": null,
                 "attempts": attempts, "elapsed_ms": elapsed_ms, "error": e,
-                "learned_rate": learned,
+                "learned_rate": learned, "held": held, "states": states,
             }),
         };
         println!(
@@ -237,6 +264,19 @@ pub fn run(argv: impl Iterator<Item = OsString>) -> Result<i32, UsageError> {
         }
     }
     Ok(if result.is_ok() { 0 } else { 1 })
+}
+
+/// A client state's name, as the JSON output and the C enum spell it.
+fn state_name(s: ClientState) -> &'static str {
+    match s {
+        ClientState::Connected => "connected",
+        ClientState::Disconnected => "disconnected",
+        ClientState::Authorized => "authorized",
+        ClientState::AuthorizationRequired => "authorization_required",
+        ClientState::Overloaded => "overloaded",
+        ClientState::Recovered => "recovered",
+        _ => "other",
+    }
 }
 
 /// Transfers this big or bigger show their progress on a terminal.

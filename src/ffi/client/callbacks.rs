@@ -45,6 +45,9 @@ pub enum apiretry_step {
     GiveUp = 2,
     /// The call was cancelled.
     Cancelled = 3,
+    /// Not an attempt: attempt `attempt` was held `delay_ms` while the
+    /// service refused calls (overload), and now goes.
+    Held = 4,
 }
 
 /// Why a call stopped retrying (`apiretry_event.stop_reason`).
@@ -86,7 +89,8 @@ pub struct apiretry_event {
     pub attempt: u32,
     /// An `APIRETRY_STEP_*` value.
     pub step: u32,
-    /// The wait before the next attempt (for `APIRETRY_STEP_RETRY`), in ms.
+    /// The wait before the next attempt (for `APIRETRY_STEP_RETRY`), or how
+    /// long the attempt was held (for `APIRETRY_STEP_HELD`), in ms.
     pub delay_ms: u64,
     /// Whether the attempt failed (then `kind` and `status` describe it).
     pub failed: bool,
@@ -192,6 +196,7 @@ pub extern "C" fn apiretry_client_builder_set_event_callback(
                 Step::Success => (apiretry_step::Success, Duration::ZERO),
                 Step::Retry(d) => (apiretry_step::Retry, d),
                 Step::GiveUp(_) => (apiretry_step::GiveUp, Duration::ZERO),
+                Step::Held(d) => (apiretry_step::Held, d),
                 _ => (apiretry_step::Cancelled, Duration::ZERO),
             };
             let stop_reason = match e.step {

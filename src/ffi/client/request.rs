@@ -167,6 +167,17 @@ pub extern "C" fn apiretry_request_set_unauthorized(
     })
 }
 
+/// Fails at once with `APIRETRY_KIND_HELD_BACK` (not sent, retry `no`)
+/// instead of waiting while the client holds calls to the request's origin
+/// for overload (the service answers but refuses everything): for calls
+/// whose answer is worthless later (a live preview, a heartbeat).
+#[no_mangle]
+pub extern "C" fn apiretry_request_set_without_waiting(
+    request: *mut apiretry_request,
+) -> apiretry_result {
+    guard(|| with_request(request, |r| r.without_waiting()))
+}
+
 /// The length to give `apiretry_request_set_body_reader` when it is not
 /// known (the body then goes chunked, which S3 refuses for a PUT), and to
 /// `apiretry_request_set_body_file` for "to the end of the file".

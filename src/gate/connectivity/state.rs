@@ -33,6 +33,9 @@ pub enum Admission {
     Hold,
     /// Released after an outage: this call's turn is at the given time.
     At(Instant),
+    /// The origin is held for overload and this call goes as its trial
+    /// request ([`crate::OverloadState`]); the connectivity gate never says it.
+    Trial,
 }
 
 /// One origin's connectivity gate: closed by a failure that shows the
@@ -107,10 +110,18 @@ impl ConnectivityState {
     /// A call asks to go at `now`. A call told [`Admission::At`] has its
     /// turn taken: it goes then without asking again.
     pub fn admit(&mut self, now: Instant) -> Admission {
+        self.admit_counted(now, true)
+    }
+
+    /// As [`ConnectivityState::admit`]; a call not `counted` is no part of
+    /// the demand that paces a release (a retry).
+    pub(crate) fn admit_counted(&mut self, now: Instant, counted: bool) -> Admission {
         if self.is_closed() {
             return Admission::Hold;
         }
-        self.demand.count(now);
+        if counted {
+            self.demand.count(now);
+        }
         match self.release {
             // A turn not yet passed (a held call woken a little late
             // still takes the one due now): the next is one spacing on.

@@ -98,6 +98,8 @@ pub(crate) struct Cubic {
     window: f64,
     stated: Option<Stated>,
     candidate: Option<Candidate>,
+    /// The state before the current run of throttles, for [`Cubic::rewind`].
+    before_throttles: Option<Box<Cubic>>,
 }
 
 /// One answer: when its request was let out, when the answer came, and
@@ -128,6 +130,14 @@ impl Cubic {
             window: 0.0,
             stated: None,
             candidate: None,
+            before_throttles: None,
+        }
+    }
+
+    /// Back to the state before the current run of throttles.
+    pub fn rewind(&mut self) {
+        if let Some(before) = self.before_throttles.take() {
+            *self = *before;
         }
     }
 
@@ -146,6 +156,13 @@ impl Cubic {
             at: now,
             throttled,
         } = answer;
+        match throttled {
+            true if self.before_throttles.is_none() => {
+                self.before_throttles = Some(Box::new(self.clone()));
+            }
+            false => self.before_throttles = None,
+            true => {}
+        }
         self.measure(now);
         let borne = self.bear_out(sent, now, throttled);
         if throttled && self.enabled && sent < self.last_throttle {

@@ -1,0 +1,191 @@
+//! The overload gate of one origin: when the origin answers but refuses
+//! (load shedding), calls wait here while one trial request at a time goes
+//! on the policy's backoff, instead of every call offering the refusing
+//! service its retries. The decisions are [`OverloadState`]'s; this adds
+//! the threads' waits.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use super::{notify, ClientState, StateObserver};
+use crate::backoff::Backoff;
+use crate::cancel::CancelToken;
+use crate::error::ApiError;
+use crate::gate::connectivity::Admission;
+use crate::kind::{Kind, Retry};
+
+mod state;
+
+pub use state::{is_refusal, Overload, OverloadState, TRIP_REFUSALS, TRIP_SPAN};
+
+/// How often a held call looks at its cancel token and the trial's time.
+const POLL: Duration = Duration::from_millis(10);
+
+pub(crate) struct OverloadGate {
+    state: Mutex<OverloadState>,
+    /// Whether refusals are being counted or the gate is closed, kept
+    /// beside the state so that an accepted answer costs no lock while the
+    /// origin accepts, as it nearly always does.
+    engaged: AtomicBool,
+    changed: Condvar,
+    observer: Option<Arc<StateObserver>>,
+}
+
+impl std::fmt::Debug for OverloadGate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OverloadGate")
+            .field("state", &*self.lock())
+            .finish()
+    }
+}
+
+/// How a call passed the gate.
+#[derive(Debug, Default)]
+pub(crate) struct Passage {
+    /// It goes as the trial request: its answer (or its loss) must be told.
+    pub trial: bool,
+    /// How long it was held, if it was.
+    pub held: Option<Duration>,
+}
+
+impl OverloadGate {
+    /// An open gate whose trials follow `trials`.
+    pub fn new(trials: Backoff, observer: Option<Arc<StateObserver>>) -> Self {
+        OverloadGate {
+            state: Mutex::new(OverloadState::new(trials, fastrand::u64(..))),
+            engaged: AtomicBool::new(false),
+            changed: Condvar::new(),
+            observer,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, OverloadState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Whether calls are being held.
+    pub fn is_overloaded(&self) -> bool {
+        self.engaged.load(Ordering::Acquire) && self.lock().is_closed()
+    }
+
+    /// Waits while the origin is held for overload, until this call's trial
+    /// or its turn in the paced release: until `until` (`deadline_exceeded`),
+    /// `patience` (the call goes anyway, not as a trial), or cancellation.
+    /// With `wait` false, a held call fails at once with `held_back`;
+    /// `retry` for an attempt after the call's first.
+    pub fn pass(
+        &self,
+        (until, patience): (Option<Instant>, Option<Instant>),
+        (wait, retry): (bool, bool),
+        cancel: &CancelToken,
+    ) -> Result<Passage, ApiError> {
+        // Every call is counted (the demand that paces a release), so the
+        // lock is taken even while the origin accepts.
+        let arrived = Instant::now();
+        let mut s = self.lock();
+        let mut first = Some(arrived);
+        let held = |trial| Passage {
+            trial,
+            held: Some(arrived.elapsed()),
+        };
+        loop {
+            let now = match first.take() {
+                Some(t) => t,
+                None => Instant::now(),
+            };
+            match s.admit(now, retry) {
+                Admission::Trial => return Ok(held(true)),
+                Admission::At(turn) => {
+                    drop(s);
+                    wait_for_turn(turn, until, cancel)?;
+                    return Ok(held(false));
+                }
+                Admission::Hold => {}
+                _ if now == arrived => return Ok(Passage::default()),
+                _ => return Ok(held(false)),
+            }
+            if !wait {
+                return Err(held_back());
+            }
+            if cancel.is_cancelled() {
+                return Err(ApiError::new(Kind::Cancelled)
+                    .with_message("cancelled while the service refused calls (overload)"));
+            }
+            if until.is_some_and(|u| now >= u) {
+                return Err(ApiError::new(Kind::DeadlineExceeded)
+                    .with_message("deadline exceeded while the service refused calls (overload)"));
+            }
+            if patience.is_some_and(|p| now >= p) {
+                return Ok(held(false)); // out of patience: the call goes anyway
+            }
+            let wake = [until, patience, s.trial_due()]
+                .into_iter()
+                .flatten()
+                .min()
+                .map_or(POLL, |w| w.saturating_duration_since(now).min(POLL));
+            s = self
+                .changed
+                .wait_timeout(s, wake.max(Duration::from_millis(1)))
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+    }
+
+    /// An answer came: `refused` per [`is_refusal`], `trial` for the trial's.
+    pub fn on_answer(&self, refused: bool, trial: bool) -> Overload {
+        if !refused && !trial && !self.engaged.load(Ordering::Acquire) {
+            return Overload::Unchanged; // the common case: no lock
+        }
+        let mut s = self.lock();
+        let change = s.on_answer(Instant::now(), refused, trial);
+        self.engaged.store(!s.is_quiet(), Ordering::Release);
+        drop(s);
+        if change == Overload::Unchanged {
+            return change;
+        }
+        self.changed.notify_all();
+        notify(
+            &self.observer,
+            match change {
+                Overload::Began => ClientState::Overloaded,
+                _ => ClientState::Recovered,
+            },
+        );
+        change
+    }
+
+    /// The trial got no answer; `sent` when it went out.
+    pub fn on_trial_lost(&self, sent: bool) {
+        self.lock().on_trial_lost(Instant::now(), sent);
+        self.changed.notify_all();
+    }
+}
+
+/// The error of a call that asked not to wait while its origin is held.
+fn held_back() -> ApiError {
+    ApiError::new(Kind::HeldBack)
+        .with_retry(Retry::No)
+        .with_message(
+            "held back: the service is refusing calls (overload) and the request asked \
+             not to wait; it was not sent",
+        )
+}
+
+/// Sleeps until `turn` unless cancelled or past `until`.
+fn wait_for_turn(
+    turn: Instant,
+    until: Option<Instant>,
+    cancel: &CancelToken,
+) -> Result<(), ApiError> {
+    const WHAT: &str = "this call's turn after the service accepted calls again";
+    if until.is_some_and(|u| turn > u) {
+        return Err(ApiError::new(Kind::DeadlineExceeded)
+            .with_message(format!("deadline exceeded while waiting for {WHAT}")));
+    }
+    match cancel.sleep(turn.saturating_duration_since(Instant::now())) {
+        true => Ok(()),
+        false => Err(ApiError::new(Kind::Cancelled)
+            .with_message(format!("cancelled while waiting for {WHAT}"))),
+    }
+}
