@@ -512,7 +512,7 @@ mod serve {
 
         assert!(child.wait().unwrap().success());
         let last = lines.map(Result::unwrap).last().unwrap();
-        assert_eq!(last, "served 2 requests (0 answered 429)");
+        assert_eq!(last, "served 2 requests (0 answered 429, 0 answered 503)");
     }
 
     /// examples/scenarios/faults.json, served by `apiretry serve`: each

@@ -21,6 +21,6 @@ mod wire;
 
 pub use oauth::DeviceFlow;
 pub use reply::Reply;
-pub use scenario::Scenario;
+pub use scenario::{OutageMode, Scenario};
 pub use server::{MockServer, Recorded};
 pub use tls::{Identity, TestCa, Validity};

@@ -5,7 +5,7 @@
 //!   "rate_limit": {"per_second": 50, "burst": 5, "headers": true},
 //!   "token": "access-token",
 //!   "open_paths": ["/health", "/auth/*"],
-//!   "outages": [{"after_ms": 5000, "for_ms": 30000}],
+//!   "outages": [{"after_ms": 5000, "for_ms": 30000}, {"after_ms": 40000, "for_ms": 30000, "shed": true}],
 //!   "device_flow": {"client_id": "camera", "interval": 5, "expires_in": 600,
 //!                   "approve_after_polls": 3, "rotate_refresh": true},
 //!   "routes": [
@@ -57,7 +57,8 @@ pub struct Scenario {
 }
 
 /// The server is down from `after_ms` for `for_ms`: connections refused,
-/// or with `"reset": true` accepted and reset at once.
+/// or with `"reset": true` accepted and reset at once, or with
+/// `"shed": true` every request answered 503 at once (load shedding).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Outage {
@@ -65,6 +66,31 @@ struct Outage {
     for_ms: u64,
     #[serde(default)]
     reset: bool,
+    #[serde(default)]
+    shed: bool,
+}
+
+/// How a scenario's outage fails requests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum OutageMode {
+    /// Connections refused ([`MockServer::set_down`]).
+    Refuse,
+    /// Connections accepted and reset ([`MockServer::set_resetting`]).
+    Reset,
+    /// Every request answered 503 at once ([`MockServer::set_shedding`]).
+    Shed,
+}
+
+impl OutageMode {
+    /// Starts (`on`) or ends this kind of outage on `server`.
+    pub fn set(self, server: &MockServer, on: bool) {
+        match self {
+            OutageMode::Refuse => server.set_down(on),
+            OutageMode::Reset => server.set_resetting(on),
+            OutageMode::Shed => server.set_shedding(on),
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -153,7 +179,7 @@ impl Scenario {
     }
 
     /// The outages, as (start, end) since the server started, in order.
-    pub fn outages(&self) -> Vec<(Duration, Duration, bool)> {
+    pub fn outages(&self) -> Vec<(Duration, Duration, OutageMode)> {
         let mut v: Vec<_> = self
             .outages
             .iter()
@@ -161,7 +187,11 @@ impl Scenario {
                 (
                     Duration::from_millis(o.after_ms),
                     Duration::from_millis(o.after_ms + o.for_ms),
-                    o.reset,
+                    match (o.shed, o.reset) {
+                        (true, _) => OutageMode::Shed,
+                        (_, true) => OutageMode::Reset,
+                        _ => OutageMode::Refuse,
+                    },
                 )
             })
             .collect();

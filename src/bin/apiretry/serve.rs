@@ -6,7 +6,7 @@ use std::ffi::OsString;
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use apiretry::mock::{MockServer, Scenario, TestCa, Validity};
+use apiretry::mock::{MockServer, OutageMode, Scenario, TestCa, Validity};
 use lexopt::prelude::*;
 
 use crate::{args, UsageError};
@@ -91,21 +91,21 @@ pub fn run(argv: impl Iterator<Item = OsString>) -> Result<i32, UsageError> {
         let at = end.map_or(at, |e| at.min(e));
         std::thread::sleep(at.saturating_sub(now));
     };
-    for (down, up, reset) in scenario.outages() {
+    for (down, up, mode) in scenario.outages() {
         sleep_until(down);
         if end.is_some_and(|e| started.elapsed() >= e) {
             break;
         }
-        let set = |on| match reset {
-            true => server.set_resetting(on),
-            false => server.set_down(on),
+        mode.set(&server, true);
+        let how = match mode {
+            OutageMode::Reset => " (connections reset)",
+            OutageMode::Shed => " (every request answered 503: shedding load)",
+            _ => "",
         };
-        set(true);
-        let how = if reset { " (connections reset)" } else { "" };
         println!("outage{how}: down at {} ms", started.elapsed().as_millis());
         sleep_until(up);
-        set(false);
-        if reset {
+        mode.set(&server, false);
+        if mode == OutageMode::Reset {
             println!("outage: {} connections reset", server.resets());
         }
         println!("outage: back at {} ms", started.elapsed().as_millis());
@@ -117,10 +117,12 @@ pub fn run(argv: impl Iterator<Item = OsString>) -> Result<i32, UsageError> {
         },
     }
     let requests = server.requests();
-    let limited = requests.iter().filter(|r| r.status == Some(429)).count();
+    let count = |status| requests.iter().filter(|r| r.status == Some(status)).count();
     println!(
-        "served {} requests ({limited} answered 429)",
-        requests.len()
+        "served {} requests ({} answered 429, {} answered 503)",
+        requests.len(),
+        count(429),
+        count(503)
     );
     Ok(0)
 }

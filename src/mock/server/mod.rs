@@ -78,6 +78,8 @@ struct Shared {
     /// Every connection is reset at once (a host that is up but whose
     /// service is not), and counted.
     resetting: AtomicBool,
+    /// Every request is answered 503 at once (load shedding).
+    shedding: AtomicBool,
     resets: std::sync::atomic::AtomicU64,
     started: Instant,
     /// Set for an HTTPS server.
@@ -92,6 +94,9 @@ impl Shared {
     /// The scripted reply for `req` (the server-side rate limit first),
     /// stating the limit in `RateLimit-*` headers when it is set to.
     fn reply_for(&self, req: &Request) -> Reply {
+        if self.shedding.load(Ordering::SeqCst) {
+            return Reply::simple(503, "service_unavailable");
+        }
         let mut st = self.state();
         let (mut refusal, mut stated) = (None, None);
         if let Some(bucket) = &mut st.limit {
@@ -220,6 +225,7 @@ impl MockServer {
             stop: AtomicBool::new(false),
             down: AtomicBool::new(false),
             resetting: AtomicBool::new(false),
+            shedding: AtomicBool::new(false),
             resets: std::sync::atomic::AtomicU64::new(0),
             started: Instant::now(),
             tls,
@@ -350,6 +356,13 @@ impl MockServer {
     /// a live host or load balancer does); each is counted in [`Self::resets`].
     pub fn set_resetting(&self, on: bool) {
         self.shared.resetting.store(on, Ordering::SeqCst);
+    }
+
+    /// Answers every request 503 at once while `on` (a service shedding
+    /// load: up and answering, but refusing everything), ahead of the
+    /// rate limit and the script.
+    pub fn set_shedding(&self, on: bool) {
+        self.shared.shedding.store(on, Ordering::SeqCst);
     }
 
     /// Connections reset by [`Self::set_resetting`] so far.
