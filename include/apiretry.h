@@ -825,6 +825,14 @@ apiretry_result apiretry_client_builder_set_adaptive_rate(apiretry_client_builde
                                                           double floor_per_s,
                                                           double ceiling_per_s);
 
+// Whether calls are held while an origin answers but refuses everything
+// (load shedding: 429s and 503s in a row, with no acceptance between
+// them). On by default: the client then sends one trial request at a
+// time on its backoff and releases held calls, paced, at the first
+// acceptance; `enabled` false leaves each call to its own retries.
+apiretry_result apiretry_client_builder_set_overload_control(apiretry_client_builder *builder,
+                                                             bool enabled);
+
 // How to refresh the token after `unauthorized` (see
 // `apiretry_refresh_callback`). `user_data` must be usable from any thread
 // until the client is freed.

@@ -807,6 +807,35 @@ fn c_pairing_passes() {
     assert_eq!(refused, 2);
 }
 
+/// examples-c/overload_test.c under valgrind: a route refusing four times
+/// closes the overload gate; a request that does not wait is held back
+/// unsent; one that waits is held until a trial is accepted. Its attempt
+/// events equal the requests the server received.
+#[cfg(feature = "mock")]
+#[test]
+fn c_overload_gate_passes() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    use apiretry::mock::{MockServer, Reply};
+    build();
+    let server = MockServer::start().unwrap();
+    let mut shed = vec![Reply::json(503, "{}"); 4];
+    shed.push(Reply::json(200, "{}"));
+    server.script("GET", "/shed", shed);
+    server.script("GET", "/ok", [Reply::json(200, "{}")]);
+    let mut cmd = checked(std::path::Path::new(&format!(
+        "{root}/examples-c/overload_test"
+    )));
+    cmd.env("APIRETRY_MOCK_URL", server.url());
+    let output = run(&mut cmd);
+    assert!(output.contains(" passed, 0 failed"), "{output}");
+    let attempts: usize = output
+        .lines()
+        .find_map(|l| l.strip_prefix("overload attempts: "))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("{output}"));
+    assert_eq!(attempts, server.requests().len(), "{output}");
+}
+
 /// The README's pairing example (examples-c/pair.c): the first run pairs
 /// and creates an asset; after a "restart" the second finds the tokens in
 /// its file and pairs no more; when the API stops taking the access token,

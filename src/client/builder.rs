@@ -48,6 +48,7 @@ pub struct ClientBuilder {
     route_limits: Vec<(String, String, RateLimit)>,
     adaptive: Option<AdaptiveRate>,
     rate_observer: Option<Arc<RateObserver>>,
+    overload_control: bool,
     headers: Vec<(String, String)>,
 }
 
@@ -93,6 +94,18 @@ impl ClientBuilder {
     /// Paces by configured limits only, never by what throttling taught.
     pub fn without_adaptive_rate(mut self) -> Self {
         self.adaptive = None;
+        self
+    }
+
+    /// Never holds calls for overload: every call keeps its own retries
+    /// when an origin answers but refuses everything (see
+    /// [`crate::OverloadState`]; on by default).
+    pub fn without_overload_control(self) -> Self {
+        self.set_overload_control(false)
+    }
+
+    pub(crate) fn set_overload_control(mut self, on: bool) -> Self {
+        self.overload_control = on;
         self
     }
 
@@ -276,7 +289,7 @@ impl ClientBuilder {
         let origins = Origins::new(
             api.clone(),
             RateLimiter::new(&api, rate_limit, &route_limits, self.adaptive),
-            (health_url, health_backoff),
+            (health_url, health_backoff, self.overload_control),
             self.state_observer.clone(),
             self.adaptive,
             self.rate_observer,
@@ -327,6 +340,7 @@ impl Client {
             route_limits: Vec::new(),
             adaptive: Some(AdaptiveRate::default()),
             rate_observer: None,
+            overload_control: true,
             headers: Vec::new(),
             tls: TlsSettings::default(),
             proxy: None,

@@ -54,6 +54,8 @@ pub(crate) struct Origins {
     /// How other origins learn their rates, and who hears of it.
     adaptive: Option<AdaptiveRate>,
     rate_observer: Option<Arc<RateObserver>>,
+    /// Whether origins hold calls when they refuse everything.
+    overload_control: bool,
 }
 
 impl std::fmt::Debug for Origins {
@@ -72,7 +74,7 @@ impl Origins {
     pub fn new(
         api: String,
         limiter: RateLimiter,
-        (health_url, probes): (String, Backoff),
+        (health_url, probes, overload_control): (String, Backoff, bool),
         observer: Option<Arc<StateObserver>>,
         adaptive: Option<AdaptiveRate>,
         rate_observer: Option<Arc<RateObserver>>,
@@ -81,7 +83,7 @@ impl Origins {
             api: Arc::new(Origin {
                 key: api,
                 gate: ConnectivityGate::new(probes.clone(), observer.clone()),
-                overload: OverloadGate::new(probes.clone(), observer.clone()),
+                overload: OverloadGate::new(probes.clone(), observer.clone(), overload_control),
                 limiter: limiter.with_observer(rate_observer.clone()),
                 probe: ("GET", health_url),
             }),
@@ -90,6 +92,7 @@ impl Origins {
             probes,
             adaptive,
             rate_observer,
+            overload_control,
         }
     }
 
@@ -116,7 +119,11 @@ impl Origins {
             probe: ("HEAD", format!("{key}/")),
             key: key.clone(),
             gate: ConnectivityGate::new(self.probes.clone(), self.observer.clone()),
-            overload: OverloadGate::new(self.probes.clone(), self.observer.clone()),
+            overload: OverloadGate::new(
+                self.probes.clone(),
+                self.observer.clone(),
+                self.overload_control,
+            ),
             limiter: RateLimiter::new(&key, None, &[], self.adaptive)
                 .with_observer(self.rate_observer.clone()),
         });

@@ -355,3 +355,16 @@ pub extern "C" fn apiretry_client_builder_set_adaptive_rate(
         with_builder(builder, |b| b.adaptive_rate(a))
     })
 }
+
+/// Whether calls are held while an origin answers but refuses everything
+/// (load shedding: 429s and 503s in a row, with no acceptance between
+/// them). On by default: the client then sends one trial request at a
+/// time on its backoff and releases held calls, paced, at the first
+/// acceptance; `enabled` false leaves each call to its own retries.
+#[no_mangle]
+pub extern "C" fn apiretry_client_builder_set_overload_control(
+    builder: *mut apiretry_client_builder,
+    enabled: bool,
+) -> apiretry_result {
+    guard(|| with_builder(builder, |b| b.set_overload_control(enabled)))
+}

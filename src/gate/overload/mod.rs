@@ -30,6 +30,8 @@ pub(crate) struct OverloadGate {
     engaged: AtomicBool,
     changed: Condvar,
     observer: Option<Arc<StateObserver>>,
+    /// Off: never closes (`ClientBuilder::without_overload_control`).
+    on: bool,
 }
 
 impl std::fmt::Debug for OverloadGate {
@@ -50,13 +52,14 @@ pub(crate) struct Passage {
 }
 
 impl OverloadGate {
-    /// An open gate whose trials follow `trials`.
-    pub fn new(trials: Backoff, observer: Option<Arc<StateObserver>>) -> Self {
+    /// An open gate whose trials follow `trials`; `on` false never closes.
+    pub fn new(trials: Backoff, observer: Option<Arc<StateObserver>>, on: bool) -> Self {
         OverloadGate {
             state: Mutex::new(OverloadState::new(trials, fastrand::u64(..))),
             engaged: AtomicBool::new(false),
             changed: Condvar::new(),
             observer,
+            on,
         }
     }
 
@@ -95,6 +98,12 @@ impl OverloadGate {
                 None => Instant::now(),
             };
             match s.admit(now, retry) {
+                Admission::Trial if now == arrived => {
+                    return Ok(Passage {
+                        trial: true,
+                        held: None,
+                    })
+                }
                 Admission::Trial => return Ok(held(true)),
                 Admission::At(turn) => {
                     drop(s);
@@ -134,7 +143,7 @@ impl OverloadGate {
 
     /// An answer came: `refused` per [`is_refusal`], `trial` for the trial's.
     pub fn on_answer(&self, refused: bool, trial: bool) -> Overload {
-        if !refused && !trial && !self.engaged.load(Ordering::Acquire) {
+        if !self.on || (!refused && !trial && !self.engaged.load(Ordering::Acquire)) {
             return Overload::Unchanged; // the common case: no lock
         }
         let mut s = self.lock();
