@@ -648,6 +648,49 @@ mod serve {
         assert!(child.wait().unwrap().success());
     }
 
+    /// A shedding outage (every request 503 at once) from a scenario file:
+    /// `request --json` shows the client judge the service overloaded after
+    /// three refusals and recover when it accepts again.
+    #[test]
+    fn scenario_shedding_outage() {
+        let file = std::env::temp_dir().join(format!("apiretry-shed-{}.json", std::process::id()));
+        std::fs::write(
+            &file,
+            r#"{"outages": [{"after_ms": 300, "for_ms": 2500, "shed": true}],
+                "routes": [{"method": "GET", "path": "/x", "replies": [{"status": 200}]}]}"#,
+        )
+        .unwrap();
+        let (mut child, mut lines, first) =
+            serve(&["--scenario", file.to_str().unwrap(), "--for", "9"]);
+        let url = first.rsplit(' ').next().unwrap().to_owned();
+        let down = lines.next().unwrap().unwrap();
+        assert!(
+            down.starts_with("outage (every request answered 503"),
+            "{down}"
+        );
+        let (code, out, err) = run(&["request", &format!("{url}/x"), "--json"]);
+        assert_eq!(code, 0, "{out}{err}");
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        let states: Vec<&str> = v["states"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["state"].as_str().unwrap())
+            .collect();
+        assert_eq!(states, ["overloaded", "recovered"], "{out}");
+        let attempts = v["attempts"].as_array().unwrap();
+        for a in &attempts[..3] {
+            assert_eq!(
+                (a["status"].as_u64(), a["kind"].as_str()),
+                (Some(503), Some("unavailable"))
+            );
+        }
+        assert_eq!(attempts.last().unwrap()["decision"], "success", "{out}");
+        assert!(v["held"].is_array(), "{out}");
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+
     #[test]
     fn bad_scenarios_exit_2() {
         let bad =
