@@ -1,8 +1,9 @@
 //! The fleet model shared by the `fleet` and `overload` examples: devices
 //! on virtual time, each running the library's own decisions from an event
 //! queue: a `RetryState` per call, and per device its `RetryBudget`,
-//! `RateLearner` and connectivity gate (`ConnectivityState`: when to probe,
-//! when held calls leave).
+//! `RateLearner`, connectivity gate (`ConnectivityState`: when to probe,
+//! when held calls leave) and overload gate (`OverloadState`, in `held.rs`:
+//! when a service that refuses everything holds calls, and their trials).
 //!
 //! - Devices are closed-loop (a camera: a few threads, each sending its
 //!   next call about `threads / per_device` seconds after the last one
@@ -14,7 +15,8 @@
 //! - The outage, 30-60 s, is the network's (connections refused or reset
 //!   after 10 ms: the failure closes the device's gate, its calls wait
 //!   there, and its probes run on the policy's backoff) or a shedding
-//!   service's (every request answered 503 at once: no gate closes).
+//!   service's (every request answered 503 at once: the devices' overload
+//!   gates close after three refusals and their trials go on the backoff).
 //! - The network adds 5 ms each way; a probe is a request like any other.
 
 // Each example reports some of the outcome's figures and uses some device kinds.
@@ -25,9 +27,14 @@ use std::collections::BinaryHeap;
 use std::time::{Duration, Instant};
 
 use apiretry::{
-    AdaptiveRate, Admission, ApiError, ConnectivityState, Kind, Overload, OverloadState, Policy,
-    RateLearner, RetryBudget, RetryState, Step,
+    AdaptiveRate, Admission, ApiError, ConnectivityState, Kind, OverloadState, Policy, RateLearner,
+    RetryBudget, RetryState, Step,
 };
+
+mod held;
+mod outcome;
+
+pub use outcome::Outcome;
 
 const SHED_AFTER_S: f64 = 0.5;
 const SHED_COST: f64 = 0.25;
@@ -150,30 +157,6 @@ struct Call<'p> {
     /// the call failed before (its attempts are retries).
     trial: bool,
     retried: bool,
-}
-
-/// What a run measured; loads and goodput as shares of capacity.
-pub struct Outcome {
-    /// Goodput 10-30 s.
-    pub before: f64,
-    /// Offered load (probes included) during the outage: mean and busiest second.
-    pub outage_mean: f64,
-    pub outage_peak: f64,
-    /// The busiest second of the outage from its third on (in its first
-    /// two, calls already in flight meet it before any device can know).
-    pub outage_peak_late: f64,
-    /// Offered load per second over the run, as shares of capacity.
-    pub offered: Vec<f64>,
-    /// The busiest second in the 10 s after recovery, and over the rest of the run.
-    pub recovery_peak: f64,
-    pub peak_after: f64,
-    /// Goodput 60-70 s and 70-90 s.
-    pub good_60_70: f64,
-    pub good_70_90: f64,
-    /// Seconds from recovery until goodput is 0.9 of capacity for 5 s running.
-    pub back_after_s: Option<f64>,
-    /// Seconds from recovery until 50%, 90% and 99% of devices completed a call.
-    pub resumed: [Option<f64>; 3],
 }
 
 /// Event times in microseconds, so that the heap orders them exactly.
@@ -383,58 +366,6 @@ impl<'p> Sim<'p> {
         }
     }
 
-    /// A held call asks the overload gate again when its next trial is due.
-    fn trial_wake(&mut self, device: usize, due: Option<Instant>) {
-        if let Some(due) = due {
-            // A microsecond late: event times are whole microseconds, and
-            // one a hair early would find the trial not yet due.
-            let when = (due - self.t0).as_secs_f64() + 1e-6;
-            self.push(when, What::TrialDue, device);
-        }
-    }
-
-    /// The device's overload gate hears an answer (or a trial's loss).
-    fn tell_overload(&mut self, t: f64, id: usize, answer: What) {
-        let now = self.at(t);
-        let call = self.calls[id].as_mut().expect("a live call");
-        let trial = std::mem::take(&mut call.trial);
-        let (d, sent) = (call.device, call.sent);
-        let dev = &mut self.fleet[d];
-        let secs = Duration::from_secs_f64;
-        let Some(gate) = dev.overload.as_mut() else {
-            if let (Some(l), true) = (&mut dev.learner, answer != What::Refused) {
-                l.on_answer(secs(sent), secs(t), answer == What::Shed);
-            }
-            return;
-        };
-        if answer == What::Refused {
-            if trial {
-                gate.on_trial_lost(now, true);
-                let due = gate.trial_due();
-                self.trial_wake(d, due);
-            }
-            return;
-        }
-        let change = gate.on_answer(now, answer == What::Shed, trial);
-        let (closed, due) = (gate.is_closed(), gate.trial_due());
-        match (change, &mut dev.learner) {
-            (Overload::Began, Some(l)) => l.rewind(),
-            (_, Some(l)) if !closed => {
-                l.on_answer(secs(sent), secs(t), answer == What::Shed);
-            }
-            _ => {}
-        }
-        match change {
-            Overload::Ended => {
-                for call in std::mem::take(&mut self.fleet[d].overload_held) {
-                    self.push(t, What::Overload, call);
-                }
-            }
-            _ if trial => self.trial_wake(d, due),
-            _ => {}
-        }
-    }
-
     fn answer(&mut self, t: f64, answer: What, id: usize) {
         let now = self.at(t);
         self.tell_overload(t, id, answer);
@@ -537,43 +468,4 @@ pub fn simulate(config: &Config) -> Outcome {
         sim.step(t, what, id);
     }
     sim.outcome(config.devices)
-}
-
-impl Sim<'_> {
-    fn outcome(&self, devices: usize) -> Outcome {
-        let capacity = self.capacity;
-        let seconds = END_S as usize;
-        let share =
-            |v: &[u32]| v.iter().map(|&n| f64::from(n)).sum::<f64>() / v.len() as f64 / capacity;
-        let peak = |v: &[u32]| f64::from(v.iter().copied().max().unwrap_or(0)) / capacity;
-        let (down, up) = (OUTAGE.0 as usize, OUTAGE.1 as usize);
-        let back = (up..seconds - 5).find(|&s| {
-            self.good[s..s + 5]
-                .iter()
-                .all(|&g| f64::from(g) >= 0.9 * capacity)
-        });
-        let mut resumed: Vec<f64> = self.fleet.iter().filter_map(|d| d.resumed).collect();
-        resumed.sort_by(f64::total_cmp);
-        let quantile = |q: f64| {
-            let i = ((q * devices as f64).ceil() as usize).max(1) - 1;
-            resumed.get(i).copied()
-        };
-        Outcome {
-            before: share(&self.good[10..down]),
-            outage_mean: share(&self.offered[down..up]),
-            outage_peak: peak(&self.offered[down..up]),
-            outage_peak_late: peak(&self.offered[down + 2..up]),
-            offered: self
-                .offered
-                .iter()
-                .map(|&n| f64::from(n) / capacity)
-                .collect(),
-            recovery_peak: peak(&self.offered[up..up + 10]),
-            peak_after: peak(&self.offered[up..seconds]),
-            good_60_70: share(&self.good[up..up + 10]),
-            good_70_90: share(&self.good[up + 10..up + 30]),
-            back_after_s: back.map(|s| (s - up) as f64),
-            resumed: [quantile(0.5), quantile(0.9), quantile(0.99)],
-        }
-    }
 }
