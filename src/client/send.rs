@@ -11,7 +11,7 @@ use super::{Client, Request, Response};
 use crate::cancel::CancelToken;
 use crate::classify::RawResponse;
 use crate::error::ApiError;
-use crate::gate::overload::{is_refusal, Overload};
+use crate::gate::overload::{Overload, OverloadState};
 use crate::gate::Secret;
 use crate::headers;
 use crate::kind::{Kind, Retry};
@@ -140,7 +140,12 @@ impl Client {
         // Only an answer tells the rate anything; a dropped connection does not.
         if error.status.is_some() {
             let throttled = error.kind == Kind::RateLimited;
-            answered(origin, sent, (throttled, is_refusal(error.kind)), trial);
+            answered(
+                origin,
+                sent,
+                (throttled, OverloadState::is_refusal(error.kind)),
+                trial,
+            );
             origin.gate.mark_connected();
         } else if trial {
             origin.overload.on_trial_lost(true);

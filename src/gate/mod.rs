@@ -80,3 +80,22 @@ pub(crate) fn wait_while<'a, T>(
     }
     Ok(guard)
 }
+
+/// Sleeps until `turn` (a held call's place in a paced release) unless
+/// cancelled or past `until`; `what` names the wait in the errors.
+pub(crate) fn wait_for_turn(
+    turn: Instant,
+    until: Option<Instant>,
+    cancel: &CancelToken,
+    what: &str,
+) -> Result<(), ApiError> {
+    if until.is_some_and(|u| turn > u) {
+        return Err(ApiError::new(Kind::DeadlineExceeded)
+            .with_message(format!("deadline exceeded while waiting for {what}")));
+    }
+    match cancel.sleep(turn.saturating_duration_since(Instant::now())) {
+        true => Ok(()),
+        false => Err(ApiError::new(Kind::Cancelled)
+            .with_message(format!("cancelled while waiting for {what}"))),
+    }
+}

@@ -7,13 +7,15 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use super::{notify, wait_while, ClientState, StateObserver};
+use super::{notify, wait_for_turn, wait_while, ClientState, StateObserver};
 use crate::backoff::Backoff;
 use crate::cancel::CancelToken;
 use crate::error::ApiError;
-use crate::kind::Kind;
 
 mod state;
+
+/// What a released call waits for, in its errors.
+const TURN: &str = "this call's turn after the connection came back";
 
 pub use state::{Admission, ConnectivityState, MIN_RELEASE_RATE, RELEASE_FACTOR};
 
@@ -82,7 +84,7 @@ impl ConnectivityGate {
                 }
                 Admission::At(turn) => {
                     drop(s);
-                    return wait_for_turn(turn, until, cancel);
+                    return wait_for_turn(turn, until, cancel, TURN);
                 }
                 _ => return Ok(()),
             }
@@ -128,24 +130,6 @@ impl ConnectivityGate {
         drop(s);
         self.changed.notify_all();
         notify(&self.observer, ClientState::Connected);
-    }
-}
-
-/// Sleeps until `turn` unless cancelled or past `until`.
-fn wait_for_turn(
-    turn: Instant,
-    until: Option<Instant>,
-    cancel: &CancelToken,
-) -> Result<(), ApiError> {
-    const WHAT: &str = "this call's turn after the connection came back";
-    if until.is_some_and(|u| turn > u) {
-        return Err(ApiError::new(Kind::DeadlineExceeded)
-            .with_message(format!("deadline exceeded while waiting for {WHAT}")));
-    }
-    match cancel.sleep(turn.saturating_duration_since(Instant::now())) {
-        true => Ok(()),
-        false => Err(ApiError::new(Kind::Cancelled)
-            .with_message(format!("cancelled while waiting for {WHAT}"))),
     }
 }
 

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use super::{notify, ClientState, StateObserver};
+use super::{notify, wait_for_turn, ClientState, StateObserver};
 use crate::backoff::Backoff;
 use crate::cancel::CancelToken;
 use crate::error::ApiError;
@@ -17,7 +17,10 @@ use crate::kind::{Kind, Retry};
 
 mod state;
 
-pub use state::{is_refusal, Overload, OverloadState, TRIP_REFUSALS, TRIP_SPAN};
+pub use state::{Overload, OverloadState, TRIP_REFUSALS, TRIP_SPAN};
+
+/// What a released call waits for, in its errors.
+const TURN: &str = "this call's turn after the service accepted calls again";
 
 /// How often a held call looks at its cancel token and the trial's time.
 const POLL: Duration = Duration::from_millis(10);
@@ -107,7 +110,7 @@ impl OverloadGate {
                 Admission::Trial => return Ok(held(true)),
                 Admission::At(turn) => {
                     drop(s);
-                    wait_for_turn(turn, until, cancel)?;
+                    wait_for_turn(turn, until, cancel, TURN)?;
                     return Ok(held(false));
                 }
                 Admission::Hold => {}
@@ -141,7 +144,7 @@ impl OverloadGate {
         }
     }
 
-    /// An answer came: `refused` per [`is_refusal`], `trial` for the trial's.
+    /// An answer came: `refused` per [`OverloadState::is_refusal`], `trial` for the trial's.
     pub fn on_answer(&self, refused: bool, trial: bool) -> Overload {
         if !self.on || (!refused && !trial && !self.engaged.load(Ordering::Acquire)) {
             return Overload::Unchanged; // the common case: no lock
@@ -179,22 +182,4 @@ fn held_back() -> ApiError {
             "held back: the service is refusing calls (overload) and the request asked \
              not to wait; it was not sent",
         )
-}
-
-/// Sleeps until `turn` unless cancelled or past `until`.
-fn wait_for_turn(
-    turn: Instant,
-    until: Option<Instant>,
-    cancel: &CancelToken,
-) -> Result<(), ApiError> {
-    const WHAT: &str = "this call's turn after the service accepted calls again";
-    if until.is_some_and(|u| turn > u) {
-        return Err(ApiError::new(Kind::DeadlineExceeded)
-            .with_message(format!("deadline exceeded while waiting for {WHAT}")));
-    }
-    match cancel.sleep(turn.saturating_duration_since(Instant::now())) {
-        true => Ok(()),
-        false => Err(ApiError::new(Kind::Cancelled)
-            .with_message(format!("cancelled while waiting for {WHAT}"))),
-    }
 }

@@ -18,16 +18,6 @@ pub const TRIP_REFUSALS: u32 = 3;
 /// the learned rate handles, not a service that refuses everything.
 pub const TRIP_SPAN: Duration = Duration::from_millis(500);
 
-/// Whether an answer of this kind is a refusal: the service says it cannot
-/// take the request now (`rate_limited`: 429, `SlowDown`, throttling codes;
-/// `unavailable`: 502, 503, 504). Both are retried `yes`, so they are the
-/// answers that multiply a fleet's load. A `server_error` (500) is not:
-/// it is retried once at most, and more often an endpoint's bug than a
-/// full service, which must not hold back a device's other calls.
-pub fn is_refusal(kind: Kind) -> bool {
-    matches!(kind, Kind::RateLimited | Kind::Unavailable)
-}
-
 /// What an answer changed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -42,7 +32,7 @@ pub enum Overload {
 
 /// One origin's overload gate. It closes when the origin refuses
 /// [`TRIP_REFUSALS`] requests in a row over at least [`TRIP_SPAN`]
-/// (refusals as [`is_refusal`] says). While closed, calls are held and one
+/// (refusals as [`OverloadState::is_refusal`] says). While closed, calls are held and one
 /// of them at a time goes as a trial request, on the policy's backoff (the
 /// connectivity probes' schedule: 0.5 s, 1, 2, 4, then 6 s, each plus up to
 /// half again) from where the refusals left it: the first trial waits 2 s,
@@ -92,6 +82,16 @@ pub struct OverloadState {
 }
 
 impl OverloadState {
+    /// Whether an answer of this kind is a refusal: the service says it cannot
+    /// take the request now (`rate_limited`: 429, `SlowDown`, throttling codes;
+    /// `unavailable`: 502, 503, 504). Both are retried `yes`, so they are the
+    /// answers that multiply a fleet's load. A `server_error` (500) is not:
+    /// it is retried once at most, and more often an endpoint's bug than a
+    /// full service, which must not hold back a device's other calls.
+    pub fn is_refusal(kind: Kind) -> bool {
+        matches!(kind, Kind::RateLimited | Kind::Unavailable)
+    }
+
     /// An open gate whose trials follow `trials`; `seed` drives their jitter.
     pub fn new(trials: Backoff, seed: u64) -> Self {
         OverloadState {
@@ -138,7 +138,7 @@ impl OverloadState {
         }
     }
 
-    /// An answer came at `now`: `refused` as [`is_refusal`] says, `trial`
+    /// An answer came at `now`: `refused` as [`OverloadState::is_refusal`] says, `trial`
     /// when it answered the trial request.
     pub fn on_answer(&mut self, now: Instant, refused: bool, trial: bool) -> Overload {
         if !refused {

@@ -117,7 +117,7 @@ fn the_refusal_set() {
     let refusals: Vec<Kind> = Kind::ALL
         .iter()
         .copied()
-        .filter(|&k| is_refusal(k))
+        .filter(|&k| OverloadState::is_refusal(k))
         .collect();
     assert_eq!(refusals, [Kind::RateLimited, Kind::Unavailable]);
 }
