@@ -298,6 +298,16 @@ static void test_client(const char *url) {
   apiretry_response_free(resp);
   apiretry_request_free(req);
 
+  /* A NULL out_error: the failure is told by the result alone, and its
+   * classification freed for the caller (valgrind: no leak). */
+  apiretry_client *own = make_client_budget(url, true); /* spends no shared budget */
+  CHECK(apiretry_request_new("GET", "/unavailable", &req) == APIRETRY_RESULT_OK);
+  resp = (apiretry_response *)&n; /* cleared by the call */
+  CHECK(apiretry_client_send(own, req, NULL, &resp, NULL) == APIRETRY_RESULT_API_FAILURE);
+  CHECK(resp == NULL);
+  apiretry_request_free(req);
+  apiretry_client_free(own);
+
   /* Seed 001 scenarios through the client. */
   CHECK(send(client, "POST", "/assets/a1/children", 201, NULL) == 201); /* 429 slow_down, then 201 */
   CHECK(send(client, "POST", "/paused", 201, NULL) == 1000 + APIRETRY_KIND_CHANNEL_PAUSED);

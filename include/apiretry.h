@@ -728,7 +728,9 @@ void apiretry_client_free(apiretry_client *client);
 // Sends `request` (retrying as the policy allows); thread-safe. On
 // success `*out_response` receives the response; when the call fails the
 // result is `APIRETRY_RESULT_API_FAILURE` and `*out_error` receives the
-// classification. `cancel` may be NULL. The caller owns what it receives.
+// classification, unless `out_error` is NULL (the classification is then
+// freed for the caller: only the result says the call failed). `cancel`
+// may be NULL. The caller owns what it receives.
 apiretry_result apiretry_client_send(const apiretry_client *client,
                                      const apiretry_request *request,
                                      const apiretry_cancel *cancel,

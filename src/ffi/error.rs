@@ -4,7 +4,7 @@
 use std::ffi::c_char;
 use std::ptr;
 
-use super::{apiretry_result, arg, boundary, copy_out, free, guard, guard_void, out};
+use super::{apiretry_result, arg, boundary, boxed, copy_out, free, guard, guard_void, out};
 use crate::error::ApiError;
 use crate::kind::{Category, Kind, Retry};
 
@@ -216,4 +216,32 @@ pub(crate) fn kind_of(value: u32) -> Option<Kind> {
 pub extern "C" fn apiretry_classification_free(c: *mut apiretry_classification) {
     // SAFETY: c is NULL or came from this library and is freed once, as documented.
     guard_void(|| unsafe { free(c) })
+}
+
+/// Where a call's failure goes: `*out_error`, cleared first, or nowhere
+/// when it is NULL.
+///
+/// # Safety
+/// `out_error` is NULL or writable.
+pub(crate) unsafe fn error_slot<'a>(
+    out_error: *mut *mut apiretry_classification,
+) -> Result<Option<&'a mut *mut apiretry_classification>, apiretry_result> {
+    if out_error.is_null() {
+        return Ok(None);
+    }
+    // SAFETY: out_error is non-NULL and writable, as the caller guarantees.
+    let slot = unsafe { out(out_error) }?;
+    *slot = ptr::null_mut();
+    Ok(Some(slot))
+}
+
+/// Hands a failure to C: its classification into the slot, if wanted.
+pub(crate) fn failure(
+    slot: Option<&mut *mut apiretry_classification>,
+    error: ApiError,
+) -> Result<(), apiretry_result> {
+    if let Some(slot) = slot {
+        *slot = boxed(apiretry_classification { error });
+    }
+    Err(apiretry_result::ApiFailure)
 }

@@ -17,7 +17,7 @@ use std::ffi::c_char;
 use std::ptr;
 use std::sync::Arc;
 
-use super::error::apiretry_classification;
+use super::error::{apiretry_classification, error_slot, failure};
 use super::{apiretry_result, arg, boxed, free, guard, guard_void, is_wire_text, out, str_arg};
 use crate::client::Client;
 use crate::ffi::cancel::{apiretry_cancel, cancel_of};
@@ -85,7 +85,9 @@ pub extern "C" fn apiretry_client_free(client: *mut apiretry_client) {
 /// Sends `request` (retrying as the policy allows); thread-safe. On
 /// success `*out_response` receives the response; when the call fails the
 /// result is `APIRETRY_RESULT_API_FAILURE` and `*out_error` receives the
-/// classification. `cancel` may be NULL. The caller owns what it receives.
+/// classification, unless `out_error` is NULL (the classification is then
+/// freed for the caller: only the result says the call failed). `cancel`
+/// may be NULL. The caller owns what it receives.
 #[no_mangle]
 pub extern "C" fn apiretry_client_send(
     client: *const apiretry_client,
@@ -96,9 +98,8 @@ pub extern "C" fn apiretry_client_send(
 ) -> apiretry_result {
     guard(|| {
         // SAFETY: out_response and out_error are NULL or writable, as documented.
-        let (resp_slot, err_slot) = unsafe { (out(out_response)?, out(out_error)?) };
+        let (resp_slot, err_slot) = unsafe { (out(out_response)?, error_slot(out_error)?) };
         *resp_slot = ptr::null_mut();
-        *err_slot = ptr::null_mut();
         // SAFETY: client and request are NULL or live, as documented.
         let (c, r) = unsafe { (arg(client)?, arg(request)?) };
         // SAFETY: cancel is NULL or live, as documented.
@@ -108,10 +109,7 @@ pub extern "C" fn apiretry_client_send(
                 *resp_slot = boxed(apiretry_response { inner: resp });
                 Ok(())
             }
-            Err(error) => {
-                *err_slot = boxed(apiretry_classification { error });
-                Err(apiretry_result::ApiFailure)
-            }
+            Err(error) => failure(err_slot, error),
         }
     })
 }

@@ -7,7 +7,7 @@ use std::ffi::{c_char, c_void};
 use std::sync::Arc;
 
 use super::client::{apiretry_client, with_gated_callback, CallbackGate, UserData};
-use super::error::apiretry_classification;
+use super::error::{apiretry_classification, error_slot, failure};
 use super::{
     apiretry_result, arg, boxed, free, guard, guard_void, is_url, is_wire_text, out, read_from_c,
     str_arg, FromC,
@@ -255,34 +255,6 @@ pub extern "C" fn apiretry_client_builder_set_oauth(
             b.oauth(inner)
         })
     })
-}
-
-/// Where a call's failure goes: `*out_error`, cleared first, or nowhere
-/// when it is NULL.
-///
-/// # Safety
-/// `out_error` is NULL or writable.
-pub(crate) unsafe fn error_slot<'a>(
-    out_error: *mut *mut apiretry_classification,
-) -> Result<Option<&'a mut *mut apiretry_classification>, apiretry_result> {
-    if out_error.is_null() {
-        return Ok(None);
-    }
-    // SAFETY: out_error is non-NULL and writable, as the caller guarantees.
-    let slot = unsafe { out(out_error) }?;
-    *slot = std::ptr::null_mut();
-    Ok(Some(slot))
-}
-
-/// Hands a failure to C: its classification into the slot, if wanted.
-pub(crate) fn failure(
-    slot: Option<&mut *mut apiretry_classification>,
-    error: ApiError,
-) -> Result<(), apiretry_result> {
-    if let Some(slot) = slot {
-        *slot = boxed(apiretry_classification { error });
-    }
-    Err(apiretry_result::ApiFailure)
 }
 
 /// Refreshes the client's tokens now (a refresh in flight is waited for

@@ -4,11 +4,12 @@
 use std::ffi::{c_char, c_void, CString};
 use std::time::Duration;
 
-use super::{error_slot, failure, is_absolute_url};
+use super::is_absolute_url;
 use crate::ffi::cancel::apiretry_cancel;
 use crate::ffi::cancel::cancel_of;
 use crate::ffi::client::{apiretry_client, UserData};
 use crate::ffi::error::apiretry_classification;
+use crate::ffi::error::{error_slot, failure};
 use crate::ffi::{
     apiretry_result, arg, boxed, free, guard, guard_void, is_wire_text, out, str_arg,
 };
