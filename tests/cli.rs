@@ -656,7 +656,7 @@ mod serve {
         let file = std::env::temp_dir().join(format!("apiretry-shed-{}.json", std::process::id()));
         std::fs::write(
             &file,
-            r#"{"outages": [{"after_ms": 300, "for_ms": 2500, "shed": true}],
+            r#"{"outages": [{"after_ms": 300, "for_ms": 3000, "shed": true}],
                 "routes": [{"method": "GET", "path": "/x", "replies": [{"status": 200}]}]}"#,
         )
         .unwrap();
