@@ -238,8 +238,8 @@ impl Client {
 /// its rate; the refusals that closed the gate are taken back too).
 fn answered(origin: &Origin, sent: Instant, (throttled, refused): (bool, bool), trial: bool) {
     match origin.overload.on_answer(refused, trial) {
-        Overload::Began => origin.limiter.rewind(),
-        _ if origin.overload.is_overloaded() => {}
+        (Overload::Began, _) => origin.limiter.rewind(),
+        (_, true) => {} // held
         _ => origin.limiter.on_answer(sent, throttled),
     }
 }

@@ -90,32 +90,22 @@ impl OverloadGate {
         // lock is taken even while the origin accepts.
         let arrived = Instant::now();
         let mut s = self.lock();
-        let mut first = Some(arrived);
-        let held = |trial| Passage {
-            trial,
-            held: Some(arrived.elapsed()),
-        };
+        let mut waited = false;
         loop {
-            let now = match first.take() {
-                Some(t) => t,
-                None => Instant::now(),
-            };
+            let now = if waited { Instant::now() } else { arrived };
+            let held = waited.then(|| now - arrived);
             match s.admit(now, retry) {
-                Admission::Trial if now == arrived => {
-                    return Ok(Passage {
-                        trial: true,
-                        held: None,
-                    })
-                }
-                Admission::Trial => return Ok(held(true)),
+                Admission::Trial => return Ok(Passage { trial: true, held }),
                 Admission::At(turn) => {
                     drop(s);
                     wait_for_turn(turn, until, cancel, TURN)?;
-                    return Ok(held(false));
+                    return Ok(Passage {
+                        trial: false,
+                        held: Some(arrived.elapsed()),
+                    });
                 }
                 Admission::Hold => {}
-                _ if now == arrived => return Ok(Passage::default()),
-                _ => return Ok(held(false)),
+                _ => return Ok(Passage { trial: false, held }),
             }
             if !wait {
                 return Err(held_back());
@@ -129,7 +119,11 @@ impl OverloadGate {
                     .with_message("deadline exceeded while the service refused calls (overload)"));
             }
             if patience.is_some_and(|p| now >= p) {
-                return Ok(held(false)); // out of patience: the call goes anyway
+                // Out of patience: the call goes anyway, not as a trial.
+                return Ok(Passage {
+                    trial: false,
+                    held: Some(now - arrived),
+                });
             }
             let wake = [until, patience, s.trial_due()]
                 .into_iter()
@@ -141,20 +135,24 @@ impl OverloadGate {
                 .wait_timeout(s, wake.max(Duration::from_millis(1)))
                 .unwrap_or_else(PoisonError::into_inner)
                 .0;
+            waited = true;
         }
     }
 
-    /// An answer came: `refused` per [`OverloadState::is_refusal`], `trial` for the trial's.
-    pub fn on_answer(&self, refused: bool, trial: bool) -> Overload {
+    /// An answer came: `refused` per [`OverloadState::is_refusal`], `trial`
+    /// for the trial's. Returns what it changed, and whether calls are held
+    /// after it.
+    pub fn on_answer(&self, refused: bool, trial: bool) -> (Overload, bool) {
         if !self.on || (!refused && !trial && !self.engaged.load(Ordering::Acquire)) {
-            return Overload::Unchanged; // the common case: no lock
+            return (Overload::Unchanged, false); // the common case: no lock
         }
         let mut s = self.lock();
         let change = s.on_answer(Instant::now(), refused, trial);
+        let closed = s.is_closed();
         self.engaged.store(!s.is_quiet(), Ordering::Release);
         drop(s);
         if change == Overload::Unchanged {
-            return change;
+            return (change, closed);
         }
         self.changed.notify_all();
         notify(
@@ -164,7 +162,7 @@ impl OverloadGate {
                 _ => ClientState::Recovered,
             },
         );
-        change
+        (change, closed)
     }
 
     /// The trial got no answer; `sent` when it went out.
