@@ -15,8 +15,8 @@ use std::time::Duration;
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RateLimit {
-    pub(super) requests: u32,
-    pub(super) per: Duration,
+    pub(crate) requests: u32,
+    pub(crate) per: Duration,
 }
 
 impl RateLimit {

@@ -31,17 +31,17 @@ fn slots_are_spaced_by_the_tightest_limit() {
     assert_eq!(err.kind, Kind::DeadlineExceeded);
 }
 
-/// A limiter that learned 14 requests/s: 20 answers in a second, then
-/// a throttle (0.7 of the measured 20). Times are given, not slept.
+/// A limiter that learned 14 requests/s: 20 answers a second for 3 s,
+/// then a throttle (0.7 of the measured 20). Times are given, not slept.
 fn taught(ceiling: Option<RateLimit>) -> (RateLimiter, Instant) {
     let limiter = RateLimiter::new("http://x:80", ceiling, &[], Some(AdaptiveRate::default()));
     let t0 = limiter.epoch;
     let at = |ms: u64| t0 + Duration::from_millis(ms);
-    for i in 1..=20 {
+    for i in 1..=60 {
         limiter.on_answer_at(at(i * 50), at(i * 50), false);
     }
-    limiter.on_answer_at(at(1020), at(1020), true);
-    (limiter, at(1020))
+    limiter.on_answer_at(at(3050), at(3050), true);
+    (limiter, at(3050))
 }
 
 #[test]

@@ -47,14 +47,13 @@ fn close(a: f64, b: f64) -> bool {
 fn a_throttle_cuts_the_rate_and_successes_grow_it_back() {
     let mut c = Cubic::new(MIN_RATE, None);
     // 16 answers per second for 3 s (times exact in binary): the
-    // smoothed measured rate converges on 16.
+    // measured rate converges on 16.
     let step = 1.0 / 16.0;
     let mut t = answered(&mut c, 16.0, 48);
-    let measured = c.measured;
-    assert!((measured - 16.0).abs() < 0.01, "{measured}");
     t += step;
     let cut = c.on_answer(throttle(t, t)).unwrap();
-    // The half-second bucket did not turn: the measured rate is unchanged.
+    let measured = c.measured;
+    assert!((measured - 16.0).abs() < 0.01, "{measured}");
     assert!(close(cut, measured * BETA), "{cut}");
     // Answers to requests let out before the cut do not cut again.
     for late in 1..=15 {
@@ -166,6 +165,47 @@ fn a_stated_pace_holds_ten_minutes_at_most() {
     assert!(c.rate().unwrap() >= MIN_RATE, "{:?}", c.rate());
 }
 
+/// Rows: (answers a second, how many) -> the measured rate: the rate so
+/// far over the first half second, then a moving average that follows a
+/// change within about a second (e^-2.5 of the old rate is left).
+#[test]
+fn the_measured_rate_follows_the_sending_rate() {
+    let rows: [(&[(f64, usize)], f64, f64); 5] = [
+        // 8 answers in the first half second: 7 gaps, counted from the first.
+        (&[(16.0, 8)], 8.0 / (7.0 / 16.0), 1e-9),
+        (&[(16.0, 48)], 16.0, 0.01),
+        (&[(50.0, 500)], 50.0, 1e-6),
+        // 50/s for 10 s, then 10/s for 1 s: near 10, not the 50 still in
+        // a smoothed half-second bucket.
+        (&[(50.0, 500), (10.0, 10)], 10.0 + 40.0 * (-2.5f64).exp(), 0.01),
+        (&[(10.0, 100), (50.0, 50)], 50.0 - 40.0 * (-2.5f64).exp(), 0.01),
+    ];
+    for (phases, want, within) in rows {
+        let mut c = Cubic::new(MIN_RATE, None);
+        let mut t = 0.0;
+        for &(per_second, n) in phases {
+            for _ in 0..n {
+                t += 1.0 / per_second;
+                c.on_answer(ok(t));
+            }
+        }
+        let got = c.measured;
+        assert!((got - want).abs() < within, "{phases:?}: {got} vs {want}");
+    }
+}
+
+/// Answers at one instant (threads answered together) each add 1/TAU.
+#[test]
+fn answers_at_one_instant_add_up() {
+    let mut c = Cubic::new(MIN_RATE, None);
+    let t = answered(&mut c, 10.0, 100);
+    let before = c.measured;
+    for _ in 0..4 {
+        c.on_answer(ok(t));
+    }
+    assert!(close(c.measured, before + 4.0 / TAU), "{}", c.measured);
+}
+
 /// Rows: (ceiling, floor, what is sent before a throttle) -> the rate
 /// right after it, never above the ceiling nor below the floor.
 #[test]
@@ -178,6 +218,7 @@ fn the_rate_stays_between_floor_and_ceiling() {
     for (ceiling, floor, per_second, want) in rows {
         let mut c = Cubic::new(floor, ceiling);
         let t = answered(&mut c, per_second, (10.0 * per_second) as usize);
+        let t = t + 1.0 / per_second;
         let cut = c.on_answer(throttle(t, t)).unwrap();
         assert!(
             (cut - want).abs() < 0.5,
