@@ -1,7 +1,7 @@
 //! The closed vocabulary of the taxonomy: categories, kinds and retry classes.
 //!
 //! The names here are the contract shared by Rust, the C API and the CLI
-//! (`shared/reference/taxonomy.md`); `as_str` and `FromStr` round-trip them.
+//! (`docs/00-taxonomy.md`); `as_str` and `FromStr` round-trip them.
 
 use std::fmt;
 use std::str::FromStr;

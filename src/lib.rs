@@ -2,7 +2,7 @@
 //!
 //! Makes HTTP API calls survive the real world. Every failure (status codes,
 //! JSON error payloads of several schemas, AWS XML errors, network and local
-//! faults) is classified into one taxonomy (`shared/reference/taxonomy.md`):
+//! faults) is classified into one taxonomy (the contract: [`taxonomy`]):
 //! a [`Kind`], its [`Category`], and whether to [`Retry`] it (`yes`, `once`,
 //! `no`), with the server's requested wait and a hint for people.
 //!
@@ -71,6 +71,12 @@ pub use payload::MAX_FIELD_MESSAGES;
 pub use policy::{Policy, HEALTH_CHECK_CAP};
 pub use profile::{MessageRule, Profile, Text, UnmatchedCode, DEFAULT_MAX_BODY_BYTES};
 pub use retry::{Retrier, RetryState};
+
+/// The contract: every kind, retry class and built-in profile table, the
+/// backoff and the timeouts (`docs/00-taxonomy.md`; its tables are checked
+/// against the code).
+#[doc = include_str!("../docs/00-taxonomy.md")]
+pub mod taxonomy {}
 
 /// The README's examples run as doctests, and so do the guides'.
 #[cfg(doctest)]

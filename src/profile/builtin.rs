@@ -1,4 +1,5 @@
-//! The built-in profiles, one per source document (taxonomy.md, "Profiles").
+//! The built-in profiles, one per source document (`docs/00-taxonomy.md`,
+//! "Profiles", holds these tables; `contract.rs` checks it).
 
 use std::sync::OnceLock;
 

@@ -11,6 +11,8 @@ use crate::kind::{Kind, Retry};
 use crate::limit::RateLimit;
 
 mod builtin;
+#[cfg(test)]
+mod contract;
 mod file;
 
 /// Text that is usually a literal in a built-in profile and owned otherwise.

@@ -5,7 +5,7 @@
 
 use apiretry::Kind::{self, *};
 
-/// The codes the AWS SDKs treat as throttling (taxonomy.md, `s3`).
+/// The codes the AWS SDKs treat as throttling (`docs/00-taxonomy.md`, `s3`).
 pub const S3_THROTTLING: &[&str] = &[
     "Throttling",
     "ThrottlingException",
