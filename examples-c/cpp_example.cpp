@@ -102,6 +102,8 @@ int main(int argc, char **argv) {
   EXPECT(resp.ok() && resp.value().body() == "{\"ok\":true}");
   char id[32];
   EXPECT(resp.ok() && resp.value().header("x-request-id", id) == "r-1");
+  // The device's link changed (a Wi-Fi or LTE attach): tell the client.
+  EXPECT(client.value().network_changed().ok());
 
   // A failure: classified, with its message.
   auto paused = apiretry::Request::make(std::string_view("POST"), std::string_view("/paused"));

@@ -357,6 +357,9 @@ static void test_client(const char *url) {
   CHECK(apiretry_client_set_token(client, BAD_UTF8) == APIRETRY_RESULT_INVALID_UTF8);
   CHECK(apiretry_client_set_token(client, "fresh\n") == APIRETRY_RESULT_INVALID_ARGUMENT);
   CHECK(apiretry_client_set_token(client, NULL) == APIRETRY_RESULT_NULL_POINTER);
+  /* The link changed: the next call goes on a fresh connection. */
+  CHECK(apiretry_client_network_changed(client) == APIRETRY_RESULT_OK);
+  CHECK(apiretry_client_network_changed(NULL) == APIRETRY_RESULT_NULL_POINTER);
   CHECK(apiretry_request_new("GET", "/ok", &req) == APIRETRY_RESULT_OK);
   CHECK(apiretry_client_send(client, req, NULL, &resp, &err) == APIRETRY_RESULT_OK);
   CHECK(apiretry_response_header(resp, BAD_UTF8, buf, sizeof buf, &n) == APIRETRY_RESULT_INVALID_UTF8);

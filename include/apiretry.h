@@ -719,6 +719,12 @@ apiretry_result apiretry_client_learned_rate(const apiretry_client *client,
 // required". Thread-safe.
 apiretry_result apiretry_client_set_token(const apiretry_client *client, const char *token);
 
+// The application's hint that the device's link changed (an interface
+// came up, Wi-Fi or LTE attached, the address changed): pooled connections
+// are not used again, and every origin held for a lost connection is
+// probed at once, its probe schedule starting over. Thread-safe; cheap.
+apiretry_result apiretry_client_network_changed(const apiretry_client *client);
+
 // Releases a client once no call is in flight; NULL is ignored. Once it
 // returns, none of the client's callbacks runs (a background probe may end
 // a little later, silently), so `user_data` may be freed. Not to be called

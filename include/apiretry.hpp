@@ -445,6 +445,10 @@ class Client {
   Status set_token(std::string_view token) const {
     return detail::with_z(token, [&](const char *z) { return set_token(z); });
   }
+  // The device's link changed: pooled connections go, held origins are probed now.
+  Status network_changed() const {
+    return detail::check(apiretry_client_network_changed(c_.get()));
+  }
   // Pairs by the client's OAuth; blocks until paired, denied, expired or cancelled.
   Status pair(const Pairing &pairing, const Cancel *cancel = nullptr) const {
     apiretry_classification *err = nullptr;

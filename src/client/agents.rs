@@ -1,6 +1,8 @@
 //! The ureq agents a client sends with: one per request class, each with
 //! that class's timeouts and stall limits, TLS and proxy settings.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::proxy::Proxy;
@@ -33,6 +35,9 @@ pub(crate) struct Agents {
     /// Sent on every request (e.g. `x-client-version`), unless the request
     /// names the header itself.
     pub(super) identity: Vec<(String, String)>,
+    /// Bumped when the link changed: pooled connections of an older
+    /// generation are closed instead of reused.
+    generation: Arc<AtomicU64>,
 }
 
 impl Agents {
@@ -44,9 +49,10 @@ impl Agents {
     ) -> Self {
         let tls = tls.config();
         let proxy = proxy.map(Proxy::ureq);
+        let generation = Arc::new(AtomicU64::new(0));
         let agent = |class, pooled| {
             let limits = (timeouts.for_class(class), stalls.for_class(class));
-            agent(limits, pooled, &tls, &proxy)
+            agent(limits, pooled, (&tls, &proxy), &generation)
         };
         Agents {
             timeouts,
@@ -56,7 +62,14 @@ impl Agents {
             chunk_upload: agent(RequestClass::ChunkUpload, true),
             unpooled: agent(RequestClass::Default, false),
             identity,
+            generation,
         }
+    }
+
+    /// No pooled connection made before now is used again: after a link
+    /// change they lead nowhere (another interface, a NAT that forgot them).
+    pub(super) fn drop_connections(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
     }
 
     /// The agent for `req`, and its phase timeout.
@@ -90,8 +103,8 @@ impl Agents {
 fn agent(
     (timeout, stall): (Duration, Duration),
     pooled: bool,
-    tls: &ureq::tls::TlsConfig,
-    proxy: &Option<ureq::Proxy>,
+    (tls, proxy): (&ureq::tls::TlsConfig, &Option<ureq::Proxy>),
+    generation: &Arc<AtomicU64>,
 ) -> ureq::Agent {
     let t = Some(timeout);
     let stall = Some(stall).filter(|s| *s < timeout);
@@ -114,5 +127,9 @@ fn agent(
             .max_idle_connections_per_host(0);
     }
     let resolver = ureq::unversioned::resolver::DefaultResolver::default();
-    ureq::Agent::with_parts(config.build(), super::stall::connector(), resolver)
+    ureq::Agent::with_parts(
+        config.build(),
+        super::stall::connector(generation.clone()),
+        resolver,
+    )
 }

@@ -7,7 +7,6 @@ use std::time::Duration;
 use super::origin::Origin;
 use super::transport::{self, Exchange};
 use super::{Client, Inner, Request};
-use crate::cancel::CancelToken;
 
 impl Client {
     /// Probes `origin` on its gate's schedule (the first after `first`), on
@@ -24,12 +23,17 @@ impl Client {
                 let origin = origin.clone();
                 move || {
                     let mut pause = first;
+                    let mut wake = origin.gate.wake_token();
                     loop {
-                        clock.sleep(pause, CancelToken::never());
+                        // A link-change hint cancels `wake`: the probe is now.
+                        clock.sleep(pause, &wake);
                         let Some(inner) = weak.upgrade() else { return };
                         if !origin.gate.still_down(outage) {
                             return;
                         }
+                        // Taken before probing: a hint during the probe
+                        // makes the next one immediate.
+                        wake = origin.gate.wake_token();
                         if !probe(&inner, &origin) {
                             return origin.gate.mark_connected();
                         }

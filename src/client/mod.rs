@@ -100,6 +100,26 @@ impl Client {
         self.inner.origins.any_overloaded()
     }
 
+    /// The application's hint that the device's link changed (the
+    /// interface came up, Wi-Fi or LTE attached, an address changed: what
+    /// netlink or NetworkManager tell it). Pooled connections are not used
+    /// again, and every origin held for a lost connection is probed at
+    /// once, its probe schedule starting over; held calls leave as soon as
+    /// the probe gets an answer. Without hints the probes keep the policy's
+    /// backoff. An origin held for overload keeps its trial schedule: a new
+    /// link does not make a refusing service accept. Cheap; thread-safe.
+    ///
+    /// ```
+    /// let client = apiretry::Client::builder("http://127.0.0.1:9").build();
+    /// client.network_changed(); // nothing held: only the pool is dropped
+    /// assert!(!client.is_disconnected());
+    /// ```
+    pub fn network_changed(&self) {
+        log::info!(target: "apiretry::probe", "the link changed: probing held origins now");
+        self.inner.agents.drop_connections();
+        self.inner.origins.each(|o| o.gate.network_changed());
+    }
+
     /// The rate learned for `url`'s origin (a path: the API's) from its
     /// throttling answers, in requests per second; `None` until one came.
     pub fn learned_rate(&self, url: &str) -> Option<f64> {

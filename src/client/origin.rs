@@ -141,6 +141,13 @@ impl Origins {
         self.any(|o| o.overload.is_overloaded())
     }
 
+    /// Runs `f` on every origin.
+    pub fn each(&self, f: impl Fn(&Origin)) {
+        f(&self.api);
+        let others = self.others.lock().unwrap_or_else(PoisonError::into_inner);
+        others.values().for_each(|o| f(o));
+    }
+
     fn any(&self, held: impl Fn(&Origin) -> bool) -> bool {
         held(&self.api)
             || self

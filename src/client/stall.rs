@@ -6,18 +6,22 @@
 //! phase's timeout only; sending and receiving bodies (and the handshake)
 //! by the stall limit too.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
 use ureq::unversioned::transport::{
     Buffers, ConnectionDetails, Connector, DefaultConnector, NextTimeout, Transport,
 };
 use ureq::Timeout;
 
-/// ureq's default connectors, each transport wrapped in [`StallGuard`].
-pub(crate) fn connector() -> impl Connector {
-    DefaultConnector::new().chain(Guard)
+/// ureq's default connectors, each transport wrapped in [`StallGuard`];
+/// a connection is not reused once `generation` moved past its own.
+pub(crate) fn connector(generation: Arc<AtomicU64>) -> impl Connector {
+    DefaultConnector::new().chain(Guard(generation))
 }
 
 #[derive(Debug)]
-struct Guard;
+struct Guard(Arc<AtomicU64>);
 
 impl Connector<Box<dyn Transport>> for Guard {
     type Out = StallGuard;
@@ -27,13 +31,15 @@ impl Connector<Box<dyn Transport>> for Guard {
         _: &ConnectionDetails,
         chained: Option<Box<dyn Transport>>,
     ) -> Result<Option<StallGuard>, ureq::Error> {
-        Ok(chained.map(StallGuard))
+        let born = self.0.load(Ordering::Acquire);
+        Ok(chained.map(|t| StallGuard(t, self.0.clone(), born)))
     }
 }
 
-/// A transport whose wait for the answer's head has no per-read limit.
+/// A transport whose wait for the answer's head has no per-read limit, and
+/// the connection generation it was made in.
 #[derive(Debug)]
-pub(crate) struct StallGuard(Box<dyn Transport>);
+pub(crate) struct StallGuard(Box<dyn Transport>, Arc<AtomicU64>, u64);
 
 impl Transport for StallGuard {
     fn buffers(&mut self) -> &mut dyn Buffers {
@@ -52,7 +58,7 @@ impl Transport for StallGuard {
     }
 
     fn is_open(&mut self) -> bool {
-        self.0.is_open()
+        self.1.load(Ordering::Acquire) == self.2 && self.0.is_open()
     }
 
     fn is_tls(&self) -> bool {

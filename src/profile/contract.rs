@@ -45,7 +45,9 @@ fn messages(p: &Profile) -> Rows {
         .map(|r| {
             vec![
                 r.code.as_deref().map_or_else(any, code),
-                r.contains.as_deref().map_or_else(any, |c| format!("\"{c}\"")),
+                r.contains
+                    .as_deref()
+                    .map_or_else(any, |c| format!("\"{c}\"")),
                 r.status.map_or_else(any, |s| s.to_string()),
                 code(r.kind.as_str()),
                 retry_of(p, r).as_str().into(),
@@ -103,7 +105,10 @@ fn settings(p: &Profile) -> Rows {
             "an error document in a 2xx",
             ["ignored", "a failure"][usize::from(p.error_document_on_success)].into(),
         ),
-        ("rate limit", or_none(p.rate_limit.as_ref().map(limit).unwrap_or_default())),
+        (
+            "rate limit",
+            or_none(p.rate_limit.as_ref().map(limit).unwrap_or_default()),
+        ),
         ("route limits", or_none(routes.join("; "))),
         ("retry overrides", or_none(overrides.join(", "))),
     ]
@@ -144,7 +149,10 @@ fn timeouts() -> Rows {
 fn table(heading: &str, header: &str) -> Rows {
     let level = heading.len() - heading.trim_start_matches('#').len();
     let mut lines = DOC.lines().skip_while(|l| *l != heading);
-    assert!(lines.next().is_some(), "docs/00-taxonomy.md: no {heading:?}");
+    assert!(
+        lines.next().is_some(),
+        "docs/00-taxonomy.md: no {heading:?}"
+    );
     let section: Vec<&str> = lines
         .take_while(|l| {
             let hashes = l.len() - l.trim_start_matches('#').len();

@@ -65,6 +65,22 @@ pub extern "C" fn apiretry_client_set_token(
     })
 }
 
+/// The application's hint that the device's link changed (an interface
+/// came up, Wi-Fi or LTE attached, the address changed): pooled connections
+/// are not used again, and every origin held for a lost connection is
+/// probed at once, its probe schedule starting over. Thread-safe; cheap.
+#[no_mangle]
+pub extern "C" fn apiretry_client_network_changed(
+    client: *const apiretry_client,
+) -> apiretry_result {
+    guard(|| {
+        // SAFETY: client is NULL or live, as documented.
+        let c = unsafe { arg(client)? };
+        c.inner.network_changed();
+        Ok(())
+    })
+}
+
 /// Releases a client once no call is in flight; NULL is ignored. Once it
 /// returns, none of the client's callbacks runs (a background probe may end
 /// a little later, silently), so `user_data` may be freed. Not to be called

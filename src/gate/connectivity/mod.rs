@@ -27,6 +27,8 @@ pub(crate) struct ConnectivityGate {
     closed: AtomicBool,
     changed: Condvar,
     observer: Option<Arc<StateObserver>>,
+    /// Ends the prober's sleep when the application says the link changed.
+    wake: Mutex<CancelToken>,
 }
 
 impl std::fmt::Debug for ConnectivityGate {
@@ -45,6 +47,7 @@ impl ConnectivityGate {
             closed: AtomicBool::new(false),
             changed: Condvar::new(),
             observer,
+            wake: Mutex::new(CancelToken::new()),
         }
     }
 
@@ -109,6 +112,24 @@ impl ConnectivityGate {
     pub fn still_down(&self, outage: u64) -> bool {
         let s = self.lock();
         s.is_closed() && s.outages() == outage
+    }
+
+    /// What the prober sleeps on: cancelled by [`Self::network_changed`].
+    pub fn wake_token(&self) -> CancelToken {
+        self.wake
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// The link changed: while closed, the probe schedule starts over and
+    /// the prober, woken, probes at once.
+    pub fn network_changed(&self) {
+        if !self.is_disconnected() || !self.lock().restart_probes() {
+            return;
+        }
+        let mut wake = self.wake.lock().unwrap_or_else(PoisonError::into_inner);
+        std::mem::take(&mut *wake).cancel();
     }
 
     /// The pause before the next probe, after one got no answer.

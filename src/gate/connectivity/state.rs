@@ -153,6 +153,16 @@ impl ConnectivityState {
         Some(first)
     }
 
+    /// The application says the link changed: while closed, the probe
+    /// schedule starts over (the caller probes at once). Whether closed.
+    pub fn restart_probes(&mut self) -> bool {
+        if !self.is_closed() {
+            return false;
+        }
+        self.probes = Some(self.probe_backoff.schedule_seeded(self.rng.u64(..)));
+        true
+    }
+
     /// A probe got no answer: the pause before the next one (zero when the
     /// gate is open, and nothing is left to probe).
     pub fn next_probe(&mut self) -> Duration {

@@ -177,8 +177,16 @@ fn the_measured_rate_follows_the_sending_rate() {
         (&[(50.0, 500)], 50.0, 1e-6),
         // 50/s for 10 s, then 10/s for 1 s: near 10, not the 50 still in
         // a smoothed half-second bucket.
-        (&[(50.0, 500), (10.0, 10)], 10.0 + 40.0 * (-2.5f64).exp(), 0.01),
-        (&[(10.0, 100), (50.0, 50)], 50.0 - 40.0 * (-2.5f64).exp(), 0.01),
+        (
+            &[(50.0, 500), (10.0, 10)],
+            10.0 + 40.0 * (-2.5f64).exp(),
+            0.01,
+        ),
+        (
+            &[(10.0, 100), (50.0, 50)],
+            50.0 - 40.0 * (-2.5f64).exp(),
+            0.01,
+        ),
     ];
     for (phases, want, within) in rows {
         let mut c = Cubic::new(MIN_RATE, None);
