@@ -35,11 +35,14 @@ struct RouteLimit {
 /// (`scheme://host:port`) and the new rate in requests per second.
 pub type RateObserver = dyn Fn(&str, f64) + Send + Sync;
 
-/// The learned rate and its own pacing.
+/// The learned rate and its own pacing: the last slot taken, the next
+/// being one interval of the rate learned by then, so that a pace learned
+/// between two requests spaces the second (slots computed when the first
+/// went out let one more request through at the old rate, refused).
 #[derive(Debug)]
 struct Learned {
     cubic: cubic::Cubic,
-    next: Option<Instant>,
+    last: Option<Instant>,
 }
 
 /// The quota the server stated (`RateLimit-Remaining` over `-Reset`),
@@ -111,7 +114,7 @@ impl RateLimiter {
             };
             Mutex::new(Learned {
                 cubic: cubic::Cubic::new(a.floor(), ceiling),
-                next: None,
+                last: None,
             })
         });
         RateLimiter {
@@ -191,16 +194,14 @@ impl RateLimiter {
             .and_then(|l| l.cubic.rate())
             .map(|r| Duration::try_from_secs_f64(1.0 / r).unwrap_or(LONGEST_PAUSE));
         let quota_on = quota.until.is_some_and(|u| u > now);
+        let learned_next = learned
+            .as_ref()
+            .and_then(|l| Some(l.last? + learned_interval?));
         let slot = [global.as_deref(), local.as_deref()]
             .into_iter()
             .flatten()
             .filter_map(|p| p.next)
-            .chain(
-                learned
-                    .as_ref()
-                    .filter(|_| learned_interval.is_some())
-                    .and_then(|l| l.next),
-            )
+            .chain(learned_next)
             .chain(quota.next.filter(|_| quota_on))
             .fold(now.max(paused), Instant::max);
         if slot > now + SLACK {
@@ -215,8 +216,11 @@ impl RateLimiter {
         {
             p.next = Some(start(p.next) + p.interval);
         }
-        if let (Some(l), Some(i)) = (learned.as_deref_mut(), learned_interval) {
-            l.next = Some(start(l.next) + i);
+        if let Some(l) = learned
+            .as_deref_mut()
+            .filter(|_| learned_interval.is_some())
+        {
+            l.last = Some(start(learned_next));
         }
         if quota_on {
             quota.next = Some(start(quota.next) + quota.interval);

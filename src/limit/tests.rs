@@ -74,6 +74,23 @@ fn a_paused_origin_releases_its_waiters_paced_at_the_learned_rate() {
     }
 }
 
+/// A rate cut between two requests spaces the second by the new interval,
+/// not the one in force when the first went out.
+#[test]
+fn a_cut_between_two_requests_spaces_the_second() {
+    let (limiter, now) = taught(None);
+    let first = limiter.take("GET", "/a", now).unwrap();
+    let before = limiter.learned_rate().unwrap();
+    // A throttle to a request let out after the last cut: cut again.
+    let later = now + Duration::from_millis(10);
+    limiter.on_answer_at(later, later, true);
+    let after = limiter.learned_rate().unwrap();
+    assert!(after < before, "{after} vs {before}");
+    let next = limiter.take("GET", "/a", later).unwrap_err();
+    let (gap, want) = (next - first, Duration::from_secs_f64(1.0 / after));
+    assert!(gap.abs_diff(want) < SLACK, "{gap:?} vs {want:?}");
+}
+
 /// Rows: (configured limit, what the learned rate may never exceed),
 /// through 30 s of successes after the throttle.
 #[test]

@@ -170,7 +170,9 @@ fn a_stated_pace_holds_ten_minutes_at_most() {
 /// change within about a second (e^-2.5 of the old rate is left).
 #[test]
 fn the_measured_rate_follows_the_sending_rate() {
-    let rows: [(&[(f64, usize)], f64, f64); 5] = [
+    /// Phases of (answers a second, how many).
+    type Phases = &'static [(f64, usize)];
+    let rows: [(Phases, f64, f64); 5] = [
         // 8 answers in the first half second: 7 gaps, counted from the first.
         (&[(16.0, 8)], 8.0 / (7.0 / 16.0), 1e-9),
         (&[(16.0, 48)], 16.0, 0.01),
