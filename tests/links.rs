@@ -1,5 +1,6 @@
-//! The application's link-change hint (`Client::network_changed`), against
-//! the mock server over TCP, on the real clock.
+//! Links as devices see them, against the mock server over TCP: the
+//! application's link-change hint (`Client::network_changed`) and pooled
+//! connections the server closed while idle.
 
 #![cfg(feature = "mock")]
 
@@ -7,7 +8,7 @@ use std::sync::{mpsc, Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use apiretry::mock::{MockServer, Reply};
-use apiretry::{Backoff, CancelToken, Client, Clock, Jitter, Request, VirtualClock};
+use apiretry::{Backoff, CancelToken, Client, Clock, Event, Jitter, Request, Step, VirtualClock};
 
 /// Probes 10 s apart: without a hint, nothing reaches a returned origin for
 /// seconds.
@@ -157,5 +158,43 @@ fn a_hint_after_a_30_s_outage_ends_the_probe_pause() {
                 "hint {hint} run {run}: success {back_after:?} after the return ({real:?} real)"
             );
         }
+    }
+}
+
+/// A pooled connection the server closed while idle (its keep-alive
+/// timeout) costs nothing: the pool sees it closed before writing to it,
+/// and the call goes on a new connection in one attempt, no backoff. Rows:
+/// (method) -> one attempt each, the second on a new connection.
+#[test]
+fn a_connection_the_server_closed_while_idle_costs_no_attempt() {
+    for method in ["GET", "POST", "PUT"] {
+        let server = MockServer::start().unwrap();
+        server.set_idle_timeout(Duration::from_millis(150));
+        server.script(
+            method,
+            "/x",
+            [Reply::json(200, "{}"), Reply::json(200, "{}")],
+        );
+        let retries = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let seen = retries.clone();
+        let client = Client::builder(server.url())
+            .observer(Arc::new(move |e: &Event<'_>| {
+                if matches!(e.step, Step::Retry(_)) {
+                    seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                }
+            }))
+            .build();
+        let request = Request::new(method, "/x").body(b"{}".to_vec()).expect(200);
+        client.send(&request).unwrap();
+        std::thread::sleep(Duration::from_millis(400));
+        client.send(&request).unwrap();
+        let seen: Vec<u64> = server.requests().iter().map(|r| r.connection).collect();
+        assert_eq!(seen.len(), 2, "{method}: {seen:?}");
+        assert_ne!(seen[0], seen[1], "{method}: a new connection");
+        assert_eq!(
+            retries.load(std::sync::atomic::Ordering::SeqCst),
+            0,
+            "{method}"
+        );
     }
 }

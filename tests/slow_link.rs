@@ -1,11 +1,17 @@
-//! A real slow link: in a network namespace of its own (`unshare -n`), the
-//! loopback shaped by `tc` to 2 Mbit/s (its MTU cut to Ethernet's 1500
-//! bytes: a 64 KiB loopback packet is bigger than the token bucket and
-//! would never pass, a link that stalls for good), `apiretry serve` and `apiretry
-//! request` move 5 MiB. With a 2 s stall limit the upload completes in one
-//! attempt (a slow but steady link is never cut), and its progress, drawn on
-//! a terminal (a pty through `script`), only grows. Skipped, saying why,
-//! where namespaces or `tc` are not to be had (not root, no iproute2).
+//! Real links, each in a network namespace of its own (`unshare -n`): the
+//! loopback shaped by `tc` (its MTU cut to Ethernet's 1500 bytes: a 64 KiB
+//! loopback packet is bigger than the token bucket and would never pass, a
+//! link that stalls for good), `apiretry serve` and `apiretry request`.
+//! - A slow link, 2 Mbit/s: 5 MiB go up in one attempt with a 2 s stall
+//!   limit (a slow but steady link is never cut), and the progress, drawn
+//!   on a terminal (a pty through `script`), only grows.
+//! - A link that dies mid-upload, once the kernel holds the whole body: its
+//!   bucket replaced by one no packet fits (every packet dropped, both
+//!   ways), the attempt ends as `timeout` within the stall limit + 2 s.
+//!   Before `TCP_USER_TIMEOUT`, only the phase timeout ended it.
+//!
+//! Skipped, saying why, where namespaces or `tc` are not to be had (not
+//! root, no iproute2).
 
 #![cfg(all(feature = "cli", target_os = "linux"))]
 
@@ -13,21 +19,17 @@ use std::process::Command;
 
 const SIZE: usize = 5 << 20;
 
-#[test]
-fn a_steady_2_mbit_upload_completes_in_one_attempt() {
-    let usable = Command::new("unshare")
+/// Whether `unshare -n` and `tc` work here.
+fn namespaces() -> bool {
+    Command::new("unshare")
         .args(["-n", "sh", "-c", "ip link set lo mtu 1500 up && tc qdisc add dev lo root tbf rate 2mbit burst 32kbit latency 400ms"])
         .output()
-        .is_ok_and(|o| o.status.success());
-    let script = std::path::Path::new("/usr/bin/script");
-    if !usable || !script.exists() {
-        eprintln!("skipped: `unshare -n` with `tc` (root, iproute2) and `script` are needed");
-        return;
-    }
-    let dir = std::env::temp_dir().join(format!("apiretry-slow-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("clip.mov");
-    std::fs::write(&file, vec![7u8; SIZE]).unwrap();
+        .is_ok_and(|o| o.status.success())
+}
+
+/// `apiretry serve` answering 200 to `PUT /up` in `dir`, on `port`, as a
+/// shell command to start it in the background.
+fn serve(dir: &std::path::Path, port: u16) -> String {
     let scenario = dir.join("s.json");
     std::fs::write(
         &scenario,
@@ -35,12 +37,71 @@ fn a_steady_2_mbit_upload_completes_in_one_attempt() {
     )
     .unwrap();
     let bin = env!("CARGO_BIN_EXE_apiretry");
+    format!(
+        "({bin} serve --scenario {} --port {port} --for 60 >/dev/null 2>&1 &) && sleep 0.5",
+        scenario.display()
+    )
+}
+
+#[test]
+fn a_link_that_dies_mid_upload_ends_as_timeout_within_the_stall_limit() {
+    if !namespaces() {
+        eprintln!("skipped: `unshare -n` with `tc` (root, iproute2) are needed");
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("apiretry-dead-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("chunk");
+    // 256 KiB at 512 kbit/s: 4 s on the wire, all of it in the kernel's
+    // buffers at once; the link dies 1.5 s in.
+    std::fs::write(&file, vec![7u8; 256 << 10]).unwrap();
+    let bin = env!("CARGO_BIN_EXE_apiretry");
+    let inner = format!(
+        "ip link set lo mtu 1500 up && tc qdisc add dev lo root tbf rate 512kbit burst 32kbit latency 2000ms && \
+         {serve} && \
+         ((sleep 1.5; tc qdisc replace dev lo root tbf rate 8kbit burst 40b latency 1ms) &) && \
+         {bin} request http://127.0.0.1:18319/up --method PUT --body-file {f} --stall-ms 2000 \
+           --timeout-ms 60000 --attempts 1 --json",
+        serve = serve(&dir, 18319),
+        f = file.display(),
+    );
+    let out = Command::new("unshare")
+        .args(["-n", "sh", "-c", &inner])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let summary: serde_json::Value =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
+    assert_eq!(summary["ok"], false, "{text}");
+    assert_eq!(summary["error"]["kind"], "timeout", "{text}");
+    let elapsed = summary["elapsed_ms"].as_u64().unwrap();
+    // Not before the link died; within the stall limit + 2 s after it.
+    assert!(
+        (1500..=1500 + 2000 + 2000).contains(&elapsed),
+        "{elapsed} ms: {text}"
+    );
+    eprintln!("the link died 1.5 s in: timeout after {elapsed} ms");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_steady_2_mbit_upload_completes_in_one_attempt() {
+    let script = std::path::Path::new("/usr/bin/script");
+    if !namespaces() || !script.exists() {
+        eprintln!("skipped: `unshare -n` with `tc` (root, iproute2) and `script` are needed");
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("apiretry-slow-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("clip.mov");
+    std::fs::write(&file, vec![7u8; SIZE]).unwrap();
+    let bin = env!("CARGO_BIN_EXE_apiretry");
     // Inside the namespace: shape, serve, then upload on a pty.
     let inner = format!(
         "ip link set lo mtu 1500 up && tc qdisc add dev lo root tbf rate 2mbit burst 32kbit latency 400ms && \
-         ({bin} serve --scenario {s} --port 18317 --for 60 >/dev/null &) && sleep 0.5 && \
+         {serve} && \
          {bin} request http://127.0.0.1:18317/up --method PUT --body-file {f} --stall-ms 2000 --timeout-ms 60000 --json",
-        s = scenario.display(),
+        serve = serve(&dir, 18317),
         f = file.display(),
     );
     let out = Command::new("unshare")

@@ -129,7 +129,7 @@ fn agent(
     let resolver = ureq::unversioned::resolver::DefaultResolver::default();
     ureq::Agent::with_parts(
         config.build(),
-        super::stall::connector(generation.clone()),
+        super::stall::connector(generation.clone(), stall),
         resolver,
     )
 }

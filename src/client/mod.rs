@@ -23,6 +23,7 @@ mod redirect;
 mod request;
 mod response;
 mod send;
+mod socket;
 mod stall;
 mod timeouts;
 mod tls;

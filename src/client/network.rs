@@ -3,16 +3,22 @@
 
 use std::io;
 
+use super::socket::is_unacknowledged;
 use crate::error::ApiError;
 use crate::kind::{Kind, Retry};
+
+/// What a stalled transfer's hint says.
+const STALLED: &str = "The link went silent mid-transfer (Wi-Fi lost, a dead route) or the peer \
+                       stopped reading or sending: retried on a new connection.";
 
 /// [`network`], and for a stall (known by its variant) how far the
 /// exchange had come.
 pub(super) fn network_after(err: ureq::Error, sent: u64, received: u64) -> ApiError {
-    let stalled = matches!(
-        err,
-        ureq::Error::Timeout(ureq::Timeout::PerRead | ureq::Timeout::PerWrite)
-    );
+    let stalled = match &err {
+        ureq::Error::Timeout(t) => matches!(t, ureq::Timeout::PerRead | ureq::Timeout::PerWrite),
+        ureq::Error::Io(e) => is_unacknowledged(e),
+        _ => false,
+    };
     let mut error = network(err);
     if stalled {
         error.message = format!(
@@ -77,10 +83,17 @@ pub(crate) fn network(err: ureq::Error) -> ApiError {
                         _ => "came",
                     }
                 ))
-                .with_hint(
-                    "The link went silent mid-transfer (Wi-Fi lost, a dead route) or the peer \
-                     stopped reading or sending: retried on a new connection.",
-                );
+                .with_hint(STALLED);
+        }
+        // The kernel ended the connection: what it sent stayed unacknowledged
+        // (or held back by a zero window) for the stall limit.
+        E::Io(e) if is_unacknowledged(e) => {
+            return ApiError::new(Kind::Timeout)
+                .with_message(
+                    "the transfer stalled: no byte could be sent (the peer acknowledged none) \
+                     for the stall limit",
+                )
+                .with_hint(STALLED);
         }
         E::Timeout(_) | E::BodyStalled => Kind::Timeout,
         E::HostNotFound => Kind::Dns,

@@ -9,30 +9,40 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use std::time::Duration;
+
 use ureq::unversioned::transport::{
-    Buffers, ConnectionDetails, Connector, DefaultConnector, NextTimeout, Transport,
+    Buffers, ConnectProxyConnector, ConnectionDetails, Connector, NextTimeout, RustlsConnector,
+    Transport,
 };
 use ureq::Timeout;
 
-/// ureq's default connectors, each transport wrapped in [`StallGuard`];
-/// a connection is not reused once `generation` moved past its own.
-pub(crate) fn connector(generation: Arc<AtomicU64>) -> impl Connector {
-    DefaultConnector::new().chain(Guard(generation))
+use super::socket::Tcp;
+
+/// The connectors an agent whose stall limit is `stall` uses: HTTP proxy
+/// tunnels and TLS as ureq's, TCP the client's own ([`Tcp`]), each
+/// transport wrapped in [`StallGuard`]; a connection is not reused once
+/// `generation` moved past its own.
+pub(crate) fn connector(generation: Arc<AtomicU64>, stall: Option<Duration>) -> impl Connector {
+    ().chain(ConnectProxyConnector::default())
+        .chain(Tcp { stall })
+        .chain(RustlsConnector::default())
+        .chain(Guard(generation))
 }
 
 #[derive(Debug)]
 struct Guard(Arc<AtomicU64>);
 
-impl Connector<Box<dyn Transport>> for Guard {
+impl<In: Transport> Connector<In> for Guard {
     type Out = StallGuard;
 
     fn connect(
         &self,
         _: &ConnectionDetails,
-        chained: Option<Box<dyn Transport>>,
+        chained: Option<In>,
     ) -> Result<Option<StallGuard>, ureq::Error> {
         let born = self.0.load(Ordering::Acquire);
-        Ok(chained.map(|t| StallGuard(t, self.0.clone(), born)))
+        Ok(chained.map(|t| StallGuard(t.boxed(), self.0.clone(), born)))
     }
 }
 

@@ -53,7 +53,8 @@ pub(super) fn accept_loop(listener: TcpListener, addr: SocketAddr, shared: &Arc<
 fn serve(stream: TcpStream, shared: &Shared) {
     let _ = stream.set_nonblocking(false);
     let _ = stream.set_nodelay(true);
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
+    let idle = shared.state().idle.unwrap_or(Duration::from_secs(30));
+    let _ = stream.set_read_timeout(Some(idle));
     // The socket itself, for resets and shutdowns under any TLS layer.
     let Ok(tcp) = stream.try_clone() else {
         return;

@@ -68,6 +68,8 @@ struct State {
     token: Option<String>,
     open: Vec<String>,
     auth: Option<AuthServer>,
+    /// How long a connection may wait for its next request (30 s unset).
+    idle: Option<Duration>,
 }
 
 struct Shared {
@@ -342,6 +344,12 @@ impl MockServer {
     /// endpoints, health checks, presigned uploads).
     pub fn open_path(&self, pattern: &str) {
         self.shared.state().open.push(pattern.to_owned());
+    }
+
+    /// Closes connections that wait longer than `idle` for a request (or a
+    /// body's next byte), as servers' keep-alive timeouts do; new ones only.
+    pub fn set_idle_timeout(&self, idle: Duration) {
+        self.shared.state().idle = Some(idle);
     }
 
     /// Takes the server down (connections refused, open ones reset) or back up.
