@@ -836,6 +836,46 @@ fn c_overload_gate_passes() {
     assert_eq!(attempts, server.requests().len(), "{output}");
 }
 
+/// examples-c/links_test.c under valgrind: a call held while the server
+/// resets every connection goes through within 0.5 s of the hint
+/// (`apiretry_client_network_changed`) given once the server is back; the
+/// program and this test keep step over its stdin and stdout.
+#[cfg(feature = "mock")]
+#[test]
+fn c_network_change_hint_lets_a_held_call_through() {
+    use apiretry::mock::{MockServer, Reply};
+    use std::io::{BufRead, Write};
+    let root = env!("CARGO_MANIFEST_DIR");
+    build();
+    let server = MockServer::start().unwrap();
+    server.script("GET", "/x", [Reply::json(200, "{}")]);
+    server.set_resetting(true);
+    let mut cmd = checked(std::path::Path::new(&format!(
+        "{root}/examples-c/links_test"
+    )));
+    cmd.env("APIRETRY_MOCK_URL", server.url())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    assert_eq!(line.trim(), "held", "{line}");
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    server.set_resetting(false);
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"back\n").unwrap();
+    drop(stdin);
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut out, &mut rest).unwrap();
+    let status = child.wait().unwrap();
+    assert!(
+        status.success() && rest.contains(" passed, 0 failed"),
+        "{rest}"
+    );
+    eprintln!("{}", rest.lines().next().unwrap_or_default());
+}
+
 /// The README's pairing example (examples-c/pair.c): the first run pairs
 /// and creates an asset; after a "restart" the second finds the tokens in
 /// its file and pairs no more; when the API stops taking the access token,
