@@ -45,6 +45,7 @@ pub mod redact;
 mod retry;
 mod route;
 pub mod samples;
+pub mod upload;
 
 pub use backoff::{Backoff, Jitter, Schedule};
 pub use budget::RetryBudget;
