@@ -1,8 +1,8 @@
 //! `apiretry`: classify API responses from the command line.
 //!
 //! Exit codes: 0 when the command did its job (for `classify`, whatever the
-//! classification says), 1 when `request` failed, 2 for bad arguments or
-//! unreadable input files.
+//! classification says), 1 when `request` or `upload` failed, 2 for bad
+//! arguments or unreadable input files, 3 when an upload's URLs expired.
 
 use std::process::ExitCode;
 
@@ -13,6 +13,7 @@ mod pair;
 mod request;
 mod serve;
 mod session;
+mod upload;
 
 const USAGE: &str = "\
 apiretry: classify HTTP API failures into the apiretry taxonomy
@@ -30,6 +31,8 @@ usage:
   apiretry refresh --token-url URL --client-id ID [--client-secret S] [--header 'N: V']...
                     --store FILE [--json]
                     refresh the tokens in FILE
+  apiretry upload FILE --parts PARTS_JSON --journal JOURNAL [--parallel N] [--json]
+                    upload a file in parts to presigned URLs, resumable from its journal
   apiretry demo     a C2C device session against the built-in mock API
   apiretry samples  classify the example responses of the source documents
   apiretry help     show this text
@@ -62,6 +65,7 @@ fn main() -> ExitCode {
         Some("serve") => serve::run(args),
         Some("pair") => pair::pair(args),
         Some("refresh") => pair::refresh(args),
+        Some("upload") => upload::run(args),
         Some("help" | "--help" | "-h") => {
             println!("{USAGE}");
             Ok(0)

@@ -1,0 +1,153 @@
+//! `apiretry upload`: a file in parts to presigned URLs (`apiretry::upload`),
+//! resumable through its journal.
+
+use std::ffi::OsString;
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use apiretry::upload::{Upload, JOURNAL_REFUSED, URLS_EXPIRED};
+use apiretry::{Client, Kind, Policy, Retry, StallLimits};
+use lexopt::prelude::*;
+use serde::Deserialize;
+
+use crate::{args, UsageError};
+
+const HELP: &str = "\
+usage: apiretry upload FILE --parts PARTS_JSON --journal JOURNAL [options]
+
+Uploads FILE in parts, each PUT to its presigned URL (the s3 profile, the
+chunk-upload timeouts), several at once. Each part done is written to the
+journal with its ETag; run again with the same journal to resume after a
+crash or a power loss: done parts are not sent again.
+
+PARTS_JSON is a file {\"part_size\": BYTES, \"urls\": [\"https://...\", ...]}
+with one URL per part: ceil(size / part_size) of them (1 for an empty file).
+
+Exit codes: 0 every part done; 1 a part failed for good (its classification
+on stderr; finished parts stay in the journal); 3 the URLs have expired (run
+again with fresh URLs and the same journal); 2 bad arguments or input (a
+missing file, a bad parts file, a journal of another file or layout).
+
+options:
+  --parts F        the parts file (required)
+  --journal F      the journal (required; made if missing)
+  --parallel N     parts in flight at once (default 4)
+  --attempts N     attempts per part (default 8)
+  --stall-ms N     end an attempt that moves no byte for N ms (default 30000)
+  --json           print one JSON object at the end: the parts' ETags, the
+                   body bytes sent by this run, the parts found done";
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Parts {
+    part_size: u64,
+    urls: Vec<String>,
+}
+
+pub fn run(argv: impl Iterator<Item = OsString>) -> Result<i32, UsageError> {
+    let mut parser = lexopt::Parser::from_args(argv);
+    let (mut file, mut parts, mut journal): (Option<PathBuf>, Option<PathBuf>, Option<PathBuf>) =
+        (None, None, None);
+    let mut parallel = apiretry::upload::DEFAULT_PARALLEL;
+    let mut policy = Policy::default();
+    let mut stalls = None;
+    let mut json = false;
+    while let Some(arg) = parser.next()? {
+        match arg {
+            Value(v) if file.is_none() => file = Some(v.into()),
+            Long("parts") => args::set_once(&mut parts, parser.value()?.into(), "--parts")?,
+            Long("journal") => args::set_once(&mut journal, parser.value()?.into(), "--journal")?,
+            Long("parallel") => {
+                parallel = args::number(&parser.value()?.string()?, "--parallel")? as usize
+            }
+            Long("attempts") => {
+                let n = args::number(&parser.value()?.string()?, "--attempts")?;
+                policy = policy.with_max_attempts(n);
+            }
+            Long("stall-ms") => {
+                let ms = args::number(&parser.value()?.string()?, "--stall-ms")?;
+                stalls = Some(StallLimits::all(Duration::from_millis(ms.into())));
+            }
+            Long("json") => json = true,
+            Long("help") | Short('h') => {
+                println!("{HELP}");
+                return Ok(0);
+            }
+            _ => return Err(arg.unexpected().into()),
+        }
+    }
+    let file = file.ok_or_else(|| "upload needs a FILE".to_owned())?;
+    let parts = parts.ok_or_else(|| "upload needs --parts".to_owned())?;
+    let journal = journal.ok_or_else(|| "upload needs --journal".to_owned())?;
+    if !file.is_file() {
+        return Err(UsageError(format!("{} is not a file", file.display())));
+    }
+    let text = args::read_file(parts.as_os_str(), "the parts file")?;
+    let Parts { part_size, urls } = serde_json::from_slice(&text).map_err(|e| {
+        UsageError(format!(
+            "{} is not a parts file ({{\"part_size\": BYTES, \"urls\": [...]}}): {e}",
+            parts.display()
+        ))
+    })?;
+    let Some(first) = urls.first() else {
+        return Err(UsageError(format!("{} lists no URL", parts.display())));
+    };
+    let mut builder = Client::builder(first.clone()).policy(policy);
+    if let Some(s) = stalls {
+        builder = builder.stall_limits(s);
+    }
+    let mut upload = Upload::new(&builder.build(), &file, part_size)
+        .urls(urls)
+        .journal(&journal)
+        .parallel(parallel);
+    if std::io::stderr().is_terminal() {
+        upload = upload.progress(|p| {
+            eprint!(
+                "\r{} of {} bytes, {} of {} parts",
+                p.bytes_done, p.bytes_total, p.parts_done, p.parts_total
+            );
+            let _ = std::io::stderr().flush();
+        });
+    }
+    let result = upload.run(None);
+    if std::io::stderr().is_terminal() {
+        eprintln!();
+    }
+    let err = match result {
+        Ok(done) => {
+            let listed: Vec<_> = done
+                .etags
+                .iter()
+                .enumerate()
+                .map(|(i, etag)| serde_json::json!({"part": i + 1, "etag": etag}))
+                .collect();
+            let summary = serde_json::json!({
+                "parts": listed, "bytes_sent": done.bytes_sent, "resumed": done.resumed,
+            });
+            match json {
+                true => println!("{summary}"),
+                false => println!(
+                    "{} parts done ({} found done in the journal), {} bytes sent",
+                    done.etags.len(),
+                    done.resumed,
+                    done.bytes_sent
+                ),
+            }
+            return Ok(0);
+        }
+        Err(e) => e,
+    };
+    eprintln!("apiretry upload: {err}");
+    if !err.hint.is_empty() {
+        eprintln!("hint: {}", err.hint);
+    }
+    // Input refused before anything was sent is bad input; else a failure.
+    let refused = err.code.as_deref() == Some(JOURNAL_REFUSED)
+        || (err.kind == Kind::Application && err.retry == Retry::No);
+    Ok(match err.code.as_deref() {
+        Some(URLS_EXPIRED) => 3,
+        _ if refused => 2,
+        _ => 1,
+    })
+}

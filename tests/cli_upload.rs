@@ -1,0 +1,147 @@
+//! `apiretry upload` against the mock: its exit codes, its JSON summary,
+//! and a rerun with fresh URLs and the same journal that sends only the
+//! parts not done.
+
+#![cfg(feature = "cli")]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use apiretry::mock::{MockServer, Reply};
+
+const PART: usize = 1000;
+
+fn dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("apiretry-cli-upload-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// A parts file for `urls` with 1000-byte parts.
+fn parts_file(dir: &Path, name: &str, urls: &[String]) -> PathBuf {
+    let path = dir.join(name);
+    let text = serde_json::json!({"part_size": PART, "urls": urls});
+    std::fs::write(&path, text.to_string()).unwrap();
+    path
+}
+
+/// Routes `/{prefix}/{i}` answering 200 with ETag `"e<i>"`; their URLs.
+fn routes(server: &MockServer, prefix: &str, n: usize) -> Vec<String> {
+    (1..=n)
+        .map(|i| {
+            let path = format!("/{prefix}/{i}");
+            let etag = format!("\"e{i}\"");
+            server.script("PUT", &path, [Reply::status(200).header("ETag", &etag)]);
+            format!("{}{path}", server.url())
+        })
+        .collect()
+}
+
+fn upload(file: &Path, parts: &Path, journal: &Path) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_apiretry"))
+        .arg("upload")
+        .arg(file)
+        .arg("--parts")
+        .arg(parts)
+        .arg("--journal")
+        .arg(journal)
+        .args(["--parallel", "2", "--attempts", "2", "--json"])
+        .output()
+        .unwrap();
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    (
+        out.status.code().unwrap_or(-1),
+        text(&out.stdout),
+        text(&out.stderr),
+    )
+}
+
+const EXPIRED: &str =
+    "<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>";
+
+/// Part 3's URL has expired: exit 3, the other parts in the journal; the
+/// rerun with fresh URLs sends part 3 only (and those never started).
+#[test]
+fn expired_urls_exit_3_and_a_rerun_with_fresh_ones_finishes() {
+    let server = MockServer::start().unwrap();
+    let d = dir("expired");
+    let file = d.join("clip.mov");
+    std::fs::write(&file, vec![5u8; 4 * PART + 10]).unwrap();
+    let journal = d.join("clip.journal");
+    let old = routes(&server, "old", 5);
+    server.script("PUT", "/old/3", [Reply::json(403, EXPIRED)]);
+    let (code, _, err) = upload(&file, &parts_file(&d, "old.json", &old), &journal);
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("expired"), "{err}");
+    let before = server.requests().len();
+    let fresh = routes(&server, "new", 5);
+    let (code, out, err) = upload(&file, &parts_file(&d, "new.json", &fresh), &journal);
+    assert_eq!(code, 0, "{err}");
+    let summary: serde_json::Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
+    let etags: Vec<&str> = summary["parts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["etag"].as_str().unwrap())
+        .collect();
+    assert_eq!(etags.len(), 5);
+    let resumed = summary["resumed"].as_u64().unwrap() as usize;
+    let rerun: Vec<String> = server.requests()[before..]
+        .iter()
+        .map(|r| r.path.clone())
+        .collect();
+    assert_eq!(resumed + rerun.len(), 5, "{rerun:?}");
+    assert!(rerun.contains(&"/new/3".to_owned()), "{rerun:?}");
+    assert!(rerun.iter().all(|p| p.starts_with("/new/")), "{rerun:?}");
+}
+
+/// Rows: (what is wrong) -> exit code, and how many requests were sent
+/// (a failed part stops new ones; with 2 in flight, the third part may
+/// have started before part 2 failed).
+#[test]
+fn bad_input_exits_2_sending_nothing_and_a_failed_part_exits_1() {
+    let server = MockServer::start().unwrap();
+    let d = dir("codes");
+    let file = d.join("clip.mov");
+    std::fs::write(&file, vec![5u8; 3 * PART]).unwrap();
+    let urls = routes(&server, "p", 3);
+    let good = parts_file(&d, "good.json", &urls);
+    let few = parts_file(&d, "few.json", &urls[..2]);
+    let garbage = d.join("garbage.json");
+    std::fs::write(&garbage, "{\"part_size\": 5").unwrap();
+    let other = d.join("other.journal");
+    std::fs::write(&other, "{\"version\": 1}").unwrap();
+    let missing = d.join("missing.mov");
+    let failing = routes(&server, "f", 3);
+    server.script("PUT", "/f/2", [Reply::status(403)]);
+    let failing = parts_file(&d, "failing.json", &failing);
+    let rows: [(&str, &Path, &Path, &Path, i32, [usize; 2]); 5] = [
+        ("too few URLs", &file, &few, &d.join("j1"), 2, [0, 0]),
+        (
+            "not a parts file",
+            &file,
+            &garbage,
+            &d.join("j2"),
+            2,
+            [0, 0],
+        ),
+        ("not a journal", &file, &good, &other, 2, [0, 0]),
+        ("no such file", &missing, &good, &d.join("j3"), 2, [0, 0]),
+        (
+            "a part refused for good",
+            &file,
+            &failing,
+            &d.join("j4"),
+            1,
+            [2, 3],
+        ),
+    ];
+    for (what, file, parts, journal, want, [least, most]) in rows {
+        server.clear_requests();
+        let (code, _, err) = upload(file, parts, journal);
+        assert_eq!(code, want, "{what}: {err}");
+        let sent = server.requests().len();
+        assert!((least..=most).contains(&sent), "{what}: {sent} sent: {err}");
+    }
+}
