@@ -116,7 +116,9 @@ fn bad_input_exits_2_sending_nothing_and_a_failed_part_exits_1() {
     let failing = routes(&server, "f", 3);
     server.script("PUT", "/f/2", [Reply::status(403)]);
     let failing = parts_file(&d, "failing.json", &failing);
-    let rows: [(&str, &Path, &Path, &Path, i32, [usize; 2]); 5] = [
+    /// (what, file, parts file, journal, exit code, [least, most] sent)
+    type Row<'a> = (&'a str, &'a Path, &'a Path, &'a Path, i32, [usize; 2]);
+    let rows: [Row; 5] = [
         ("too few URLs", &file, &few, &d.join("j1"), 2, [0, 0]),
         (
             "not a parts file",
