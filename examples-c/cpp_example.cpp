@@ -5,6 +5,10 @@
 // [PAIR_URL TOKEN_FILE]
 #include <cstdio>
 #include <cstring>
+#include <string>
+
+#include <stdlib.h>
+#include <unistd.h>
 
 #include "apiretry.hpp"
 
@@ -104,6 +108,25 @@ int main(int argc, char **argv) {
   EXPECT(resp.ok() && resp.value().header("x-request-id", id) == "r-1");
   // The device's link changed (a Wi-Fi or LTE attach): tell the client.
   EXPECT(client.value().network_changed().ok());
+
+  // A file's upload in parts: 2500 bytes, parts of 1000, each to its URL.
+  char clip[] = "/tmp/apiretry-cpp-clip-XXXXXX";
+  int fd = mkstemp(clip);
+  EXPECT(fd >= 0);
+  static const char bytes[2500] = {0};
+  EXPECT(fd >= 0 && write(fd, bytes, sizeof bytes) == (ssize_t)sizeof bytes);
+  if (fd >= 0) close(fd);
+  auto upload = apiretry::Upload::make(client.value(), clip, 1000);
+  EXPECT(upload.ok());
+  for (int part = 1; part <= 3; part++) {
+    std::string url = std::string(argv[1]) + "/parts/" + std::to_string(part);
+    EXPECT(upload.value().add_url(url.c_str()).ok());
+  }
+  EXPECT(upload.value().run().ok());
+  auto etag = upload.value().etag(3);
+  EXPECT(etag.ok() && etag.value() == "\"p3\"");
+  EXPECT(upload.value().etag(4).error().code() == APIRETRY_RESULT_INVALID_ARGUMENT);
+  std::remove(clip);
 
   // A failure: classified, with its message.
   auto paused = apiretry::Request::make(std::string_view("POST"), std::string_view("/paused"));

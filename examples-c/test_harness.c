@@ -360,6 +360,21 @@ static void test_client(const char *url) {
   /* The link changed: the next call goes on a fresh connection. */
   CHECK(apiretry_client_network_changed(client) == APIRETRY_RESULT_OK);
   CHECK(apiretry_client_network_changed(NULL) == APIRETRY_RESULT_NULL_POINTER);
+  /* An upload's arguments: NULLs, a zero part size, a bad URL, a result asked too soon. */
+  apiretry_upload *up = NULL;
+  uint32_t parts = 0;
+  CHECK(apiretry_upload_new(NULL, "clip.mov", 1024, &up) == APIRETRY_RESULT_NULL_POINTER && up == NULL);
+  CHECK(apiretry_upload_new(client, "clip.mov", 0, &up) == APIRETRY_RESULT_INVALID_ARGUMENT && up == NULL);
+  CHECK(apiretry_upload_new(client, BAD_UTF8, 1024, &up) == APIRETRY_RESULT_INVALID_UTF8);
+  CHECK(apiretry_upload_new(client, "clip.mov", 1024, &up) == APIRETRY_RESULT_OK);
+  CHECK(apiretry_upload_add_url(up, "not a url") == APIRETRY_RESULT_INVALID_ARGUMENT);
+  CHECK(apiretry_upload_add_url(NULL, "http://x/1") == APIRETRY_RESULT_NULL_POINTER);
+  CHECK(apiretry_upload_set_parallel(up, 0) == APIRETRY_RESULT_INVALID_ARGUMENT);
+  CHECK(apiretry_upload_set_url_callback(up, NULL, NULL) == APIRETRY_RESULT_NULL_POINTER);
+  CHECK(apiretry_upload_result(up, &parts, NULL, NULL) == APIRETRY_RESULT_ABSENT);
+  CHECK(apiretry_upload_run(up, NULL, NULL) == APIRETRY_RESULT_API_FAILURE); /* no such file */
+  apiretry_upload_free(up);
+  apiretry_upload_free(NULL);
   CHECK(apiretry_request_new("GET", "/ok", &req) == APIRETRY_RESULT_OK);
   CHECK(apiretry_client_send(client, req, NULL, &resp, &err) == APIRETRY_RESULT_OK);
   CHECK(apiretry_response_header(resp, BAD_UTF8, buf, sizeof buf, &n) == APIRETRY_RESULT_INVALID_UTF8);

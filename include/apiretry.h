@@ -488,6 +488,10 @@ typedef struct apiretry_response apiretry_response;
 // calls.
 typedef struct apiretry_retrier apiretry_retrier;
 
+// One file's upload (`apiretry_upload_new`); release it with
+// `apiretry_upload_free`. Not to be shared between threads while it runs.
+typedef struct apiretry_upload apiretry_upload;
+
 // A backoff policy: `min(base_ms * factor^attempt, cap_ms)`, with `jitter`
 // one of `APIRETRY_JITTER_*`.
 typedef struct {
@@ -657,6 +661,37 @@ typedef struct {
   // Attempts made so far, this one included.
   uint32_t attempts;
 } apiretry_decision;
+
+// Gives part `part`'s URL (from 1): writes it, without a NUL, into `buf`
+// (`len` bytes), its length into `*out_n`, and returns 0. `expired` is
+// true when the URL given before for that part was refused as expired
+// (asked once per part). A URL longer than `len`: set `*out_n` to its
+// length and return `APIRETRY_RESULT_BUFFER_TOO_SMALL` (6), to be asked
+// again with a buffer that large (up to 64 KiB). Any other number stops
+// the upload. Called from the threads sending parts.
+typedef uint32_t (*apiretry_upload_url_callback)(void *user_data,
+                                                 uint32_t part,
+                                                 bool expired,
+                                                 char *buf,
+                                                 size_t len,
+                                                 size_t *out_n);
+
+// How far an upload has come (`apiretry_upload_set_progress_callback`).
+typedef struct {
+  // Body bytes of done parts, and of parts in flight so far.
+  uint64_t bytes_done;
+  // The file's size.
+  uint64_t bytes_total;
+  // Parts done (those found in the journal included).
+  uint32_t parts_done;
+  // Parts in all.
+  uint32_t parts_total;
+} apiretry_upload_progress;
+
+// Receives an upload's progress, from the threads sending its parts;
+// `progress` is valid during the call only.
+typedef void (*apiretry_upload_progress_callback)(void *user_data,
+                                                  const apiretry_upload_progress *progress);
 
 #ifdef __cplusplus
 extern "C" {
@@ -1313,6 +1348,68 @@ apiretry_result apiretry_call_on_transport_error(apiretry_call *call,
 
 // Releases a call; NULL is ignored.
 void apiretry_call_free(apiretry_call *call);
+
+// The upload of the file at `path` in parts of `part_size` bytes, sent by
+// `client` (PUT, the `s3` profile, the chunk-upload timeouts, 4 parts in
+// flight, no journal) into `*out_upload`. URLs are then given in order
+// with `apiretry_upload_add_url`, or asked with
+// `apiretry_upload_set_url_callback`.
+apiretry_result apiretry_upload_new(const apiretry_client *client,
+                                    const char *path,
+                                    uint64_t part_size,
+                                    apiretry_upload **out_upload);
+
+// Adds the next part's URL (part 1 first).
+apiretry_result apiretry_upload_add_url(apiretry_upload *upload, const char *url);
+
+// Asks `callback` for each part's URL instead (see
+// `apiretry_upload_url_callback`). `user_data` must be usable from any
+// thread while the upload runs.
+apiretry_result apiretry_upload_set_url_callback(apiretry_upload *upload,
+                                                 apiretry_upload_url_callback callback,
+                                                 void *user_data);
+
+// Keeps the done parts in the journal at `path`, and resumes from it.
+apiretry_result apiretry_upload_set_journal(apiretry_upload *upload, const char *path);
+
+// How many parts are in flight at once (1 to 64).
+apiretry_result apiretry_upload_set_parallel(apiretry_upload *upload, uint32_t parts);
+
+// Tells `callback` how far the upload has come. `user_data` must be
+// usable from any thread while the upload runs.
+apiretry_result apiretry_upload_set_progress_callback(apiretry_upload *upload,
+                                                      apiretry_upload_progress_callback callback,
+                                                      void *user_data);
+
+// Runs the upload to its end on this thread and as many more as parts in
+// flight. `APIRETRY_RESULT_API_FAILURE` when a part failed for good, the
+// URLs expired (classification code `urls_expired`: run again with fresh
+// URLs and the same journal), the journal is another file's or layout's
+// (code `journal_refused`), or `cancel` (may be NULL) cancelled it;
+// `*out_error` then receives the classification, unless NULL. What
+// finished stays in the journal.
+apiretry_result apiretry_upload_run(apiretry_upload *upload,
+                                    const apiretry_cancel *cancel,
+                                    apiretry_classification **out_error);
+
+// After a run that succeeded: the number of parts, the body bytes this run
+// sent (retries included), and the parts found done in the journal;
+// `APIRETRY_RESULT_ABSENT` before. Any out pointer may be NULL.
+apiretry_result apiretry_upload_result(const apiretry_upload *upload,
+                                       uint32_t *out_parts,
+                                       uint64_t *out_bytes_sent,
+                                       uint32_t *out_resumed);
+
+// Part `part`'s ETag (from 1), exactly as the server sent it, after a run
+// that succeeded, copied into `buf` as `apiretry_response_header` does.
+apiretry_result apiretry_upload_etag(const apiretry_upload *upload,
+                                     uint32_t part,
+                                     char *buf,
+                                     size_t len,
+                                     size_t *out_n);
+
+// Releases an upload that is not running; NULL is ignored.
+void apiretry_upload_free(apiretry_upload *upload);
 
 // The library's version, e.g. "0.1.0": a static NUL-terminated string
 // that must not be freed.

@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <cstring>
 #include <new>
+#include <string>
 #include <string_view>
 #include <type_traits>
 #include <utility>
@@ -471,6 +472,8 @@ class Client {
     return needed;
   }
 
+  const apiretry_client *get() const { return c_.get(); }
+
  private:
   friend class ClientBuilder;
   explicit Client(apiretry_client *c) : c_(c) {}
@@ -641,6 +644,49 @@ class RateLearner {
  private:
   explicit RateLearner(apiretry_rate_learner *l) : l_(l) {}
   detail::Owner<apiretry_rate_learner, apiretry_rate_learner_free> l_;
+};
+
+// A file's upload in parts, several in flight, resumable through its
+// journal (apiretry_upload_*). One thread runs it at a time.
+class Upload {
+ public:
+  static Result<Upload> make(const Client &client, const char *path, std::uint64_t part_size) {
+    apiretry_upload *u = nullptr;
+    apiretry_result r = apiretry_upload_new(client.get(), path, part_size, &u);
+    if (r != APIRETRY_RESULT_OK) return Error(r);
+    return Upload(u);
+  }
+  Status add_url(const char *url) { return detail::check(apiretry_upload_add_url(u_.get(), url)); }
+  Status url_callback(apiretry_upload_url_callback callback, void *user_data) {
+    return detail::check(apiretry_upload_set_url_callback(u_.get(), callback, user_data));
+  }
+  Status journal(const char *path) { return detail::check(apiretry_upload_set_journal(u_.get(), path)); }
+  Status parallel(std::uint32_t parts) { return detail::check(apiretry_upload_set_parallel(u_.get(), parts)); }
+  Status progress(apiretry_upload_progress_callback callback, void *user_data) {
+    return detail::check(apiretry_upload_set_progress_callback(u_.get(), callback, user_data));
+  }
+  // The classification's code is "urls_expired" when fresh URLs are needed.
+  Status run(const Cancel *cancel = nullptr) {
+    apiretry_classification *err = nullptr;
+    apiretry_result r = apiretry_upload_run(u_.get(), cancel != nullptr ? cancel->get() : nullptr, &err);
+    if (r != APIRETRY_RESULT_OK) return Error(r, Classification(err));
+    return Status();
+  }
+  // After a run that succeeded: part `part`'s ETag (from 1).
+  Result<std::string> etag(std::uint32_t part) const {
+    std::size_t n = 0;
+    apiretry_result r = apiretry_upload_etag(u_.get(), part, nullptr, 0, &n);
+    if (r != APIRETRY_RESULT_BUFFER_TOO_SMALL) return Error(r);
+    std::string s(n + 1, '\0');
+    r = apiretry_upload_etag(u_.get(), part, s.data(), s.size(), &n);
+    if (r != APIRETRY_RESULT_OK) return Error(r);
+    s.resize(n);
+    return s;
+  }
+
+ private:
+  explicit Upload(apiretry_upload *u) : u_(u) {}
+  detail::Owner<apiretry_upload, apiretry_upload_free> u_;
 };
 
 }  // namespace apiretry

@@ -119,3 +119,7 @@ struct MockGuide;
 #[cfg(doctest)]
 #[doc = include_str!("../docs/09-benchmarks.md")]
 struct BenchmarksGuide;
+
+#[cfg(doctest)]
+#[doc = include_str!("../docs/10-uploading.md")]
+struct UploadingGuide;

@@ -74,6 +74,15 @@ fn mock(cmd: &mut Command) -> apiretry::mock::MockServer {
         ]
     };
     server.script("PUT", "/chunk/:n", once_then_ok());
+    // The C++ upload's parts: ETags "p1", "p2", "p3".
+    for n in 1..=3 {
+        let etag = format!("\"p{n}\"");
+        server.script(
+            "PUT",
+            &format!("/parts/{n}"),
+            [Reply::status(200).header("ETag", &etag)],
+        );
+    }
     server.script("GET", "/unavailable", [Reply::status(503)]);
     // Seed 001's 8 attempts on a fresh client (test_fleet_safe).
     let mut flaky: Vec<Reply> = (0..6).map(|_| Reply::status(503)).collect();
@@ -323,7 +332,10 @@ fn install(name: &str) -> std::path::PathBuf {
 
 /// `make install` into a temporary prefix, then the upload example built with
 /// nothing but `pkg-config --cflags --libs apiretry`, uploading a file in
-/// chunks to the mock while S3 answers SlowDown and InternalError.
+/// parts (two in flight, a journal) to the mock while S3 answers SlowDown
+/// and InternalError; then, under valgrind, an upload whose third part is
+/// refused for good, restarted from its journal: the rerun sends only the
+/// parts not done.
 #[cfg(feature = "mock")]
 #[test]
 fn upload_example_built_with_pkg_config() {
@@ -349,41 +361,78 @@ fn upload_example_built_with_pkg_config() {
         "/assets/:id/children",
         [Reply::json(201, r#"{"id": "a1"}"#)],
     );
+    let ok = || Reply::status(200).header("ETag", "\"e\"");
     server.script(
         "PUT",
         "/upload/chunk/:n",
         [
             Reply::aws(503, "SlowDown", "Please reduce your request rate."),
             Reply::aws(500, "InternalError", "We encountered an internal error."),
-            Reply::status(200),
+            ok(),
         ],
     );
     let file = prefix.join("clip.mov");
     std::fs::write(&file, vec![7u8; 200 * 1024]).unwrap();
-    let output = run(Command::new(&binary)
-        .arg(server.url())
-        .arg(&file)
-        .arg("65536")
-        .env("LD_LIBRARY_PATH", prefix.join("lib")));
+    let upload = |base: &str, journal: &str| {
+        let mut cmd = checked(&binary);
+        cmd.arg(format!("{}{base}", server.url()))
+            .arg(&file)
+            .arg(prefix.join(journal))
+            .arg("65536")
+            .env("LD_LIBRARY_PATH", prefix.join("lib"));
+        cmd
+    };
+    let output = run(&mut upload("", "first.journal"));
     println!("{output}");
     for want in [
         "rate_limited (status 503), retrying",
         "server_error (status 500), retrying",
-        "uploaded 4 chunks",
+        "uploaded 4 parts (0 found done in the journal)",
     ] {
         assert!(output.contains(want), "missing {want:?} in:\n{output}");
     }
-    let chunks: Vec<u64> = server
+    let mut chunks: Vec<u64> = server
         .requests()
         .iter()
         .filter(|r| r.method == "PUT")
         .map(|r| r.body_len)
         .collect();
+    chunks.sort_unstable();
     assert_eq!(
         chunks,
-        [65536, 65536, 65536, 65536, 65536, 8192],
-        "3 tries of chunk 1, then one each"
+        [8192, 65536, 65536, 65536, 65536, 65536],
+        "two parts' first tries refused, then one each"
     );
+
+    // Part 3 refused for good: exit 1; the rerun sends only what is not done.
+    // (Another camera's base URL: its part 3 route comes before the others.)
+    server.script(
+        "POST",
+        "/cam2/assets/:id/children",
+        [Reply::json(201, "{}")],
+    );
+    server.script("PUT", "/cam2/upload/chunk/3", [Reply::status(403)]);
+    server.script("PUT", "/cam2/upload/chunk/:n", [ok()]);
+    server.clear_requests();
+    let out = upload("/cam2", "second.journal").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    server.script("PUT", "/cam2/upload/chunk/3", [ok()]);
+    server.clear_requests();
+    let output = run(&mut upload("/cam2", "second.journal"));
+    let resent: Vec<String> = server
+        .requests()
+        .iter()
+        .filter(|r| r.method == "PUT")
+        .map(|r| r.path.clone())
+        .collect();
+    let resumed = 4 - resent.len();
+    assert!(
+        resumed >= 2 && resent.contains(&"/cam2/upload/chunk/3".to_owned()),
+        "{resent:?}"
+    );
+    let want = format!("uploaded 4 parts ({resumed} found done in the journal)");
+    assert!(output.contains(&want), "missing {want:?} in:\n{output}");
 
     // A paused channel: nothing is uploaded.
     server.script(
@@ -395,6 +444,7 @@ fn upload_example_built_with_pkg_config() {
     let out = Command::new(&binary)
         .arg(server.url())
         .arg(&file)
+        .arg(prefix.join("paused.journal"))
         .env("LD_LIBRARY_PATH", prefix.join("lib"))
         .output()
         .unwrap();
@@ -525,7 +575,7 @@ fn upload_run(
 }
 
 /// examples-c/curl_upload.c (libcurl, apiretry's call handle for the
-/// decisions) against examples-c/upload.c (apiretry_client_send), on the
+/// decisions) against examples-c/send_upload.c (apiretry_client_send), on the
 /// same scenarios: the same attempts, decisions, exit code and requests.
 #[cfg(feature = "mock")]
 #[test]
@@ -568,7 +618,7 @@ fn curl_upload_decides_as_client_send() {
             server.script("PUT", "/upload/chunk/:n", put.clone());
         };
         script();
-        let (client_lines, client_code, client_sent) = upload_run("upload", &server, &file);
+        let (client_lines, client_code, client_sent) = upload_run("send_upload", &server, &file);
         script();
         let (curl_lines, curl_code, curl_sent) = upload_run("curl_upload", &server, &file);
         println!("{name}:\n{}", curl_lines.join("\n"));

@@ -28,6 +28,7 @@ pub mod log;
 pub mod oauth;
 pub mod profile;
 pub mod retry;
+pub mod upload;
 pub mod version;
 
 #[cfg(test)]

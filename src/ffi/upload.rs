@@ -1,0 +1,322 @@
+//! The whole upload for C: a file in parts, several in flight, resumable
+//! through its journal. Mirrors `upload`.
+
+use std::ffi::{c_char, c_void};
+
+use super::cancel::{apiretry_cancel, cancel_of};
+use super::client::apiretry_client;
+use super::client::UserData;
+use super::error::{apiretry_classification, error_slot, failure};
+use super::{
+    apiretry_result, arg, boxed, copy_out, free, guard, guard_void, is_url, out, read_from_c,
+    str_arg,
+};
+use crate::error::ApiError;
+use crate::kind::Kind;
+use crate::upload::{Upload, Uploaded};
+
+/// One file's upload (`apiretry_upload_new`); release it with
+/// `apiretry_upload_free`. Not to be shared between threads while it runs.
+pub struct apiretry_upload {
+    inner: Upload,
+    urls: Vec<String>,
+    asked: bool,
+    done: Option<Uploaded>,
+}
+
+/// How far an upload has come (`apiretry_upload_set_progress_callback`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct apiretry_upload_progress {
+    /// Body bytes of done parts, and of parts in flight so far.
+    pub bytes_done: u64,
+    /// The file's size.
+    pub bytes_total: u64,
+    /// Parts done (those found in the journal included).
+    pub parts_done: u32,
+    /// Parts in all.
+    pub parts_total: u32,
+}
+
+/// Receives an upload's progress, from the threads sending its parts;
+/// `progress` is valid during the call only.
+pub type apiretry_upload_progress_callback =
+    Option<extern "C" fn(user_data: *mut c_void, progress: *const apiretry_upload_progress)>;
+
+/// Gives part `part`'s URL (from 1): writes it, without a NUL, into `buf`
+/// (`len` bytes), its length into `*out_n`, and returns 0. `expired` is
+/// true when the URL given before for that part was refused as expired
+/// (asked once per part). A URL longer than `len`: set `*out_n` to its
+/// length and return `APIRETRY_RESULT_BUFFER_TOO_SMALL` (6), to be asked
+/// again with a buffer that large (up to 64 KiB). Any other number stops
+/// the upload. Called from the threads sending parts.
+pub type apiretry_upload_url_callback = Option<
+    extern "C" fn(
+        user_data: *mut c_void,
+        part: u32,
+        expired: bool,
+        buf: *mut c_char,
+        len: usize,
+        out_n: *mut usize,
+    ) -> u32,
+>;
+
+/// The longest URL a callback may hand over.
+const MAX_URL: usize = 64 << 10;
+
+/// The upload of the file at `path` in parts of `part_size` bytes, sent by
+/// `client` (PUT, the `s3` profile, the chunk-upload timeouts, 4 parts in
+/// flight, no journal) into `*out_upload`. URLs are then given in order
+/// with `apiretry_upload_add_url`, or asked with
+/// `apiretry_upload_set_url_callback`.
+#[no_mangle]
+pub extern "C" fn apiretry_upload_new(
+    client: *const apiretry_client,
+    path: *const c_char,
+    part_size: u64,
+    out_upload: *mut *mut apiretry_upload,
+) -> apiretry_result {
+    guard(|| {
+        // SAFETY: out_upload is NULL or writable; client NULL or live; path NULL or NUL-terminated.
+        let (slot, c, path) = unsafe { (out(out_upload)?, arg(client)?, str_arg(path)?) };
+        *slot = std::ptr::null_mut();
+        if part_size == 0 || path.is_empty() {
+            return Err(apiretry_result::InvalidArgument);
+        }
+        *slot = boxed(apiretry_upload {
+            inner: Upload::new(&c.inner, path, part_size),
+            urls: Vec::new(),
+            asked: false,
+            done: None,
+        });
+        Ok(())
+    })
+}
+
+fn with_upload(
+    upload: *mut apiretry_upload,
+    f: impl FnOnce(&mut apiretry_upload) -> Result<(), apiretry_result>,
+) -> Result<(), apiretry_result> {
+    // SAFETY: upload is NULL or live and not used by another thread, as documented.
+    let u = unsafe { out(upload) }?;
+    f(u)
+}
+
+/// Adds the next part's URL (part 1 first).
+#[no_mangle]
+pub extern "C" fn apiretry_upload_add_url(
+    upload: *mut apiretry_upload,
+    url: *const c_char,
+) -> apiretry_result {
+    guard(|| {
+        // SAFETY: url is NULL or NUL-terminated, as documented.
+        let url = unsafe { str_arg(url) }?;
+        if !is_url(url) {
+            return Err(apiretry_result::InvalidArgument);
+        }
+        with_upload(upload, |u| {
+            u.urls.push(url.to_owned());
+            Ok(())
+        })
+    })
+}
+
+/// Asks `callback` for each part's URL instead (see
+/// `apiretry_upload_url_callback`). `user_data` must be usable from any
+/// thread while the upload runs.
+#[no_mangle]
+pub extern "C" fn apiretry_upload_set_url_callback(
+    upload: *mut apiretry_upload,
+    callback: apiretry_upload_url_callback,
+    user_data: *mut c_void,
+) -> apiretry_result {
+    guard(|| {
+        let cb = callback.ok_or(apiretry_result::NullPointer)?;
+        let ud = UserData(user_data);
+        with_upload(upload, |u| {
+            u.asked = true;
+            u.inner = u.inner.clone().url_source(move |part, expired| {
+                let ud = ud;
+                let bytes =
+                    read_from_c(MAX_URL, |buf, len, n| cb(ud.0, part, expired, buf, len, n))
+                        .map_err(|e| url_failed(part, &e.to_string()))?;
+                let url = String::from_utf8(bytes).map_err(|_| url_failed(part, "not UTF-8"))?;
+                match is_url(&url) {
+                    true => Ok(url),
+                    false => Err(url_failed(part, "not an http:// or https:// URL")),
+                }
+            });
+            Ok(())
+        })
+    })
+}
+
+fn url_failed(part: u32, why: &str) -> ApiError {
+    ApiError::new(Kind::Application)
+        .with_message(format!("the URL callback for part {part}: {why}"))
+}
+
+/// Keeps the done parts in the journal at `path`, and resumes from it.
+#[no_mangle]
+pub extern "C" fn apiretry_upload_set_journal(
+    upload: *mut apiretry_upload,
+    path: *const c_char,
+) -> apiretry_result {
+    guard(|| {
+        // SAFETY: path is NULL or NUL-terminated, as documented.
+        let path = unsafe { str_arg(path) }?;
+        if path.is_empty() {
+            return Err(apiretry_result::InvalidArgument);
+        }
+        with_upload(upload, |u| {
+            u.inner = u.inner.clone().journal(path);
+            Ok(())
+        })
+    })
+}
+
+/// How many parts are in flight at once (1 to 64).
+#[no_mangle]
+pub extern "C" fn apiretry_upload_set_parallel(
+    upload: *mut apiretry_upload,
+    parts: u32,
+) -> apiretry_result {
+    guard(|| {
+        if !(1..=64).contains(&parts) {
+            return Err(apiretry_result::InvalidArgument);
+        }
+        with_upload(upload, |u| {
+            u.inner = u.inner.clone().parallel(parts as usize);
+            Ok(())
+        })
+    })
+}
+
+/// Tells `callback` how far the upload has come. `user_data` must be
+/// usable from any thread while the upload runs.
+#[no_mangle]
+pub extern "C" fn apiretry_upload_set_progress_callback(
+    upload: *mut apiretry_upload,
+    callback: apiretry_upload_progress_callback,
+    user_data: *mut c_void,
+) -> apiretry_result {
+    guard(|| {
+        let cb = callback.ok_or(apiretry_result::NullPointer)?;
+        let ud = UserData(user_data);
+        with_upload(upload, |u| {
+            u.inner = u.inner.clone().progress(move |p| {
+                let ud = ud;
+                let c = apiretry_upload_progress {
+                    bytes_done: p.bytes_done,
+                    bytes_total: p.bytes_total,
+                    parts_done: p.parts_done,
+                    parts_total: p.parts_total,
+                };
+                cb(ud.0, &c);
+            });
+            Ok(())
+        })
+    })
+}
+
+/// Runs the upload to its end on this thread and as many more as parts in
+/// flight. `APIRETRY_RESULT_API_FAILURE` when a part failed for good, the
+/// URLs expired (classification code `urls_expired`: run again with fresh
+/// URLs and the same journal), the journal is another file's or layout's
+/// (code `journal_refused`), or `cancel` (may be NULL) cancelled it;
+/// `*out_error` then receives the classification, unless NULL. What
+/// finished stays in the journal.
+#[no_mangle]
+pub extern "C" fn apiretry_upload_run(
+    upload: *mut apiretry_upload,
+    cancel: *const apiretry_cancel,
+    out_error: *mut *mut apiretry_classification,
+) -> apiretry_result {
+    guard(|| {
+        // SAFETY: out_error is NULL or writable, as documented.
+        let err_slot = unsafe { error_slot(out_error) }?;
+        // SAFETY: cancel is NULL or live, as documented.
+        let token = unsafe { cancel_of(cancel) }?;
+        with_upload(upload, |u| {
+            let mut up = u.inner.clone();
+            if !u.asked {
+                up = up.urls(u.urls.clone());
+            }
+            u.done = None;
+            match up.run(Some(token)) {
+                Ok(done) => {
+                    u.done = Some(done);
+                    Ok(())
+                }
+                Err(error) => failure(err_slot, error),
+            }
+        })
+    })
+}
+
+/// The result of the last run that succeeded.
+///
+/// # Safety
+/// `upload` is NULL or live for `'a` (the C call that asks).
+unsafe fn finished<'a>(upload: *const apiretry_upload) -> Result<&'a Uploaded, apiretry_result> {
+    // SAFETY: upload is NULL or live, as the caller guarantees.
+    let u = unsafe { arg(upload) }?;
+    u.done.as_ref().ok_or(apiretry_result::Absent)
+}
+
+/// After a run that succeeded: the number of parts, the body bytes this run
+/// sent (retries included), and the parts found done in the journal;
+/// `APIRETRY_RESULT_ABSENT` before. Any out pointer may be NULL.
+#[no_mangle]
+pub extern "C" fn apiretry_upload_result(
+    upload: *const apiretry_upload,
+    out_parts: *mut u32,
+    out_bytes_sent: *mut u64,
+    out_resumed: *mut u32,
+) -> apiretry_result {
+    guard(|| {
+        // SAFETY: upload is NULL or live, as documented.
+        let done = unsafe { finished(upload) }?;
+        let parts = done.etags.len() as u32;
+        for (p, v) in [(out_parts, parts), (out_resumed, done.resumed)] {
+            if !p.is_null() {
+                // SAFETY: p is non-NULL and writable, as documented.
+                *unsafe { out(p) }? = v;
+            }
+        }
+        if !out_bytes_sent.is_null() {
+            // SAFETY: non-NULL and writable, as documented.
+            *unsafe { out(out_bytes_sent) }? = done.bytes_sent;
+        }
+        Ok(())
+    })
+}
+
+/// Part `part`'s ETag (from 1), exactly as the server sent it, after a run
+/// that succeeded, copied into `buf` as `apiretry_response_header` does.
+#[no_mangle]
+pub extern "C" fn apiretry_upload_etag(
+    upload: *const apiretry_upload,
+    part: u32,
+    buf: *mut c_char,
+    len: usize,
+    out_n: *mut usize,
+) -> apiretry_result {
+    guard(|| {
+        // SAFETY: upload is NULL or live, as documented.
+        let done = unsafe { finished(upload) }?;
+        let etag = part
+            .checked_sub(1)
+            .and_then(|i| done.etags.get(i as usize))
+            .ok_or(apiretry_result::InvalidArgument)?;
+        // SAFETY: buf has len writable bytes or is NULL with len 0; out_n NULL or writable.
+        unsafe { copy_out(etag, buf, len, out_n) }
+    })
+}
+
+/// Releases an upload that is not running; NULL is ignored.
+#[no_mangle]
+pub extern "C" fn apiretry_upload_free(upload: *mut apiretry_upload) {
+    // SAFETY: upload came from apiretry_upload_new and is freed once, as documented.
+    guard_void(|| unsafe { free(upload) })
+}
