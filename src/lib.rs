@@ -123,3 +123,27 @@ struct BenchmarksGuide;
 #[cfg(doctest)]
 #[doc = include_str!("../docs/10-uploading.md")]
 struct UploadingGuide;
+
+/// The parsers of bytes from outside the process that are not public, for
+/// the fuzz targets in `fuzz/` (built with `--cfg fuzzing` by `cargo fuzz`).
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzzing {
+    use std::time::SystemTime;
+
+    /// A token endpoint's answer (RFC 6749 5.1), as a refresh reads it.
+    pub fn token_answer(body: &[u8]) -> bool {
+        let previous = crate::Secret::new("previous");
+        crate::oauth::Tokens::from_answer(body, SystemTime::now(), Some(&previous)).is_ok()
+    }
+
+    /// A device authorization answer (RFC 8628 3.2).
+    pub fn device_code(body: &[u8]) -> bool {
+        crate::oauth::pairing::parse_code(body).is_ok()
+    }
+
+    /// The token store file's form.
+    pub fn token_store(bytes: &[u8]) -> bool {
+        crate::oauth::Tokens::from_json(bytes).is_ok()
+    }
+}

@@ -103,7 +103,18 @@ impl Journal {
             }
             Ok(_) => fs::read(path).map_err(|e| io(path, "reading", e))?,
         };
-        let j: Journal = serde_json::from_slice(&text)
+        Journal::parse(path, &text, file, layout)
+    }
+
+    /// The journal in `text` (read from `path`, named in errors), checked
+    /// against `file` and `layout`.
+    pub fn parse(
+        path: &Path,
+        text: &[u8],
+        file: Identity,
+        layout: Layout,
+    ) -> Result<Journal, ApiError> {
+        let j: Journal = serde_json::from_slice(text)
             .map_err(|e| refused(path, format_args!("is not a journal: {e}")))?;
         let bad_part = j.done.keys().find(|&&i| i == 0 || i > j.layout.parts);
         if j.version != 1 || bad_part.is_some() {

@@ -29,10 +29,12 @@ use crate::profile::Profile;
 
 mod journal;
 mod layout;
+mod parts;
 mod run;
 
 pub use journal::{Identity, Journal, JOURNAL_REFUSED};
 pub use layout::{Layout, MAX_PARTS};
+pub use parts::PartsFile;
 
 /// Asked for part `part`'s URL (from 1); `expired` when the last one given
 /// for it was refused as expired. An error stops the upload.

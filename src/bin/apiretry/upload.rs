@@ -6,10 +6,9 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use apiretry::upload::{Upload, JOURNAL_REFUSED, URLS_EXPIRED};
+use apiretry::upload::{PartsFile, Upload, JOURNAL_REFUSED, URLS_EXPIRED};
 use apiretry::{Client, Kind, Policy, Retry, StallLimits};
 use lexopt::prelude::*;
-use serde::Deserialize;
 
 use crate::{args, UsageError};
 
@@ -37,13 +36,6 @@ options:
   --stall-ms N     end an attempt that moves no byte for N ms (default 30000)
   --json           print one JSON object at the end: the parts' ETags, the
                    body bytes sent by this run, the parts found done";
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Parts {
-    part_size: u64,
-    urls: Vec<String>,
-}
 
 pub fn run(argv: impl Iterator<Item = OsString>) -> Result<i32, UsageError> {
     let mut parser = lexopt::Parser::from_args(argv);
@@ -84,16 +76,11 @@ pub fn run(argv: impl Iterator<Item = OsString>) -> Result<i32, UsageError> {
         return Err(UsageError(format!("{} is not a file", file.display())));
     }
     let text = args::read_file(parts.as_os_str(), "the parts file")?;
-    let Parts { part_size, urls } = serde_json::from_slice(&text).map_err(|e| {
-        UsageError(format!(
-            "{} is not a parts file ({{\"part_size\": BYTES, \"urls\": [...]}}): {e}",
-            parts.display()
-        ))
-    })?;
-    let Some(first) = urls.first() else {
-        return Err(UsageError(format!("{} lists no URL", parts.display())));
-    };
-    let mut builder = Client::builder(first.clone()).policy(policy);
+    let PartsFile {
+        part_size, urls, ..
+    } = PartsFile::from_json(&text)
+        .map_err(|e| UsageError(format!("{}: {}", parts.display(), e.message)))?;
+    let mut builder = Client::builder(urls[0].clone()).policy(policy);
     if let Some(s) = stalls {
         builder = builder.stall_limits(s);
     }
