@@ -25,8 +25,12 @@ fn slots_are_spaced_by_the_tightest_limit() {
         "{:?}",
         t.elapsed()
     );
-    let err = limiter
-        .acquire("POST", "/assets/2/children", Some(Instant::now()), &cancel)
+    // A deadline before the next slot: refused at once. (A slot 1 s away, so
+    // that a thread descheduled for a few ms, under qemu say, still waits.)
+    let slow = RateLimiter::new("http://x:80", Some(RateLimit::per_second(1)), &[], None);
+    slow.acquire("GET", "/a", None, &cancel).unwrap();
+    let err = slow
+        .acquire("GET", "/a", Some(Instant::now()), &cancel)
         .unwrap_err();
     assert_eq!(err.kind, Kind::DeadlineExceeded);
 }
