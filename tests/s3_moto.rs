@@ -5,107 +5,16 @@
 //!
 //! Skipped, with the reason printed, only when python3 is missing.
 
-use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use apiretry::{Client, Kind, Policy, Profile, Request, RequestClass, Retry, VirtualClock};
 use serde_json::Value;
 
 mod support;
 
-const ROOT: &str = env!("CARGO_MANIFEST_DIR");
-
-/// True (with the reason printed) when there is no python3 to run `what`.
-fn python3_missing(what: &str) -> bool {
-    let missing = Command::new("python3").arg("--version").output().is_err();
-    if missing {
-        eprintln!("SKIPPED: python3 is missing, so {what} cannot run");
-    }
-    missing
-}
-const MIB: usize = 1 << 20;
-
-/// moto's server on a free port, stopped when dropped.
-struct Moto {
-    child: Child,
-    endpoint: String,
-    venv: PathBuf,
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Moto {
-    /// `None` (with the reason printed) only when there is no python3.
-    fn start() -> Option<Moto> {
-        if python3_missing("moto's S3 server") {
-            return None;
-        }
-        let venv = Self::venv();
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(venv.join("bin/moto_server"))
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("moto_server starts");
-        let moto = Moto {
-            child,
-            endpoint: format!("http://127.0.0.1:{port}"),
-            venv,
-        };
-        let t = Instant::now();
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                t.elapsed() < Duration::from_secs(60),
-                "moto_server did not start"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        Some(moto)
-    }
-
-    /// The virtual environment with moto and boto3, made on first use.
-    fn venv() -> PathBuf {
-        let out = Command::new("bash")
-            .arg(Path::new(ROOT).join(".ci/moto-venv"))
-            .stderr(Stdio::inherit())
-            .output()
-            .expect("bash runs .ci/moto-venv");
-        assert!(
-            out.status.success(),
-            "could not install moto (.ci/moto-venv)"
-        );
-        PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
-    }
-
-    /// Runs `tests/s3/fixture.py` (boto3) and reads its JSON.
-    fn fixture(&self, args: &[&str]) -> Value {
-        let out = Command::new(self.venv.join("bin/python"))
-            .arg(Path::new(ROOT).join("tests/s3/fixture.py"))
-            .arg(&self.endpoint)
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "fixture.py {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).unwrap()
-    }
-}
+use support::moto::{python3_missing, Moto, MIB, ROOT};
 
 fn client(moto: &Moto) -> Client {
     Client::builder(&moto.endpoint)

@@ -2,6 +2,7 @@
 
   fixture.py ENDPOINT setup          -> JSON: presigned URLs for the tests
   fixture.py ENDPOINT verify KEY F   -> JSON: the object's size and MD5, and F's MD5
+  fixture.py ENDPOINT multipart KEY N -> JSON: a multipart upload's N presigned part URLs
 
 boto3 makes the presigned URLs exactly as a device's backend would; the
 Rust test sends every request through apiretry's Client.
@@ -71,5 +72,11 @@ if __name__ == "__main__":
     s3 = client(sys.argv[1])
     if sys.argv[2] == "setup":
         print(json.dumps(setup(s3)))
+    elif sys.argv[2] == "multipart":
+        try:
+            s3.create_bucket(Bucket=BUCKET)
+        except s3.exceptions.BucketAlreadyOwnedByYou:
+            pass
+        print(json.dumps(upload(s3, sys.argv[3], int(sys.argv[4]))))
     else:
         print(json.dumps(verify(s3, sys.argv[3], sys.argv[4])))

@@ -3,6 +3,9 @@
 
 #![allow(dead_code)]
 
+pub mod fault_proxy;
+pub mod moto;
+
 use apiretry::Kind::{self, *};
 
 /// The codes the AWS SDKs treat as throttling (`docs/00-taxonomy.md`, `s3`).
