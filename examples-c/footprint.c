@@ -62,9 +62,19 @@ static uint32_t rewind_file(void *user_data) {
   return 0;
 }
 
+/* Part N's URL: BASE_URL/parts/N. */
+static uint32_t part_url(void *base, uint32_t part, bool expired, char *buf, size_t len,
+                         size_t *out_n) {
+  (void)expired;
+  int n = snprintf(buf, len, "%s/parts/%u", (const char *)base, part);
+  if (n < 0) return 1;
+  *out_n = (size_t)n;
+  return (size_t)n < len ? APIRETRY_RESULT_OK : APIRETRY_RESULT_BUFFER_TOO_SMALL;
+}
+
 int main(int argc, char **argv) {
   if (argc < 3) {
-    fprintf(stderr, "usage: footprint BASE_URL idle|threads|up FILE|down FILE\n");
+    fprintf(stderr, "usage: footprint BASE_URL idle|threads|up FILE|down FILE|parts FILE\n");
     return 2;
   }
   apiretry_client_builder *b = NULL;
@@ -93,6 +103,14 @@ int main(int argc, char **argv) {
          apiretry_request_set_response_writer(req, to_file, rewind_file, out) == APIRETRY_RESULT_OK &&
          send_and_free(req);
     if (out != NULL) fclose(out);
+  } else if (argc > 3 && strcmp(mode, "parts") == 0) {
+    /* The whole file in 64 MiB parts, 4 in flight. */
+    apiretry_upload *up = NULL;
+    ok = apiretry_upload_new(client, argv[3], 64u << 20, &up) == APIRETRY_RESULT_OK &&
+         apiretry_upload_set_url_callback(up, part_url, argv[1]) == APIRETRY_RESULT_OK &&
+         apiretry_upload_set_parallel(up, 4) == APIRETRY_RESULT_OK &&
+         apiretry_upload_run(up, NULL, NULL) == APIRETRY_RESULT_OK;
+    apiretry_upload_free(up);
   }
   apiretry_client_free(client);
   puts(ok ? "ok" : "failed");

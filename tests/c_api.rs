@@ -736,9 +736,11 @@ fn in_tree_link_as_the_readme_says() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// Through the C API, 64 MiB up (from a file) and down (into a file) peak
-/// within 4 MiB of the RSS of one small call, as does a client of 16 threads
-/// making small calls (examples-c/footprint.c; figures in BENCHMARKS.md).
+/// Through the C API, 64 MiB up (from a file) and down (into a file), and a
+/// 256 MiB file in 64 MiB parts, 4 in flight (`apiretry_upload_*`), peak
+/// within 4 MiB of the RSS of one small call, as does a client of 16
+/// threads making small calls (examples-c/footprint.c; figures in
+/// BENCHMARKS.md).
 #[cfg(all(feature = "mock", target_os = "linux"))]
 #[test]
 fn c_api_transfers_stay_small() {
@@ -755,6 +757,16 @@ fn c_api_transfers_stay_small() {
     server.script("GET", "/ok", [Reply::json(200, "{}")]);
     server.script("PUT", "/upload", [Reply::status(200)]);
     server.script("GET", "/download", [Reply::huge(200, SIZE)]);
+    for n in 1..=4 {
+        server.script(
+            "PUT",
+            &format!("/parts/{n}"),
+            [Reply::status(200).header("ETag", "\"e\"")],
+        );
+    }
+    let big = dir.join("big.bin");
+    let file = std::fs::File::create(&big).unwrap();
+    file.set_len(4 * SIZE as u64).unwrap(); // 256 MiB, sparse
     let program = format!("{root}/examples-c/footprint");
     let run = |args: &[&str]| {
         let (out, peak) = support::peak_rss(Command::new(&program).arg(server.url()).args(args));
@@ -770,22 +782,24 @@ fn c_api_transfers_stay_small() {
     let upload = run(&["up", up.to_str().unwrap()]);
     let download = run(&["down", down.to_str().unwrap()]);
     assert_eq!(std::fs::metadata(&down).unwrap().len(), SIZE as u64);
+    let parts = run(&["parts", big.to_str().unwrap()]);
     let uploads: Vec<u64> = server
         .requests()
         .iter()
         .filter(|r| r.method == "PUT")
         .map(|r| r.body_len)
         .collect();
-    assert_eq!(uploads, [SIZE as u64]);
+    assert_eq!(uploads, [SIZE as u64; 5]);
     let mib = |b: u64| b as f64 / (1 << 20) as f64;
     eprintln!(
-        "C API peak RSS: one call {:.1} MiB, 16 threads {:.1} MiB, 64 MiB up {:.1} MiB, 64 MiB down {:.1} MiB",
+        "C API peak RSS: one call {:.1} MiB, 16 threads {:.1} MiB, 64 MiB up {:.1} MiB, 64 MiB down {:.1} MiB, 256 MiB in 4 parts at once {:.1} MiB",
         mib(idle),
         mib(threads),
         mib(upload),
-        mib(download)
+        mib(download),
+        mib(parts)
     );
-    for (what, peak) in [("upload", upload), ("download", download)] {
+    for (what, peak) in [("upload", upload), ("download", download), ("parts", parts)] {
         assert!(
             peak < idle + (4 << 20),
             "{what}: {:.1} MiB against {:.1} MiB for one call: the body was buffered",
