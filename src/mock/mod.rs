@@ -14,6 +14,7 @@
 
 mod oauth;
 mod reply;
+mod s3;
 mod scenario;
 mod server;
 mod tls;
@@ -21,6 +22,7 @@ mod wire;
 
 pub use oauth::DeviceFlow;
 pub use reply::Reply;
+pub use s3::S3_PREFIX;
 pub use scenario::{OutageMode, Scenario};
 pub use server::{MockServer, Recorded};
 pub use tls::{Identity, TestCa, Validity};

@@ -8,6 +8,7 @@
 //!   "outages": [{"after_ms": 5000, "for_ms": 30000}, {"after_ms": 40000, "for_ms": 30000, "shed": true}],
 //!   "device_flow": {"client_id": "camera", "interval": 5, "expires_in": 600,
 //!                   "approve_after_polls": 3, "rotate_refresh": true},
+//!   "s3": true,
 //!   "routes": [
 //!     {"method": "POST", "path": "/assets/:id/children", "replies": [
 //!       {"status": 409, "dialect": "detailed", "message": "Channel Paused", "detail": "paused"},
@@ -52,6 +53,9 @@ pub struct Scenario {
     outages: Vec<Outage>,
     #[serde(default)]
     device_flow: Option<super::DeviceFlow>,
+    /// S3 multipart uploads under `/s3/` (see [`MockServer::s3_multipart`]).
+    #[serde(default)]
+    s3: bool,
     #[serde(default)]
     routes: Vec<Route>,
 }
@@ -212,6 +216,9 @@ impl Scenario {
         }
         if let Some(flow) = &self.device_flow {
             server.device_flow(flow.clone());
+        }
+        if self.s3 {
+            server.s3_multipart();
         }
         for r in &self.routes {
             let replies = r

@@ -15,6 +15,8 @@ pub(crate) const KEPT_BODY: usize = 64 << 10;
 pub(crate) struct Request {
     pub method: String,
     pub path: String,
+    /// What follows the `?`, if anything.
+    pub query: String,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
     pub body_len: u64,
@@ -103,6 +105,7 @@ pub(crate) fn read_head(r: &mut impl BufRead) -> io::Result<Option<Request>> {
     Ok(Some(Request {
         method: method.to_owned(),
         path: target.split('?').next().unwrap_or(target).to_owned(),
+        query: target.split_once('?').map_or("", |(_, q)| q).to_owned(),
         headers,
         body: Vec::new(),
         body_len: 0,

@@ -13,6 +13,7 @@ mod pair;
 mod request;
 mod serve;
 mod session;
+mod session_upload;
 mod upload;
 
 const USAGE: &str = "\

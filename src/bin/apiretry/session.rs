@@ -1,7 +1,8 @@
 //! `apiretry demo`: a realistic Camera-to-Cloud device session against the
 //! mock API, in process: pairing (RFC 8628), token refresh, asset creation,
-//! a chunked upload through S3 errors and a network outage, and an asset
-//! whose channel is paused. Waits are scaled down (`--time-scale`) so that
+//! a chunked upload through S3 errors and a network outage, an asset whose
+//! channel is paused, and a clip uploaded whole (`apiretry::upload`) that
+//! resumes from its journal after a power cut. Waits are scaled down (`--time-scale`) so that
 //! it runs in seconds; the protocol's own values are printed.
 
 use std::ffi::OsString;
@@ -300,6 +301,14 @@ pub fn run(argv: impl Iterator<Item = OsString>) -> Result<i32, UsageError> {
     println!("  {outcome}");
     rows.push(Row {
         step: "create paused asset",
+        requests: count(),
+        outcome,
+    });
+
+    println!("\n5. uploading the clip whole: parts in parallel, a journal");
+    let outcome = crate::session_upload::upload_clip(&server, &client);
+    rows.push(Row {
+        step: "upload clip (resume)",
         requests: count(),
         outcome,
     });

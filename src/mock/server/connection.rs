@@ -103,7 +103,7 @@ fn serve_on<S: io::Read + Write>(reader: &mut BufReader<S>, tcp: &TcpStream, sha
         // Decided on the head, as a real server's limits and routing are,
         // so that a reply can drop the connection in the middle of the body;
         // the authorization server's answers depend on its form.
-        let form = shared.is_auth_path(&req.path);
+        let form = shared.reads_body_first(&req.path);
         if form && wire::read_body(reader, &mut req, None).is_err() {
             return;
         }

@@ -1,6 +1,6 @@
 //! The mock server: listener, routes, server-side rate limit, request log.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::io;
 use std::net::{SocketAddr, TcpListener};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -10,49 +10,20 @@ use std::time::{Duration, Instant};
 
 use super::oauth::{AuthServer, DeviceFlow};
 use super::reply::{Action, Reply};
+use super::s3::{S3, S3_PREFIX};
 use super::wire::Request;
 use crate::route;
 
 mod bucket;
 mod connection;
+mod recorded;
 
 use bucket::Bucket;
 use connection::accept_loop;
+pub use recorded::Recorded;
 
 /// How often the acceptor looks at its stop and down flags.
 const POLL: Duration = Duration::from_millis(2);
-
-/// One request the server received.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Recorded {
-    /// Request method.
-    pub method: String,
-    /// Path, without the query string.
-    pub path: String,
-    /// Request headers, as sent.
-    pub headers: Vec<(String, String)>,
-    /// The first 64 KiB of the body.
-    pub body: Vec<u8>,
-    /// The whole body's length.
-    pub body_len: u64,
-    /// Arrival, since the server started.
-    pub at: Duration,
-    /// The status answered, or `None` when the script failed the connection.
-    pub status: Option<u16>,
-    /// Which connection it came on (numbered from 1 in accept order).
-    pub connection: u64,
-}
-
-impl Recorded {
-    /// The first value of header `name`.
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-}
 
 struct Route {
     method: String,
@@ -68,6 +39,7 @@ struct State {
     token: Option<String>,
     open: Vec<String>,
     auth: Option<AuthServer>,
+    s3: Option<S3>,
     /// How long a connection may wait for its next request (30 s unset).
     idle: Option<Duration>,
 }
@@ -126,13 +98,19 @@ impl Shared {
         }
     }
 
-    fn is_auth_path(&self, path: &str) -> bool {
-        self.state().auth.as_ref().is_some_and(|a| a.serves(path))
+    /// Whether `path`'s answer depends on the request's body, read first.
+    fn reads_body_first(&self, path: &str) -> bool {
+        let st = self.state();
+        st.auth.as_ref().is_some_and(|a| a.serves(path))
+            || (st.s3.is_some() && path.starts_with(S3_PREFIX))
     }
 
     /// The route's next reply, after the token check.
     fn scripted(&self, req: &Request) -> Reply {
         let mut st = self.state();
+        if let Some(reply) = st.s3.as_mut().and_then(|s| s.answer(req)) {
+            return reply;
+        }
         if let Some(reply) = st.auth.as_mut().and_then(|a| a.answer(req, Instant::now())) {
             // The API takes the newest access token issued.
             let issued = st.auth.as_ref().and_then(|a| a.access.clone());
@@ -344,6 +322,22 @@ impl MockServer {
     /// endpoints, health checks, presigned uploads).
     pub fn open_path(&self, pattern: &str) {
         self.shared.state().open.push(pattern.to_owned());
+    }
+
+    /// Serves S3 multipart uploads under [`S3_PREFIX`] (see `mock::S3_PREFIX`'s
+    /// module): initiate, parts with ETags, a completion that checks them.
+    pub fn s3_multipart(&self) {
+        self.shared.state().s3.get_or_insert_with(S3::default);
+    }
+
+    /// The S3 side's objects (completed uploads and plain PUTs) and sizes.
+    pub fn s3_objects(&self) -> BTreeMap<String, u64> {
+        self.shared
+            .state()
+            .s3
+            .as_ref()
+            .map(|s| s.objects.clone())
+            .unwrap_or_default()
     }
 
     /// Closes connections that wait longer than `idle` for a request (or a
