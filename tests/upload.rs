@@ -223,3 +223,64 @@ fn a_cancelled_upload_sends_nothing_more() {
     assert_eq!(err.kind, Kind::Cancelled);
     assert!(server.requests().is_empty());
 }
+
+/// The mock's S3 side: a multipart upload through `Upload`, completed with
+/// the ETags it returned; a completion with a wrong ETag or out of order is
+/// refused as S3 refuses it.
+#[test]
+fn the_mock_s3_completes_only_with_the_etags_uploaded() {
+    use apiretry::mock::S3_PREFIX;
+    use apiretry::Request;
+    let server = MockServer::start().unwrap();
+    server.s3_multipart();
+    let (path, _) = file("mock-s3");
+    let c = client(&server);
+    let object = format!("{}{S3_PREFIX}clip.mov", server.url());
+    let started = c.send(&Request::post(format!("{object}?uploads"))).unwrap();
+    let text = String::from_utf8_lossy(started.body()).into_owned();
+    let id = text
+        .split("<UploadId>")
+        .nth(1)
+        .unwrap()
+        .split("</UploadId>")
+        .next()
+        .unwrap();
+    let urls = (1..=6)
+        .map(|n| format!("{object}?partNumber={n}&uploadId={id}"))
+        .collect();
+    let done = Upload::new(&c, &path, PART).urls(urls).run(None).unwrap();
+    let list = |parts: &[(usize, &str)]| {
+        let parts: String = parts
+            .iter()
+            .map(|(n, t)| format!("<Part><PartNumber>{n}</PartNumber><ETag>{t}</ETag></Part>"))
+            .collect();
+        format!("<CompleteMultipartUpload>{parts}</CompleteMultipartUpload>").into_bytes()
+    };
+    let complete = |body: Vec<u8>| {
+        c.send(
+            &Request::post(format!("{object}?uploadId={id}"))
+                .body(body)
+                .expect(200),
+        )
+    };
+    let e = |i: usize| done.etags[i - 1].as_str();
+    let rows: [(&str, Vec<u8>, Option<&str>); 2] = [
+        (
+            "a wrong ETag",
+            list(&[(1, e(1)), (2, "\"nope\"")]),
+            Some("InvalidPart"),
+        ),
+        (
+            "out of order",
+            list(&[(2, e(2)), (1, e(1))]),
+            Some("InvalidPartOrder"),
+        ),
+    ];
+    for (what, body, code) in rows {
+        let err = complete(body).unwrap_err();
+        assert_eq!(err.code.as_deref(), code, "{what}: {err}");
+    }
+    let all: Vec<(usize, &str)> = (1..=6).map(|i| (i, e(i))).collect();
+    complete(list(&all)).unwrap();
+    assert_eq!(server.s3_objects().get("clip.mov"), Some(&(SIZE as u64)));
+}
