@@ -10,6 +10,22 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 pub trait Headers {
     /// The first value of header `name` (ASCII case-insensitive).
     fn header(&self, name: &str) -> Option<&str>;
+
+    /// Whether some header's name may contain `part` (lowercase), ASCII
+    /// case-insensitive: one pass before looking several spellings up.
+    /// The default says "maybe" (`true`), and the spellings are looked up.
+    fn any_name_contains(&self, part: &str) -> bool {
+        let _ = part;
+        true
+    }
+}
+
+/// `part` in `name`, ASCII case-insensitive; for short names, cheaper
+/// than `str::contains`'s two-way search.
+pub(crate) fn contains_ignore_case(name: &str, part: &str) -> bool {
+    name.as_bytes()
+        .windows(part.len())
+        .any(|w| w.eq_ignore_ascii_case(part.as_bytes()))
 }
 
 impl<K: AsRef<str>, V: AsRef<str>> Headers for [(K, V)] {
@@ -18,17 +34,30 @@ impl<K: AsRef<str>, V: AsRef<str>> Headers for [(K, V)] {
             .find(|(k, _)| k.as_ref().eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_ref().trim())
     }
+
+    fn any_name_contains(&self, part: &str) -> bool {
+        self.iter()
+            .any(|(k, _)| contains_ignore_case(k.as_ref(), part))
+    }
 }
 
 impl<K: AsRef<str>, V: AsRef<str>> Headers for Vec<(K, V)> {
     fn header(&self, name: &str) -> Option<&str> {
         self.as_slice().header(name)
     }
+
+    fn any_name_contains(&self, part: &str) -> bool {
+        self.as_slice().any_name_contains(part)
+    }
 }
 
 impl<K: AsRef<str>, V: AsRef<str>, const N: usize> Headers for [(K, V); N] {
     fn header(&self, name: &str) -> Option<&str> {
         self.as_slice().header(name)
+    }
+
+    fn any_name_contains(&self, part: &str) -> bool {
+        self.as_slice().any_name_contains(part)
     }
 }
 
@@ -37,12 +66,20 @@ impl<K: AsRef<str>, V: AsRef<str>> Headers for &[(K, V)] {
     fn header(&self, name: &str) -> Option<&str> {
         (**self).header(name)
     }
+
+    fn any_name_contains(&self, part: &str) -> bool {
+        (**self).any_name_contains(part)
+    }
 }
 
 /// No headers at all.
 impl Headers for () {
     fn header(&self, _: &str) -> Option<&str> {
         None
+    }
+
+    fn any_name_contains(&self, _: &str) -> bool {
+        false
     }
 }
 
@@ -89,6 +126,11 @@ pub fn rate_limit_exhausted(headers: &(impl Headers + ?Sized)) -> bool {
 /// the structured `RateLimit: ...;r=N`, `X-RateLimit-Remaining` or
 /// `X-Rate-Limit-Remaining`.
 pub fn rate_limit_remaining(headers: &(impl Headers + ?Sized)) -> Option<u64> {
+    // Most answers state no quota: one pass over the names first (a lookup
+    // per spelling was 7% of a client call's instructions).
+    if !headers.any_name_contains("ratelimit") && !headers.any_name_contains("rate-limit") {
+        return None;
+    }
     headers
         .header("ratelimit-remaining")
         .or_else(|| {

@@ -44,8 +44,9 @@ pub struct Policy {
 /// How long a call may wait at a closed connectivity gate.
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum NetworkWait {
-    /// As long as the policy's retries could have backed off.
-    Derived,
+    /// As long as the policy's retries could have backed off (worked out
+    /// when the attempts or the backoff are set, not per call).
+    Derived(Duration),
     Limit(Duration),
     Forever,
 }
@@ -58,8 +59,9 @@ impl Default for Policy {
             deadline: None,
             max_retry_after: Duration::from_secs(300),
             overrides: Vec::new(),
-            network_wait: NetworkWait::Derived,
+            network_wait: NetworkWait::Derived(Duration::ZERO),
         }
+        .rederived()
     }
 }
 
@@ -67,12 +69,23 @@ impl Policy {
     /// Attempts in all, the first included (at least 1).
     pub fn with_max_attempts(mut self, attempts: u32) -> Self {
         self.max_attempts = attempts.max(1);
-        self
+        self.rederived()
     }
 
     /// The backoff schedule between attempts.
     pub fn with_backoff(mut self, backoff: Backoff) -> Self {
         self.backoff = backoff;
+        self.rederived()
+    }
+
+    /// A derived network wait worked out again for the attempts and backoff.
+    fn rederived(mut self) -> Self {
+        if let NetworkWait::Derived(_) = self.network_wait {
+            let wait = (0..self.max_attempts - 1)
+                .map(|i| self.backoff.max_delay(i))
+                .sum();
+            self.network_wait = NetworkWait::Derived(wait);
+        }
         self
     }
 
@@ -129,12 +142,7 @@ impl Policy {
     /// ```
     pub fn network_wait(&self) -> Option<Duration> {
         match self.network_wait {
-            NetworkWait::Derived => Some(
-                (0..self.max_attempts - 1)
-                    .map(|i| self.backoff.max_delay(i))
-                    .sum(),
-            ),
-            NetworkWait::Limit(d) => Some(d),
+            NetworkWait::Derived(d) | NetworkWait::Limit(d) => Some(d),
             NetworkWait::Forever => None,
         }
     }

@@ -18,6 +18,11 @@ impl Headers for HeaderMap {
     fn header(&self, name: &str) -> Option<&str> {
         self.get(name)?.to_str().ok().map(str::trim)
     }
+
+    fn any_name_contains(&self, part: &str) -> bool {
+        self.keys()
+            .any(|k| crate::headers::contains_ignore_case(k.as_str(), part))
+    }
 }
 
 impl Response {

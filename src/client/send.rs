@@ -202,11 +202,11 @@ impl Client {
                 };
                 continue;
             }
-            if let (Some(left), Some(ms)) = (
-                headers::rate_limit_remaining(&resp.headers),
-                headers::rate_limit_reset_ms(&resp.headers, SystemTime::now()),
-            ) {
-                origin.limiter.on_quota(left, Duration::from_millis(ms));
+            // The reset is looked up only when a quota is stated.
+            if let Some(left) = headers::rate_limit_remaining(&resp.headers) {
+                if let Some(ms) = headers::rate_limit_reset_ms(&resp.headers, SystemTime::now()) {
+                    origin.limiter.on_quota(left, Duration::from_millis(ms));
+                }
             }
             let profile = req.profile.as_deref().unwrap_or(&inner.profile);
             let mut raw = RawResponse::new(resp.status)
