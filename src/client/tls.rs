@@ -92,6 +92,8 @@ impl TlsSettings {
     }
 
     /// Trust Mozilla's roots, bundled (the default), and any extra CAs.
+    /// A build without the `web-roots` feature (a device build) bundles
+    /// none: this then trusts the extra CAs only.
     pub fn web_roots(mut self) -> Self {
         self.roots = Roots::Web;
         self
@@ -160,10 +162,7 @@ impl TlsSettings {
     /// ureq's TLS configuration, with ring as rustls's provider.
     pub(crate) fn config(&self) -> TlsConfig {
         let mut roots: Vec<Certificate<'static>> = match self.roots {
-            Roots::Web => webpki_root_certs::TLS_SERVER_ROOT_CERTS
-                .iter()
-                .map(|c| Certificate::from_der(c).to_owned())
-                .collect(),
+            Roots::Web => web_roots(),
             Roots::System => self.system.to_vec(),
             Roots::None => Vec::new(),
         };
@@ -174,6 +173,21 @@ impl TlsSettings {
             .unversioned_rustls_crypto_provider(provider())
             .build()
     }
+}
+
+/// Mozilla's roots, when bundled.
+#[cfg(feature = "web-roots")]
+fn web_roots() -> Vec<Certificate<'static>> {
+    webpki_root_certs::TLS_SERVER_ROOT_CERTS
+        .iter()
+        .map(|c| Certificate::from_der(c).to_owned())
+        .collect()
+}
+
+/// A build without the `web-roots` feature bundles none.
+#[cfg(not(feature = "web-roots"))]
+fn web_roots() -> Vec<Certificate<'static>> {
+    Vec::new()
 }
 
 fn provider() -> Arc<rustls::crypto::CryptoProvider> {
