@@ -252,6 +252,20 @@ impl Cross {
         format!("{root}/examples-c/{dir}")
     }
 
+    /// The harness against a library built elsewhere (`APIRETRY_C_LIBDIR`:
+    /// the device build, `.ci/device`); the programs' folder.
+    fn harness_against(libdir: &str, cc: &str, name: &str) -> String {
+        let root = env!("CARGO_MANIFEST_DIR");
+        let dir = format!("device/{name}");
+        run(Command::new("make")
+            .args(["-s", "-B", "-C", "examples-c", "harness"])
+            .arg(format!("CC={cc}"))
+            .arg(format!("LIBDIR={libdir}"))
+            .arg(format!("HARNESS={dir}"))
+            .current_dir(root));
+        format!("{root}/examples-c/{dir}")
+    }
+
     fn command(&self, program: &std::path::Path) -> Command {
         let mut c = Command::new(self.qemu);
         c.args(["-L", self.sysroot]).arg(program);
@@ -263,9 +277,11 @@ impl Cross {
 fn c_harness_passes() {
     let root = env!("CARGO_MANIFEST_DIR");
     let cross = cross();
-    let dir = match &cross {
-        Some(c) => c.build(),
-        None => {
+    let dir = match (std::env::var("APIRETRY_C_LIBDIR").ok(), &cross) {
+        (Some(lib), Some(c)) => Cross::harness_against(&lib, c.cc, &c.triple),
+        (Some(lib), None) => Cross::harness_against(&lib, "cc", "native"),
+        (None, Some(c)) => c.build(),
+        (None, None) => {
             build();
             format!("{root}/examples-c")
         }
