@@ -72,6 +72,14 @@ impl ApiError {
         }
     }
 
+    /// Input of the caller's that no retry can fix (a bad argument, file
+    /// or setting): `application`, retry `no`, with `message`.
+    pub(crate) fn invalid_input(message: impl Into<Cow<'static, str>>) -> Self {
+        ApiError::new(Kind::Application)
+            .with_retry(Retry::No)
+            .with_message(message)
+    }
+
     /// The category of this failure's kind.
     pub fn category(&self) -> Category {
         self.kind.category()

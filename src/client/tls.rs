@@ -8,7 +8,6 @@ use std::sync::Arc;
 use ureq::tls::{Certificate, ClientCert, PemItem, PrivateKey, RootCerts, TlsConfig};
 
 use crate::error::ApiError;
-use crate::kind::{Kind, Retry};
 
 /// The built-in roots to trust, before any extra CA.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -62,12 +61,6 @@ impl fmt::Debug for TlsSettings {
     }
 }
 
-fn bad(message: String) -> ApiError {
-    ApiError::new(Kind::Application)
-        .with_retry(Retry::No)
-        .with_message(message)
-}
-
 impl TlsSettings {
     /// Trust the operating system's certificate store instead of the
     /// bundled roots (read now; a store that cannot be read is an error).
@@ -78,7 +71,7 @@ impl TlsSettings {
                 .errors
                 .first()
                 .map_or("no certificates found".to_owned(), ToString::to_string);
-            return Err(bad(format!(
+            return Err(ApiError::invalid_input(format!(
                 "cannot read the system's certificate store: {why}"
             )));
         }
@@ -113,11 +106,17 @@ impl TlsSettings {
             match item {
                 Ok(PemItem::Certificate(c)) => self.extra.push(c),
                 Ok(_) => {}
-                Err(e) => return Err(bad(format!("invalid CA certificate PEM: {e}"))),
+                Err(e) => {
+                    return Err(ApiError::invalid_input(format!(
+                        "invalid CA certificate PEM: {e}"
+                    )))
+                }
             }
         }
         if self.extra.len() == before {
-            return Err(bad("no CA certificate in the PEM text".to_owned()));
+            return Err(ApiError::invalid_input(
+                "no CA certificate in the PEM text".to_owned(),
+            ));
         }
         Ok(self)
     }
@@ -125,10 +124,11 @@ impl TlsSettings {
     /// As [`TlsSettings::add_ca_pem`], from a file.
     pub fn add_ca_file(self, path: impl AsRef<std::path::Path>) -> Result<Self, ApiError> {
         let path = path.as_ref();
-        let pem = std::fs::read(path)
-            .map_err(|e| bad(format!("cannot read CA file {}: {e}", path.display())))?;
+        let pem = std::fs::read(path).map_err(|e| {
+            ApiError::invalid_input(format!("cannot read CA file {}: {e}", path.display()))
+        })?;
         self.add_ca_pem(&pem)
-            .map_err(|e| bad(format!("{}: {}", path.display(), e.message)))
+            .map_err(|e| ApiError::invalid_input(format!("{}: {}", path.display(), e.message)))
     }
 
     /// The client certificate (chain, leaf first) and its private key, both
@@ -147,12 +147,16 @@ impl TlsSettings {
                 Err(e) => Some(Err(e)),
             })
             .collect::<Result<_, _>>()
-            .map_err(|e| bad(format!("invalid client certificate PEM: {e}")))?;
+            .map_err(|e| ApiError::invalid_input(format!("invalid client certificate PEM: {e}")))?;
         if chain.is_empty() {
-            return Err(bad("no client certificate in the PEM text".to_owned()));
+            return Err(ApiError::invalid_input(
+                "no client certificate in the PEM text".to_owned(),
+            ));
         }
         let key = PrivateKey::from_pem(key_pem).map_err(|_| {
-            bad("no private key (PKCS#1, PKCS#8 or SEC1 PEM) for the client certificate".to_owned())
+            ApiError::invalid_input(
+                "no private key (PKCS#1, PKCS#8 or SEC1 PEM) for the client certificate".to_owned(),
+            )
         })?;
         check_identity(&chain, key_pem)?;
         self.identity = Some(ClientCert::new_with_certs(&chain, key));
@@ -204,12 +208,14 @@ fn check_identity(chain: &[Certificate<'static>], key_pem: &[u8]) -> Result<(), 
         .map(|c| CertificateDer::from(c.der().to_vec()))
         .collect();
     let key = PrivateKeyDer::from_pem_slice(key_pem)
-        .map_err(|e| bad(format!("invalid client key PEM: {e}")))?;
+        .map_err(|e| ApiError::invalid_input(format!("invalid client key PEM: {e}")))?;
     rustls::ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
-        .map_err(|e| bad(format!("TLS setup: {e}")))?
+        .map_err(|e| ApiError::invalid_input(format!("TLS setup: {e}")))?
         .with_root_certificates(rustls::RootCertStore::empty())
         .with_client_auth_cert(certs, key)
         .map(drop)
-        .map_err(|e| bad(format!("the client certificate and key do not fit: {e}")))
+        .map_err(|e| {
+            ApiError::invalid_input(format!("the client certificate and key do not fit: {e}"))
+        })
 }

@@ -102,6 +102,17 @@ fn with_upload(
     f(u)
 }
 
+/// Replaces the upload's settings with `f`'s (a builder step).
+fn reconfigure(
+    upload: *mut apiretry_upload,
+    f: impl FnOnce(Upload) -> Upload,
+) -> Result<(), apiretry_result> {
+    with_upload(upload, |u| {
+        u.inner = f(u.inner.clone());
+        Ok(())
+    })
+}
+
 /// Adds the next part's URL (part 1 first).
 #[no_mangle]
 pub extern "C" fn apiretry_upload_add_url(
@@ -168,10 +179,7 @@ pub extern "C" fn apiretry_upload_set_journal(
         if path.is_empty() {
             return Err(apiretry_result::InvalidArgument);
         }
-        with_upload(upload, |u| {
-            u.inner = u.inner.clone().journal(path);
-            Ok(())
-        })
+        reconfigure(upload, |up| up.journal(path))
     })
 }
 
@@ -185,10 +193,7 @@ pub extern "C" fn apiretry_upload_set_parallel(
         if !(1..=64).contains(&parts) {
             return Err(apiretry_result::InvalidArgument);
         }
-        with_upload(upload, |u| {
-            u.inner = u.inner.clone().parallel(parts as usize);
-            Ok(())
-        })
+        reconfigure(upload, |up| up.parallel(parts as usize))
     })
 }
 
@@ -203,8 +208,8 @@ pub extern "C" fn apiretry_upload_set_progress_callback(
     guard(|| {
         let cb = callback.ok_or(apiretry_result::NullPointer)?;
         let ud = UserData(user_data);
-        with_upload(upload, |u| {
-            u.inner = u.inner.clone().progress(move |p| {
+        reconfigure(upload, |up| {
+            up.progress(move |p| {
                 let ud = ud;
                 let c = apiretry_upload_progress {
                     bytes_done: p.bytes_done,
@@ -213,8 +218,7 @@ pub extern "C" fn apiretry_upload_set_progress_callback(
                     parts_total: p.parts_total,
                 };
                 cb(ud.0, &c);
-            });
-            Ok(())
+            })
         })
     })
 }

@@ -119,9 +119,7 @@ impl Profile {
 }
 
 fn bad(message: String) -> ApiError {
-    ApiError::new(Kind::Application)
-        .with_retry(Retry::No)
-        .with_message(message)
+    ApiError::invalid_input(message)
         .with_hint("Fix the profile file; see the profile format in the README.")
 }
 

@@ -7,6 +7,7 @@
 
 use std::borrow::Cow;
 
+use crate::headers::contains_ignore_case;
 use crate::kind::{Kind, Retry};
 use crate::limit::RateLimit;
 
@@ -303,14 +304,6 @@ impl Profile {
                 .is_some_and(|c| c.eq_ignore_ascii_case(code))
         })
     }
-}
-
-fn contains_ignore_case(hay: &str, needle: &str) -> bool {
-    let (hay, needle) = (hay.as_bytes(), needle.as_bytes());
-    needle.is_empty()
-        || hay
-            .windows(needle.len())
-            .any(|w| w.eq_ignore_ascii_case(needle))
 }
 
 #[cfg(test)]

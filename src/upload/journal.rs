@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Layout;
 use crate::error::ApiError;
-use crate::kind::{Kind, Retry};
+use crate::kind::Kind;
 
 /// The largest journal read: 10,000 parts' ETags fit in well under 1 MiB.
 const MAX_BYTES: u64 = 4 << 20;
@@ -62,10 +62,8 @@ pub struct Journal {
 }
 
 fn refused(path: &Path, why: impl std::fmt::Display) -> ApiError {
-    ApiError::new(Kind::Application)
-        .with_retry(Retry::No)
+    ApiError::invalid_input(format!("the journal {} {why}", path.display()))
         .with_code(JOURNAL_REFUSED)
-        .with_message(format!("the journal {} {why}", path.display()))
         .with_hint("Give the journal of this file and layout, or a new path to start over.")
 }
 

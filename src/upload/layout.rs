@@ -5,7 +5,6 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::ApiError;
-use crate::kind::{Kind, Retry};
 
 /// How a file of `size` bytes is cut into parts of `part_size`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -30,11 +29,7 @@ impl Layout {
     /// assert_eq!(Layout::new(0, 5).unwrap().parts, 1);
     /// ```
     pub fn new(size: u64, part_size: u64) -> Result<Layout, ApiError> {
-        let bad = |why: String| {
-            Err(ApiError::new(Kind::Application)
-                .with_retry(Retry::No)
-                .with_message(why))
-        };
+        let bad = |why: String| Err(ApiError::invalid_input(why));
         if part_size == 0 {
             return bad("the part size must be at least 1 byte".into());
         }

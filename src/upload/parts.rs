@@ -4,7 +4,6 @@
 use serde::Deserialize;
 
 use crate::error::ApiError;
-use crate::kind::{Kind, Retry};
 
 /// The largest parts file read: 10,000 presigned URLs of 2 KiB each.
 pub const MAX_PARTS_FILE: usize = 32 << 20;
@@ -32,11 +31,9 @@ impl PartsFile {
     /// ```
     pub fn from_json(text: &[u8]) -> Result<PartsFile, ApiError> {
         let bad = |why: String| {
-            ApiError::new(Kind::Application)
-                .with_retry(Retry::No)
-                .with_message(format!(
-                    "not a parts file ({{\"part_size\": BYTES, \"urls\": [...]}}): {why}"
-                ))
+            ApiError::invalid_input(format!(
+                "not a parts file ({{\"part_size\": BYTES, \"urls\": [...]}}): {why}"
+            ))
         };
         if text.len() > MAX_PARTS_FILE {
             return Err(bad(format!(

@@ -75,23 +75,17 @@ struct Run<'a> {
     tally: Arc<Tally>,
 }
 
-fn bad_input(message: String) -> ApiError {
-    ApiError::new(Kind::Application)
-        .with_retry(Retry::No)
-        .with_message(message)
-}
-
 pub(super) fn run(up: &Upload, cancel: &CancelToken) -> Result<Uploaded, ApiError> {
     let shown = up.path.display();
     let meta = std::fs::metadata(&up.path)
         .map_err(|e| ApiError::new(Kind::Io).with_message(format!("reading {shown}: {e}")))?;
     if !meta.is_file() {
-        return Err(bad_input(format!("{shown} is not a file")));
+        return Err(ApiError::invalid_input(format!("{shown} is not a file")));
     }
     let layout = Layout::new(meta.len(), up.part_size)?;
     if let Urls::Given(urls) = &up.urls {
         if urls.len() != layout.parts as usize {
-            return Err(bad_input(format!(
+            return Err(ApiError::invalid_input(format!(
                 "{} URLs for {} parts ({} bytes in parts of {}): one URL per part",
                 urls.len(),
                 layout.parts,
