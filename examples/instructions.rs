@@ -15,18 +15,15 @@
 use std::hint::black_box;
 use std::io::BufRead;
 use std::process::{Command, Stdio};
-use std::ptr;
 use std::time::Instant;
 
-use apiretry::ffi::classify::{apiretry_classification_free, apiretry_classify};
-use apiretry::ffi::profile::{apiretry_profile_builtin, apiretry_profile_free};
-use apiretry::ffi::retry::{
-    apiretry_call_free, apiretry_call_new, apiretry_call_on_response, apiretry_decision,
-    apiretry_retrier_free, apiretry_retrier_new,
-};
 use apiretry::mock::{MockServer, Reply};
 use apiretry::samples::SEEDS;
 use apiretry::{ApiError, Client, Kind, Policy, Profile, RawResponse, Request, RetryState};
+
+/// The C calls `benches/ffi.rs` times, counted here.
+#[path = "../benches/support/c_calls.rs"]
+mod c_calls;
 
 /// Runs `f` `n` times; callgrind collects inside this function only.
 #[inline(never)]
@@ -35,19 +32,6 @@ fn measured(n: u64, f: &mut dyn FnMut()) {
         f();
     }
 }
-
-/// S3's `SlowDown`, `InternalError`, then a success: a C call's three attempts.
-const ATTEMPTS: [(u16, &str); 3] = [
-    (
-        503,
-        "<Error><Code>SlowDown</Code><Message>Reduce your rate.</Message></Error>",
-    ),
-    (
-        500,
-        "<Error><Code>InternalError</Code><Message>Try again.</Message></Error>",
-    ),
-    (200, ""),
-];
 
 fn benches() -> Vec<String> {
     let mut names: Vec<String> = SEEDS
@@ -95,7 +79,14 @@ fn run(bench: &str, n: u64) {
         });
     }
     match bench {
-        "c/decisions-3-attempts" | "c/classify-3-responses" => c_api(bench, n),
+        "c/decisions-3-attempts" => {
+            let calls = c_calls::S3Calls::new();
+            measured(n, &mut || calls.call_of_three());
+        }
+        "c/classify-3-responses" => {
+            let calls = c_calls::S3Calls::new();
+            measured(n, &mut || calls.classify_three());
+        }
         "retry/decision-step" => {
             let policy = Policy::default();
             let err = ApiError::new(Kind::Unavailable);
@@ -115,57 +106,6 @@ fn run(bench: &str, n: u64) {
         "client/attempt" | "ureq/attempt" => http(bench, n),
         other => panic!("no benchmark {other}"),
     }
-}
-
-/// Through the C API: a call handle fed three attempts' responses, or the
-/// three classified bare.
-fn c_api(bench: &str, n: u64) {
-    let mut profile = ptr::null_mut();
-    apiretry_profile_builtin(c"s3".as_ptr(), &mut profile);
-    let mut retrier = ptr::null_mut();
-    apiretry_retrier_new(profile, 8, 0, ptr::null(), &mut retrier);
-    let decisions = bench == "c/decisions-3-attempts";
-    measured(n, &mut || {
-        if decisions {
-            let mut call = ptr::null_mut();
-            apiretry_call_new(retrier, ptr::null(), &mut call);
-            for (status, body) in ATTEMPTS {
-                let mut d = apiretry_decision::default();
-                let mut err = ptr::null_mut();
-                let r = apiretry_call_on_response(
-                    call,
-                    status,
-                    ptr::null(),
-                    0,
-                    body.as_ptr(),
-                    body.len(),
-                    200,
-                    &mut d,
-                    &mut err,
-                );
-                apiretry_classification_free(err);
-                black_box((r, d.action));
-            }
-            apiretry_call_free(call);
-        } else {
-            for (status, body) in ATTEMPTS {
-                let mut out = ptr::null_mut();
-                apiretry_classify(
-                    profile,
-                    status,
-                    ptr::null(),
-                    0,
-                    body.as_ptr(),
-                    body.len(),
-                    200,
-                    &mut out,
-                );
-                apiretry_classification_free(out);
-            }
-        }
-    });
-    apiretry_retrier_free(retrier);
-    apiretry_profile_free(profile);
 }
 
 /// One GET on loopback per iteration, through `Client` or a bare ureq agent,
