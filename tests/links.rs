@@ -1,6 +1,6 @@
 //! Links as devices see them, against the mock server over TCP: the
-//! application's link-change hint (`Client::network_changed`) and pooled
-//! connections the server closed while idle.
+//! application's link-change hint (`Client::network_changed`), pooled
+//! connections the server closed while idle, and a peer that reads slowly.
 
 #![cfg(feature = "mock")]
 
@@ -197,4 +197,33 @@ fn a_connection_the_server_closed_while_idle_costs_no_attempt() {
             "{method}"
         );
     }
+}
+
+/// A peer reading an upload slowly but steadily is no stall: 2 MiB at
+/// 800 kB/s, all of it in the kernel's buffers at once, the call waiting
+/// for the answer while the peer's window opens and closes (closed for
+/// 80 ms at a time on loopback, whose segments are 64 KiB). With a 0.5 s
+/// limit, the kernel's user timeout never ends it.
+#[test]
+fn a_peer_reading_an_upload_slowly_but_steadily_is_no_stall() {
+    use apiretry::{Policy, StallLimits};
+    let server = MockServer::start().unwrap();
+    let pace = Duration::from_millis(10);
+    server.script(
+        "PUT",
+        "/up",
+        [Reply::status(200).read_slowly(8 << 10, pace)],
+    );
+    let c = Client::builder(server.url())
+        .policy(Policy::default().with_max_attempts(1))
+        .stall_limits(StallLimits::all(Duration::from_millis(500)))
+        .build();
+    let len = 2 << 20;
+    let started = Instant::now();
+    let req = Request::put("/up").body_reader_sized(len, move || {
+        Ok(Box::new(std::io::Read::take(std::io::repeat(7), len)))
+    });
+    assert_eq!(c.send(&req).unwrap().status(), 200);
+    assert_eq!(server.requests()[0].body_len, len);
+    assert!(started.elapsed() > Duration::from_secs(2), "it was slow");
 }

@@ -17,6 +17,9 @@ use std::time::Duration;
 pub struct Reply {
     pub(crate) delay: Duration,
     pub(crate) action: Action,
+    /// How the request's body is read: `chunk` bytes at a time, `interval`
+    /// apart; all at once when `None`.
+    pub(crate) pace: Option<(usize, Duration)>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -67,14 +70,11 @@ pub(crate) struct Response {
 impl Reply {
     /// An empty response with this status.
     pub fn status(status: u16) -> Self {
-        Reply {
-            delay: Duration::ZERO,
-            action: Action::Respond(Response {
-                status,
-                headers: Vec::new(),
-                body: Vec::new(),
-            }),
-        }
+        Reply::of(Action::Respond(Response {
+            status,
+            headers: Vec::new(),
+            body: Vec::new(),
+        }))
     }
 
     /// A JSON response.
@@ -120,36 +120,24 @@ impl Reply {
 
     /// A TCP reset instead of an answer.
     pub fn reset() -> Self {
-        Reply {
-            delay: Duration::ZERO,
-            action: Action::Reset,
-        }
+        Reply::of(Action::Reset)
     }
 
     /// The connection closed before any header.
     pub fn close_before_headers() -> Self {
-        Reply {
-            delay: Duration::ZERO,
-            action: Action::CloseBeforeHeaders,
-        }
+        Reply::of(Action::CloseBeforeHeaders)
     }
 
     /// Reads `after_bytes` of the request's body, then resets the
     /// connection while the client is still sending (a dropped upload).
     pub fn drop_mid_upload(after_bytes: u64) -> Self {
-        Reply {
-            delay: Duration::ZERO,
-            action: Action::DropMidUpload(after_bytes),
-        }
+        Reply::of(Action::DropMidUpload(after_bytes))
     }
 
     /// Reads `after_bytes` of the request's body, then stops reading and
     /// holds the connection open, sending nothing (a stalled upload).
     pub fn stall_upload(after_bytes: u64) -> Self {
-        Reply {
-            delay: Duration::ZERO,
-            action: Action::StallUpload(after_bytes),
-        }
+        Reply::of(Action::StallUpload(after_bytes))
     }
 
     /// A `bytes`-long body of `x`s.
@@ -184,26 +172,43 @@ impl Reply {
 
     /// Sends only the first `sent` bytes of the body, then closes.
     pub fn truncated(self, sent: usize) -> Self {
-        Reply {
-            delay: self.delay,
-            action: Action::Truncated(self.into_response(), sent),
-        }
+        self.answering(|r| Action::Truncated(r, sent))
     }
 
     /// Sends the head and the first `sent` bytes of the body, then nothing,
     /// holding the connection open (a stalled download).
     pub fn stalled(self, sent: usize) -> Self {
-        Reply {
-            delay: self.delay,
-            action: Action::Stalled(self.into_response(), sent),
-        }
+        self.answering(|r| Action::Stalled(r, sent))
     }
 
     /// Sends the body `chunk` bytes at a time, `interval` apart.
     pub fn slow(self, chunk: usize, interval: Duration) -> Self {
+        self.answering(|r| Action::Slow(r, chunk.max(1), interval))
+    }
+
+    /// Reads the request's body `chunk` bytes at a time, `interval` apart,
+    /// before acting: a slow but steady peer, whose acknowledgements the
+    /// sender sees trickle in.
+    pub fn read_slowly(mut self, chunk: usize, interval: Duration) -> Self {
+        self.pace = Some((chunk.max(1), interval));
+        self
+    }
+
+    fn of(action: Action) -> Self {
         Reply {
-            delay: self.delay,
-            action: Action::Slow(self.into_response(), chunk.max(1), interval),
+            delay: Duration::ZERO,
+            action,
+            pace: None,
+        }
+    }
+
+    /// This reply's answer, sent as `action` says, its delay and pace kept.
+    fn answering(self, action: impl FnOnce(Response) -> Action) -> Self {
+        let (delay, pace) = (self.delay, self.pace);
+        Reply {
+            delay,
+            action: action(self.into_response()),
+            pace,
         }
     }
 

@@ -21,6 +21,7 @@
 //!       {"status": 200, "body": "0123456789", "truncate_after": 4},
 //!       {"status": 200, "huge_bytes": 10000000},
 //!       {"status": 200, "body": "slow", "slow_chunk": 1, "slow_interval_ms": 200},
+//!       {"status": 200, "read_chunk": 8192, "read_interval_ms": 10},
 //!       {"fault": "drop_mid_upload", "after_bytes": 1000},
 //!       {"fault": "stall_upload", "after_bytes": 1000},
 //!       {"status": 200, "huge_bytes": 100000, "stall_after": 1000}
@@ -143,6 +144,8 @@ struct ReplySpec {
     huge_bytes: Option<usize>,
     slow_chunk: Option<usize>,
     slow_interval_ms: Option<u64>,
+    read_chunk: Option<usize>,
+    read_interval_ms: Option<u64>,
     after_bytes: Option<u64>,
 }
 
@@ -284,6 +287,10 @@ impl ReplySpec {
         }
         if let Some(n) = self.stall_after {
             reply = reply.stalled(n);
+        }
+        if let Some(chunk) = self.read_chunk {
+            let interval = Duration::from_millis(self.read_interval_ms.unwrap_or(100));
+            reply = reply.read_slowly(chunk, interval);
         }
         if let Some(chunk) = self.slow_chunk {
             reply = reply.slow(

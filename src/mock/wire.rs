@@ -1,7 +1,9 @@
 //! Just enough HTTP/1.1 for the mock server: read a request (Content-Length
 //! or chunked body), write a response. Bounded everywhere.
 
-use std::io::{self, BufRead, Read, Write};
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::thread;
+use std::time::Duration;
 
 /// Request heads larger than this are refused.
 const MAX_HEAD: usize = 64 << 10;
@@ -116,11 +118,25 @@ pub(crate) fn read_head(r: &mut impl BufRead) -> io::Result<Option<Request>> {
 
 /// Reads the body of `req`, or, with `upto`, about that many bytes of it
 /// (a connection to drop mid-upload); `body_len` counts what was read.
+/// With `pace` (`chunk`, `interval`), slowly: a slow but steady peer.
 pub(crate) fn read_body(
     r: &mut impl BufRead,
     req: &mut Request,
     upto: Option<u64>,
+    pace: Option<(usize, Duration)>,
 ) -> io::Result<()> {
+    if let Some((chunk, interval)) = pace {
+        let paced = Paced {
+            inner: r,
+            chunk,
+            interval,
+        };
+        return read_framed(&mut BufReader::with_capacity(chunk, paced), req, upto);
+    }
+    read_framed(r, req, upto)
+}
+
+fn read_framed(r: &mut impl BufRead, req: &mut Request, upto: Option<u64>) -> io::Result<()> {
     req.body_len = match req.framing {
         Framing::Chunked => read_chunked(r, &mut req.body, upto.unwrap_or(u64::MAX))?,
         Framing::Length(len) => {
@@ -130,6 +146,23 @@ pub(crate) fn read_body(
         }
     };
     Ok(())
+}
+
+/// A reader handing out at most `chunk` bytes each `interval`. Clients
+/// send the next request only after the answer, so nothing it buffers is
+/// the next request's.
+struct Paced<R> {
+    inner: R,
+    chunk: usize,
+    interval: Duration,
+}
+
+impl<R: Read> Read for Paced<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        thread::sleep(self.interval);
+        let n = buf.len().min(self.chunk);
+        self.inner.read(&mut buf[..n])
+    }
 }
 
 /// Reads a chunked body, stopping after the chunk that reaches `upto`.

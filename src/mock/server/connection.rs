@@ -104,7 +104,7 @@ fn serve_on<S: io::Read + Write>(reader: &mut BufReader<S>, tcp: &TcpStream, sha
         // so that a reply can drop the connection in the middle of the body;
         // the authorization server's answers depend on its form.
         let form = shared.reads_body_first(&req.path);
-        if form && wire::read_body(reader, &mut req, None).is_err() {
+        if form && wire::read_body(reader, &mut req, None, None).is_err() {
             return;
         }
         let reply = shared.reply_for(&req);
@@ -112,7 +112,7 @@ fn serve_on<S: io::Read + Write>(reader: &mut BufReader<S>, tcp: &TcpStream, sha
             Action::DropMidUpload(n) | Action::StallUpload(n) => Some(n),
             _ => None,
         };
-        if !form && wire::read_body(reader, &mut req, upto).is_err() {
+        if !form && wire::read_body(reader, &mut req, upto, reply.pace).is_err() {
             return;
         }
         let out = reader.get_mut();
