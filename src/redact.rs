@@ -25,6 +25,13 @@ const KEYS: &[&str] = &[
     "x-api-key",
     "password",
     "device_code",
+    // Presigned URLs: AWS SigV4 (`X-Amz-Signature`, and a session's
+    // `X-Amz-Security-Token`), SigV2 and CloudFront (`Signature`), Google
+    // (`X-Goog-Signature`), Azure SAS (`sig`); a signature lets whoever
+    // holds it do what the URL does until it expires.
+    "signature",
+    "x-amz-security-token",
+    "sig",
 ];
 
 /// Masks the credentials in a URL's authority (`http://user:pass@host` ->
@@ -159,6 +166,20 @@ mod tests {
                 "{\"password\": [\"too short\"]}",
             ),
             ("password=hunter2", "password=[redacted]"),
+            (
+                "/k?X-Amz-Credential=AKIA%2F1&X-Amz-Signature=3f9a",
+                "/k?X-Amz-Credential=AKIA%2F1&X-Amz-Signature=[redacted]",
+            ),
+            (
+                "&X-Amz-Security-Token=tok&",
+                "&X-Amz-Security-Token=[redacted]&",
+            ),
+            ("Signature=v2&Expires=1", "Signature=[redacted]&Expires=1"),
+            ("sv=1&sig=az%3D", "sv=1&sig=[redacted]"),
+            (
+                "the signature we calculated does not match",
+                "the signature we calculated does not match",
+            ),
         ];
         for (input, want) in rows {
             assert_eq!(secrets(input), want, "input: {input}");

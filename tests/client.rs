@@ -299,15 +299,42 @@ fn uploads_are_sent_again_on_each_attempt() {
         .all(|r| r.body_len == 100_000 && r.body == chunk[..r.body.len()]));
 }
 
+/// Rows: (a request) -> its secret, absent from its `Debug`.
 #[test]
 fn request_debug_hides_credentials() {
-    let r =
-        Request::get("https://h/x?access_token=sekret").header("Authorization", "Bearer abc.def");
-    let shown = format!("{r:?}");
-    assert!(
-        !shown.contains("sekret") && !shown.contains("abc.def"),
-        "{shown}"
-    );
+    let rows = [
+        (Request::get("https://h/x?access_token=sekret"), "sekret"),
+        (
+            Request::get("https://h/x").header("Authorization", "Bearer abc.def"),
+            "abc.def",
+        ),
+        // A presigned S3 URL: whoever holds its signature may upload.
+        (
+            Request::put(
+                "https://b.s3.amazonaws.com/k?X-Amz-Algorithm=AWS4-HMAC-SHA256\
+                 &X-Amz-Credential=AKIA%2F20261204&X-Amz-Security-Token=sessiontok\
+                 &X-Amz-Signature=3f9a0c",
+            ),
+            "3f9a0c",
+        ),
+        (
+            Request::put("https://b.s3.amazonaws.com/k?X-Amz-Security-Token=sessiontok"),
+            "sessiontok",
+        ),
+        // SigV2 and CloudFront (`Signature=`), Azure SAS (`sig=`).
+        (
+            Request::get("https://b.s3.amazonaws.com/k?Signature=v2sig"),
+            "v2sig",
+        ),
+        (
+            Request::get("https://a.blob.core.windows.net/c/b?sv=1&sig=azsig"),
+            "azsig",
+        ),
+    ];
+    for (r, secret) in rows {
+        let shown = format!("{r:?}");
+        assert!(!shown.contains(secret), "{shown}");
+    }
 }
 
 #[test]
