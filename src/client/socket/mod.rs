@@ -10,8 +10,9 @@
 //!   limits on loopback), and so is a link that dies while the kernel still
 //!   holds the body and the call waits for the answer (before, only the
 //!   phase timeout: 5 minutes for a chunk). A slow link whose bytes are
-//!   acknowledged steadily is never cut. Elsewhere, the per-write timeout
-//!   alone, as before.
+//!   acknowledged steadily is never cut; the per-write timeout is then a
+//!   backstop (see [`transport`]). Elsewhere, the per-write timeout alone,
+//!   as before.
 //! - TCP keepalive after [`KEEPALIVE_IDLE`] idle: a pooled connection that
 //!   a NAT or a cellular link dropped silently is found dead, and left out
 //!   of the pool, before a request is written into it.
@@ -36,7 +37,8 @@ pub(crate) use transport::{is_unacknowledged, TcpTransport};
 /// Idle time before the first keepalive probe. ureq closes pooled
 /// connections after 15 s idle, so a connection sees at most a few probes:
 /// little for a cellular radio, and a dead one is known within
-/// `KEEPALIVE_IDLE + KEEPALIVE_INTERVAL * KEEPALIVE_PROBES` (8 s).
+/// `KEEPALIVE_IDLE + KEEPALIVE_INTERVAL * KEEPALIVE_PROBES` (8 s), or at
+/// the first probe unanswered past a shorter user timeout (6 s).
 pub(crate) const KEEPALIVE_IDLE: Duration = Duration::from_secs(5);
 const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(1);
 const KEEPALIVE_PROBES: u32 = 3;
@@ -67,7 +69,8 @@ impl<In: Transport> Connector<In> for Tcp {
         })?;
         let config = details.config;
         let buffers = LazyBuffers::new(config.input_buffer_size(), config.output_buffer_size());
-        Ok(Some(Either::B(TcpTransport::new(stream, buffers))))
+        let watched = cfg!(any(target_os = "linux", target_os = "android")) && self.stall.is_some();
+        Ok(Some(Either::B(TcpTransport::new(stream, buffers, watched))))
     }
 }
 

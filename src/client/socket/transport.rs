@@ -6,6 +6,17 @@
 //! because the peer acknowledged nothing for `TCP_USER_TIMEOUT` stays an I/O
 //! error (`ETIMEDOUT`), so that the client can say what happened
 //! ([`is_unacknowledged`]); a socket timeout is ureq's `Timeout`.
+//!
+//! Where the kernel watches the acknowledgements (the user timeout is set),
+//! the per-write timeout is only a backstop, [`WRITE_BACKSTOP`] stall
+//! limits. A blocked write gets room only once the kernel's send buffer
+//! has drained by a third (its wake-up threshold), which on a slow link
+//! with a large buffer takes longer than the stall limit while
+//! acknowledgements arrive steadily: 5 MiB over 2 Mbit/s had 128 KiB writes
+//! taking up to 1.67 s, and with a 0.7 s limit the per-write timeout cut
+//! the upload in 3 of 6 runs, the user timeout in none. The backstop still
+//! catches a stopped peer on kernels whose zero-window probes ignore the
+//! user timeout.
 
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
@@ -20,17 +31,38 @@ pub(crate) struct TcpTransport {
     buffers: LazyBuffers,
     read_timeout: Option<Duration>,
     write_timeout: Option<Duration>,
+    /// Whether the kernel ends the connection when the peer acknowledges
+    /// nothing for the stall limit.
+    watched: bool,
 }
 
+/// How many stall limits a write may wait where the kernel watches the
+/// acknowledgements: over twice the longest write seen on a steady link
+/// (1.67 s with a 2 s limit).
+pub(crate) const WRITE_BACKSTOP: u32 = 4;
+
 impl TcpTransport {
-    pub fn new(stream: TcpStream, buffers: LazyBuffers) -> Self {
+    pub fn new(stream: TcpStream, buffers: LazyBuffers, watched: bool) -> Self {
         TcpTransport {
             stream,
             buffers,
             read_timeout: None,
             write_timeout: None,
+            watched,
         }
     }
+}
+
+/// `timeout` for a write: its per-write part stretched to the backstop
+/// when the kernel watches the acknowledgements.
+fn for_write(mut timeout: NextTimeout, watched: bool) -> NextTimeout {
+    if watched {
+        timeout.per_write = timeout
+            .per_write
+            .filter(|w| !w.is_not_happening())
+            .map(|w| w.saturating_mul(WRITE_BACKSTOP).into());
+    }
+    timeout.for_write()
 }
 
 /// Whether `e` says the peer acknowledged nothing for the connection's
@@ -74,7 +106,7 @@ impl Transport for TcpTransport {
     }
 
     fn transmit_output(&mut self, amount: usize, timeout: NextTimeout) -> Result<(), Error> {
-        let timeout = timeout.for_write();
+        let timeout = for_write(timeout, self.watched);
         let stream = &self.stream;
         update(&mut self.write_timeout, limit(&timeout)?, |t| {
             stream.set_write_timeout(t)
@@ -121,5 +153,38 @@ impl Transport for TcpTransport {
 
     fn is_tls(&self) -> bool {
         false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ureq::Timeout;
+
+    /// Rows: (per-write limit, time left in the phase, kernel watching)
+    /// -> the write's timeout and what its expiry is called.
+    #[test]
+    fn a_watched_write_waits_up_to_the_backstop() {
+        let s = Duration::from_secs;
+        let rows = [
+            (Some(2), 60, false, 2, Timeout::PerWrite),
+            (Some(2), 60, true, 8, Timeout::PerWrite),
+            (Some(2), 5, true, 5, Timeout::SendBody),
+            (None, 60, true, 60, Timeout::SendBody),
+        ];
+        for (per_write, left, watched, after, reason) in rows {
+            let timeout = NextTimeout {
+                after: s(left).into(),
+                reason: Timeout::SendBody,
+                per_read: None,
+                per_write: per_write.map(|w| s(w).into()),
+            };
+            let got = for_write(timeout, watched);
+            assert_eq!(
+                (*got.after, got.reason),
+                (s(after), reason),
+                "{per_write:?} {left} {watched}"
+            );
+        }
     }
 }
