@@ -9,6 +9,10 @@
 //!   bucket replaced by one no packet fits (every packet dropped, both
 //!   ways), the attempt ends as `timeout` within the stall limit + 2 s.
 //!   Before `TCP_USER_TIMEOUT`, only the phase timeout ended it.
+//! - A pooled connection a NAT forgot (its packets dropped both ways while
+//!   it idles): keepalive finds it dead, so the next call goes on a new
+//!   connection in its first attempt. This test runs itself again inside
+//!   the namespace, the mock server and the client in that process.
 //!
 //! Skipped, saying why, where namespaces or `tc` are not to be had (not
 //! root, no iproute2).
@@ -134,4 +138,102 @@ fn a_steady_2_mbit_upload_completes_in_one_attempt() {
         sent.len()
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Set in the copy of this test that runs inside the namespace.
+const INSIDE: &str = "APIRETRY_SLOW_LINK_INSIDE";
+
+fn sh(command: &str) -> String {
+    let out = Command::new("sh").args(["-c", command]).output().unwrap();
+    assert!(out.status.success(), "{command}: {out:?}");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Rows are the calls: the first opens a connection, which is then cut
+/// off as a NAT that forgot it would (nothing comes back on it, new
+/// connections untouched), idles past keepalive's probes, and the second
+/// call goes on a new connection at once, without a failed attempt. With
+/// keepalive off it wrote into the dead connection: a failed attempt
+/// (the stall limit, 2.4 s) and a backoff, 3.1 s in all.
+#[test]
+fn a_pooled_connection_a_nat_forgot_costs_no_attempt() {
+    if std::env::var_os(INSIDE).is_none() {
+        if !namespaces() {
+            eprintln!("skipped: `unshare -n` with `tc` (root, iproute2) are needed");
+            return;
+        }
+        let out = Command::new("unshare")
+            .arg("-n")
+            .arg(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "a_pooled_connection_a_nat_forgot_costs_no_attempt",
+            ])
+            .args(["--nocapture", "--test-threads=1"])
+            .env(INSIDE, "1")
+            .output()
+            .unwrap();
+        let said = String::from_utf8_lossy(&out.stderr);
+        eprintln!("{said}");
+        assert!(out.status.success(), "{said}");
+        return;
+    }
+    use apiretry::mock::{MockServer, Reply};
+    use apiretry::{Client, Event, Request, StallLimits, Step};
+    use std::sync::{Arc, Mutex};
+    use std::time::{Duration, Instant};
+    sh("ip link set lo mtu 1500 up");
+    let server = MockServer::start().unwrap();
+    server.script(
+        "GET",
+        "/x",
+        [Reply::json(200, "{}"), Reply::json(200, "{}")],
+    );
+    let steps = Arc::new(Mutex::new(Vec::new()));
+    let seen = steps.clone();
+    let client = Client::builder(server.url())
+        .stall_limits(StallLimits::all(Duration::from_secs(2)))
+        .observer(Arc::new(move |e: &Event<'_>| {
+            seen.lock().unwrap().push(e.step)
+        }))
+        .build();
+    client.send(&Request::get("/x")).unwrap();
+    let port = server
+        .url()
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .trim_end_matches('/')
+        .to_string();
+    let local = sh(&format!("ss -tnH state established '( dport = :{port} )'"));
+    let client_port = local
+        .split_whitespace()
+        .nth(2)
+        .and_then(|a| a.rsplit(':').next())
+        .unwrap_or_else(|| panic!("the pooled connection: {local}"))
+        .to_string();
+    // Every packet to the client on that connection into a bucket no packet
+    // fits; the rest of the loopback as it was. Only the answers: a probe
+    // dropped by the client's own queue would be retried as local
+    // congestion, never counted, where a NAT drops it out of sight.
+    sh(&format!(
+        "tc qdisc add dev lo root handle 1: htb default 10 && \
+         tc class add dev lo parent 1: classid 1:10 htb rate 1gbit && \
+         tc class add dev lo parent 1: classid 1:20 htb rate 1gbit && \
+         tc qdisc add dev lo parent 1:20 tbf rate 8kbit burst 40b latency 1ms && \
+         tc filter add dev lo parent 1: protocol ip u32 match ip dport {client_port} 0xffff flowid 1:20"
+    ));
+    // Past keepalive's verdict: the first probe after 5 s idle, unanswered
+    // past the user timeout (2 s) at the next, 1 s later.
+    std::thread::sleep(Duration::from_secs(8));
+    steps.lock().unwrap().clear();
+    let started = Instant::now();
+    client.send(&Request::get("/x")).unwrap();
+    let took = started.elapsed();
+    let steps = steps.lock().unwrap().clone();
+    let connections: Vec<u64> = server.requests().iter().map(|r| r.connection).collect();
+    assert_eq!(steps, [Step::Success], "{steps:?}");
+    assert_ne!(connections[0], connections[1], "a new connection");
+    assert!(took < Duration::from_secs(1), "{took:?}");
+    eprintln!("a connection a NAT forgot, 8 s idle: the next call took {took:?}, one attempt");
 }
