@@ -145,6 +145,7 @@ pub fn run(argv: impl Iterator<Item = OsString>) -> Result<i32, UsageError> {
             "attempt": e.attempt + 1,
             "kind": e.error.map(|err| err.kind.as_str()),
             "status": e.error.and_then(|err| err.status),
+            "message": e.error.map(|err| err.message.to_string()),
             "decision": decision,
             "delay_ms": delay.map(|d| d.as_millis() as u64),
             "at_ms": started.elapsed().as_millis() as u64,
