@@ -223,9 +223,8 @@ fn a_pooled_connection_a_nat_forgot_costs_no_attempt() {
          tc qdisc add dev lo parent 1:20 tbf rate 8kbit burst 40b latency 1ms && \
          tc filter add dev lo parent 1: protocol ip u32 match ip dport {client_port} 0xffff flowid 1:20"
     ));
-    // Past keepalive's verdict: the first probe after 5 s idle, unanswered
-    // past the user timeout (2 s) at the next, 1 s later.
-    std::thread::sleep(Duration::from_secs(8));
+    // Past keepalive's verdict: 5 s idle, then 3 probes 1 s apart.
+    std::thread::sleep(Duration::from_millis(9_500));
     steps.lock().unwrap().clear();
     let started = Instant::now();
     client.send(&Request::get("/x")).unwrap();
@@ -235,5 +234,5 @@ fn a_pooled_connection_a_nat_forgot_costs_no_attempt() {
     assert_eq!(steps, [Step::Success], "{steps:?}");
     assert_ne!(connections[0], connections[1], "a new connection");
     assert!(took < Duration::from_secs(1), "{took:?}");
-    eprintln!("a connection a NAT forgot, 8 s idle: the next call took {took:?}, one attempt");
+    eprintln!("a connection a NAT forgot, 9.5 s idle: the next call took {took:?}, one attempt");
 }

@@ -3,8 +3,9 @@
 //! head the kernel may still be sending the body it buffered (megabytes,
 //! draining at the link's rate): no byte reaches the program then, on a
 //! link that is slow, not dead. So the wait for the head is bounded by the
-//! phase's timeout only; sending and receiving bodies (and the handshake)
-//! by the stall limit too.
+//! phase's timeout, and on Linux by what the peer acknowledged meanwhile
+//! (`socket::watch`); sending and receiving bodies (and the handshake) by
+//! the stall limit too.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;

@@ -1,18 +1,20 @@
 //! The client's own TCP connection setup, in place of ureq's, so that each
 //! socket carries what a device's links need (socket2 sets the options):
 //!
-//! - `TCP_USER_TIMEOUT` at the stall limit (Linux): the kernel ends the
-//!   connection when data it sent stays unacknowledged, or held back by a
-//!   peer's zero window, for that long. So a stall is measured by the bytes
-//!   the peer acknowledged, not the bytes the kernel accepted: a peer that
-//!   stops reading is caught within the limit (ureq's per-write timeout
-//!   alone restarts each time the kernel grows its send buffer: three
-//!   limits on loopback), and so is a link that dies while the kernel still
-//!   holds the body and the call waits for the answer (before, only the
-//!   phase timeout: 5 minutes for a chunk). A slow link whose bytes are
-//!   acknowledged steadily is never cut; the per-write timeout is then a
-//!   backstop (see [`transport`]). Elsewhere, the per-write timeout alone,
-//!   as before.
+//! - A stall measured by the bytes the peer acknowledged, not the bytes
+//!   the kernel accepted (Linux): while a write or the wait for the answer
+//!   is blocked, the client reads the connection's counters (`TCP_INFO`)
+//!   each tick, and ends the attempt once nothing was acknowledged for the
+//!   limit with bytes outstanding ([`watch`]). A peer that stops reading is
+//!   caught within the limit and a tick (ureq's per-write timeout alone
+//!   restarts each time the kernel grows its send buffer: three limits on
+//!   loopback), and so is a link that dies while the kernel still holds
+//!   the body and the call waits for the answer (before, only the phase
+//!   timeout: 5 minutes for a chunk). A slow link whose bytes are
+//!   acknowledged steadily is never cut. Where the counters cannot be read
+//!   (an emulator, a kernel before 4.18), the kernel watches instead
+//!   (`TCP_USER_TIMEOUT` at the limit, which a lossy link can trip, see
+//!   [`watch`]); on other systems, the per-write timeout, as before.
 //! - TCP keepalive after [`KEEPALIVE_IDLE`] idle: a pooled connection that
 //!   a NAT or a cellular link dropped silently is found dead, and left out
 //!   of the pool, before a request is written into it.
@@ -26,19 +28,23 @@ use std::io;
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
-use socket2::{Domain, Protocol, SockAddr, Socket, TcpKeepalive, Type};
+use socket2::{Domain, Protocol, SockAddr, SockRef, Socket, TcpKeepalive, Type};
 use ureq::unversioned::transport::{ConnectionDetails, Connector, Either, LazyBuffers, Transport};
 use ureq::{Error, Timeout};
 
 mod transport;
+mod watch;
 
+use transport::Watcher;
 pub(crate) use transport::{is_unacknowledged, TcpTransport};
+use watch::Watch;
 
 /// Idle time before the first keepalive probe. ureq closes pooled
 /// connections after 15 s idle, so a connection sees at most a few probes:
 /// little for a cellular radio, and a dead one is known within
 /// `KEEPALIVE_IDLE + KEEPALIVE_INTERVAL * KEEPALIVE_PROBES` (8 s), or at
-/// the first probe unanswered past a shorter user timeout (6 s).
+/// the first probe unanswered past a shorter user timeout where the kernel
+/// watches the acknowledgements.
 pub(crate) const KEEPALIVE_IDLE: Duration = Duration::from_secs(5);
 const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(1);
 const KEEPALIVE_PROBES: u32 = 3;
@@ -63,32 +69,58 @@ impl<In: Transport> Connector<In> for Tcp {
         let budget = details.timeout.not_zero().map(|t| *t);
         let addrs: Vec<SocketAddr> = details.addrs.iter().copied().collect();
         let stream = connect_any(&addrs, budget, |addr, within| {
-            let stream = connect_one(addr, within)?;
-            self.configure(&stream, details.config.no_delay())?;
-            Ok(stream.into())
+            Ok(connect_one(addr, within)?.into())
         })?;
+        let watcher = self.watcher(&stream);
+        let user_timeout = self.stall.filter(|_| matches!(watcher, Watcher::Kernel));
+        configure(
+            &SockRef::from(&stream),
+            details.config.no_delay(),
+            user_timeout,
+        )
+        .map_err(Error::Io)?;
         let config = details.config;
         let buffers = LazyBuffers::new(config.input_buffer_size(), config.output_buffer_size());
-        let watched = cfg!(any(target_os = "linux", target_os = "android")) && self.stall.is_some();
-        Ok(Some(Either::B(TcpTransport::new(stream, buffers, watched))))
+        Ok(Some(Either::B(TcpTransport::new(stream, buffers, watcher))))
     }
 }
 
 impl Tcp {
-    fn configure(&self, socket: &Socket, no_delay: bool) -> io::Result<()> {
-        if no_delay {
-            socket.set_tcp_nodelay(true)?;
+    /// Who watches `stream`'s acknowledgements: the client where it can
+    /// read the kernel's counters, else the kernel on Linux.
+    fn watcher(&self, stream: &TcpStream) -> Watcher {
+        match self.stall {
+            None => Watcher::Nobody,
+            Some(stall) if crate::ffi::tcp_info::tcp_progress(stream).is_some() => {
+                Watcher::Client(Watch::new(stall))
+            }
+            Some(_) if cfg!(any(target_os = "linux", target_os = "android")) => Watcher::Kernel,
+            Some(_) => Watcher::Nobody,
         }
-        let keepalive = TcpKeepalive::new().with_time(KEEPALIVE_IDLE);
-        #[cfg(any(target_os = "linux", target_os = "android"))]
-        let keepalive = keepalive
-            .with_interval(KEEPALIVE_INTERVAL)
-            .with_retries(KEEPALIVE_PROBES);
-        socket.set_tcp_keepalive(&keepalive)?;
-        #[cfg(any(target_os = "linux", target_os = "android"))]
-        socket.set_tcp_user_timeout(self.stall)?;
-        Ok(())
     }
+}
+
+/// Sets a connection's options: `TCP_NODELAY`, keepalive, and
+/// `TCP_USER_TIMEOUT` when the kernel watches the acknowledgements.
+fn configure(
+    socket: &SockRef<'_>,
+    no_delay: bool,
+    user_timeout: Option<Duration>,
+) -> io::Result<()> {
+    if no_delay {
+        socket.set_tcp_nodelay(true)?;
+    }
+    let keepalive = TcpKeepalive::new().with_time(KEEPALIVE_IDLE);
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    let keepalive = keepalive
+        .with_interval(KEEPALIVE_INTERVAL)
+        .with_retries(KEEPALIVE_PROBES);
+    socket.set_tcp_keepalive(&keepalive)?;
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    socket.set_tcp_user_timeout(user_timeout)?;
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    let _ = user_timeout;
+    Ok(())
 }
 
 /// Connects to one address within `within`.
@@ -148,12 +180,46 @@ mod tests {
         let addr = listener.local_addr().unwrap();
         for stall in [Some(Duration::from_millis(2500)), None] {
             let socket = connect_one(addr, Some(Duration::from_secs(1))).unwrap();
-            Tcp { stall }.configure(&socket, true).unwrap();
+            configure(&SockRef::from(&socket), true, stall).unwrap();
             assert!(socket.tcp_nodelay().unwrap());
             assert!(socket.keepalive().unwrap());
             assert_eq!(socket.tcp_keepalive_time().unwrap(), KEEPALIVE_IDLE);
             #[cfg(any(target_os = "linux", target_os = "android"))]
             assert_eq!(socket.tcp_user_timeout().unwrap(), stall);
+        }
+    }
+
+    /// The client watches where it can read the kernel's counters (on a
+    /// connection that sent 3 bytes and had them acknowledged), the kernel
+    /// elsewhere: under qemu-user (`.ci/arm`), which passes no `TCP_INFO`.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn the_client_watches_where_the_kernel_counts_acknowledgements() {
+        use crate::ffi::tcp_info::tcp_progress;
+        use std::io::Write;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut stream = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (_peer, _) = listener.accept().unwrap();
+        stream.write_all(b"abc").unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while tcp_progress(&stream).is_some_and(|seen| seen.outstanding)
+            && std::time::Instant::now() < deadline
+        {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let watcher = Tcp {
+            stall: Some(Duration::from_secs(1)),
+        }
+        .watcher(&stream);
+        #[cfg(target_arch = "x86_64")]
+        assert!(tcp_progress(&stream).is_some(), "TCP_INFO on the host");
+        match tcp_progress(&stream) {
+            Some(seen) => {
+                // The SYN counts as one byte.
+                assert_eq!((seen.acked, seen.outstanding), (1 + 3, false), "{seen:?}");
+                assert!(matches!(watcher, Watcher::Client(_)), "{watcher:?}");
+            }
+            None => assert!(matches!(watcher, Watcher::Kernel), "{watcher:?}"),
         }
     }
 
