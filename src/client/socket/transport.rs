@@ -99,7 +99,8 @@ fn watched<T>(
         if end.is_some_and(|end| now >= end) {
             return Err(failure(e, timeout));
         }
-        if tcp_progress(stream).is_some_and(|seen| watch.stalled(now, seen)) {
+        let seen = tcp_progress(stream).unwrap_or_else(|| watch.unread());
+        if watch.stalled(now, seen) {
             return Err(Error::Io(io::Error::from_raw_os_error(libc::ETIMEDOUT)));
         }
     }

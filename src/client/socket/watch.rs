@@ -44,6 +44,15 @@ impl Watch {
         (self.stall / 4).clamp(Duration::from_millis(10), Duration::from_millis(250))
     }
 
+    /// The counters as last seen, with bytes outstanding: what a look that
+    /// cannot read them takes in, so that a wait still ends.
+    pub fn unread(&self) -> TcpProgress {
+        TcpProgress {
+            outstanding: true,
+            ..self.last.unwrap_or_default()
+        }
+    }
+
     /// Takes in the counters `seen` at `now`; true once nothing moved for
     /// the stall limit while bytes were outstanding. A look more than two
     /// ticks after the last (a new request on a pooled connection, a body
@@ -145,6 +154,24 @@ mod tests {
                 assert_eq!(watch.stalled(now, seen), want, "{what} at {ms} ms");
             }
         }
+    }
+
+    /// Counters that cannot be read count as nothing moving.
+    #[test]
+    fn unreadable_counters_end_the_wait_at_the_limit() {
+        let start = Instant::now();
+        let mut watch = Watch::new(Duration::from_secs(1));
+        let first = TcpProgress {
+            acked: 10,
+            delivered: 1,
+            outstanding: false,
+        };
+        assert!(!watch.stalled(start, first));
+        for ms in [250, 500, 750] {
+            let now = start + Duration::from_millis(ms);
+            assert!(!watch.stalled(now, watch.unread()), "{ms} ms");
+        }
+        assert!(watch.stalled(start + Duration::from_secs(1), watch.unread()));
     }
 
     /// Rows: (limit) -> the time between looks.
