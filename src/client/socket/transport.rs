@@ -154,10 +154,9 @@ fn update(
 }
 
 fn failure(e: io::Error, timeout: &NextTimeout) -> Error {
-    match e.kind() {
-        io::ErrorKind::WouldBlock => Error::Timeout(timeout.reason),
-        io::ErrorKind::TimedOut if !is_unacknowledged(&e) => Error::Timeout(timeout.reason),
-        _ => Error::Io(e),
+    match blocked(&e) {
+        true => Error::Timeout(timeout.reason),
+        false => Error::Io(e),
     }
 }
 
