@@ -45,6 +45,8 @@ pub mod redact;
 mod retry;
 mod route;
 pub mod samples;
+#[allow(unsafe_code)]
+mod sys;
 pub mod upload;
 
 pub use backoff::{Backoff, Jitter, Schedule};

@@ -28,7 +28,6 @@ pub mod log;
 pub mod oauth;
 pub mod profile;
 pub mod retry;
-pub(crate) mod tcp_info;
 pub mod upload;
 pub mod version;
 

@@ -91,7 +91,7 @@ impl Tcp {
     fn watcher(&self, stream: &TcpStream) -> Watcher {
         match self.stall {
             None => Watcher::Nobody,
-            Some(stall) if crate::ffi::tcp_info::tcp_progress(stream).is_some() => {
+            Some(stall) if crate::sys::tcp_info::tcp_progress(stream).is_some() => {
                 Watcher::Client(Watch::new(stall))
             }
             Some(_) if cfg!(any(target_os = "linux", target_os = "android")) => Watcher::Kernel,
@@ -195,7 +195,7 @@ mod tests {
     #[cfg(target_os = "linux")]
     #[test]
     fn the_client_watches_where_the_kernel_counts_acknowledgements() {
-        use crate::ffi::tcp_info::tcp_progress;
+        use crate::sys::tcp_info::tcp_progress;
         use std::io::Write;
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let mut stream = TcpStream::connect(listener.local_addr().unwrap()).unwrap();

@@ -27,7 +27,7 @@ use ureq::unversioned::transport::{Buffers, LazyBuffers, NextTimeout, Transport}
 use ureq::{Error, Timeout};
 
 use super::watch::Watch;
-use crate::ffi::tcp_info::tcp_progress;
+use crate::sys::tcp_info::tcp_progress;
 
 #[derive(Debug)]
 pub(crate) struct TcpTransport {

@@ -16,7 +16,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::ffi::tcp_info::TcpProgress;
+use crate::sys::tcp_info::TcpProgress;
 
 #[derive(Debug)]
 pub(crate) struct Watch {

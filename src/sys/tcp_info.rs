@@ -1,7 +1,6 @@
-//! The crate's one call into the operating system that no safe crate
-//! offers (socket2 and rustix stop short of it): Linux's `TCP_INFO`, read
-//! by the client's sockets to see what the peer has acknowledged
-//! (`client::socket`). Not part of the C API.
+//! Linux's `TCP_INFO`, read by the client's sockets to see what the peer
+//! has acknowledged (`client::socket`); socket2, rustix and nix stop short
+//! of it.
 
 #[cfg(target_os = "linux")]
 use std::os::fd::AsRawFd;
