@@ -1,7 +1,7 @@
 //! Cancelling a call from another thread, including while it sleeps.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
 /// A cloneable handle that cancels every call it was given to.
@@ -23,6 +23,13 @@ struct Inner {
     cancelled: AtomicBool,
     lock: Mutex<()>,
     wake: Condvar,
+    /// Tokens cancelled with this one (`child`), held weakly: a child
+    /// dropped is forgotten at the next `child`.
+    children: Mutex<Vec<Weak<Inner>>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl CancelToken {
@@ -41,9 +48,31 @@ impl CancelToken {
     /// Cancels: calls stop before their next attempt, and sleeps end now.
     pub fn cancel(&self) {
         self.0.cancelled.store(true, Ordering::SeqCst);
-        // Taking the lock orders this notify after any sleeper's flag check.
-        let _guard = self.0.lock.lock().unwrap_or_else(PoisonError::into_inner);
-        self.0.wake.notify_all();
+        {
+            // Taking the lock orders this notify after any sleeper's flag check.
+            let _guard = self.0.lock.lock().unwrap_or_else(PoisonError::into_inner);
+            self.0.wake.notify_all();
+        }
+        let children = std::mem::take(&mut *lock(&self.0.children));
+        for child in children.iter().filter_map(Weak::upgrade) {
+            CancelToken(child).cancel();
+        }
+    }
+
+    /// A token cancelled when this one is, and which can also be cancelled
+    /// on its own (an upload's run: a part failing for good stops the
+    /// others, and the caller's token stops them all).
+    pub(crate) fn child(&self) -> CancelToken {
+        let child = CancelToken::new();
+        let mut children = lock(&self.0.children);
+        children.retain(|c| c.strong_count() > 0);
+        children.push(Arc::downgrade(&child.0));
+        drop(children);
+        // A cancel that took the list before the push is seen here.
+        if self.is_cancelled() {
+            child.cancel();
+        }
+        child
     }
 
     /// Whether `cancel` has been called.
@@ -74,5 +103,47 @@ impl CancelToken {
                 .unwrap_or_else(PoisonError::into_inner)
                 .0;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CancelToken;
+
+    /// Rows: which token is cancelled -> (parent, child) cancelled after.
+    #[test]
+    fn a_child_is_cancelled_with_its_parent_never_the_reverse() {
+        let rows = [
+            ("parent", (true, true)),
+            ("child", (false, true)),
+            ("parent before the child is made", (true, true)),
+        ];
+        for (which, want) in rows {
+            let parent = CancelToken::new();
+            let child = match which {
+                "parent before the child is made" => {
+                    parent.cancel();
+                    parent.child()
+                }
+                _ => parent.child(),
+            };
+            match which {
+                "parent" => parent.cancel(),
+                "child" => child.cancel(),
+                _ => {}
+            }
+            assert_eq!(
+                (parent.is_cancelled(), child.is_cancelled()),
+                want,
+                "{which}"
+            );
+        }
+        // Children dropped are forgotten, not kept for the parent's life.
+        let parent = CancelToken::new();
+        for _ in 0..100 {
+            drop(parent.child());
+        }
+        let _last = parent.child();
+        assert_eq!(parent.0.children.lock().unwrap().len(), 1);
     }
 }

@@ -48,7 +48,14 @@ fn upload(file: &Path, parts: &Path, journal: &Path) -> (i32, String, String) {
         .arg(parts)
         .arg("--journal")
         .arg(journal)
-        .args(["--parallel", "2", "--attempts", "2", "--json"])
+        .args([
+            "--parallel",
+            "2",
+            "--attempts",
+            "2",
+            "--json",
+            "--no-part-rules",
+        ])
         .output()
         .unwrap();
     let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
@@ -62,8 +69,18 @@ fn upload(file: &Path, parts: &Path, journal: &Path) -> (i32, String, String) {
 const EXPIRED: &str =
     "<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>";
 
+/// `urls` signed as presigned URLs of multipart upload `upload` are,
+/// with `signature`.
+fn signed(urls: &[String], upload: &str, signature: &str) -> Vec<String> {
+    urls.iter()
+        .map(|u| format!("{u}?uploadId={upload}&X-Amz-Date=1&X-Amz-Signature={signature}"))
+        .collect()
+}
+
 /// Part 3's URL has expired: exit 3, the other parts in the journal; the
-/// rerun with fresh URLs sends part 3 only (and those never started).
+/// rerun with the same upload's URLs signed afresh sends part 3 only (and
+/// those never started). The journal is bound to its upload: the URLs of
+/// another upload are refused with it, nothing sent.
 #[test]
 fn expired_urls_exit_3_and_a_rerun_with_fresh_ones_finishes() {
     let server = MockServer::start().unwrap();
@@ -71,13 +88,22 @@ fn expired_urls_exit_3_and_a_rerun_with_fresh_ones_finishes() {
     let file = d.join("clip.mov");
     std::fs::write(&file, vec![5u8; 4 * PART + 10]).unwrap();
     let journal = d.join("clip.journal");
-    let old = routes(&server, "old", 5);
-    server.script("PUT", "/old/3", [Reply::json(403, EXPIRED)]);
+    let old = signed(&routes(&server, "p", 5), "U1", "old");
+    server.script("PUT", "/p/3", [Reply::json(403, EXPIRED)]);
     let (code, _, err) = upload(&file, &parts_file(&d, "old.json", &old), &journal);
     assert_eq!(code, 3, "{err}");
     assert!(err.contains("expired"), "{err}");
     let before = server.requests().len();
-    let fresh = routes(&server, "new", 5);
+    let plain = routes(&server, "p", 5);
+    let (fresh, another) = (signed(&plain, "U1", "new"), signed(&plain, "U2", "new"));
+    let (code, _, err) = upload(&file, &parts_file(&d, "other.json", &another), &journal);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("another upload"), "{err}");
+    assert_eq!(
+        server.requests().len(),
+        before,
+        "nothing sent with another upload's URLs"
+    );
     let (code, out, err) = upload(&file, &parts_file(&d, "new.json", &fresh), &journal);
     assert_eq!(code, 0, "{err}");
     let summary: serde_json::Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
@@ -94,8 +120,7 @@ fn expired_urls_exit_3_and_a_rerun_with_fresh_ones_finishes() {
         .map(|r| r.path.clone())
         .collect();
     assert_eq!(resumed + rerun.len(), 5, "{rerun:?}");
-    assert!(rerun.contains(&"/new/3".to_owned()), "{rerun:?}");
-    assert!(rerun.iter().all(|p| p.starts_with("/new/")), "{rerun:?}");
+    assert!(rerun.contains(&"/p/3".to_owned()), "{rerun:?}");
 }
 
 /// Rows: (what is wrong) -> exit code, and how many requests were sent

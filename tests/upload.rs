@@ -52,6 +52,11 @@ fn etags(n: u32) -> Vec<String> {
     (1..=n).map(|i| format!("\"e{i}\"")).collect()
 }
 
+/// An upload of the mock's small parts: S3's 5 MiB rule off.
+fn upload(c: &Client, path: &std::path::Path, part: u64) -> Upload {
+    Upload::new(c, path, part).part_rules(false)
+}
+
 #[test]
 fn every_part_goes_byte_exact_and_the_etags_come_in_order() {
     let server = MockServer::start().unwrap();
@@ -59,7 +64,7 @@ fn every_part_goes_byte_exact_and_the_etags_come_in_order() {
     let (path, bytes) = file("exact");
     let reports: Arc<Mutex<Vec<UploadProgress>>> = Arc::default();
     let seen = reports.clone();
-    let done = Upload::new(&client(&server), &path, PART)
+    let done = upload(&client(&server), &path, PART)
         .urls(urls)
         .parallel(3)
         .progress(move |p| seen.lock().unwrap().push(*p))
@@ -100,7 +105,7 @@ fn a_rerun_with_the_journal_sends_only_what_is_not_done() {
             Reply::status(200).header("ETag", "\"e4\""),
         ],
     );
-    let up = Upload::new(&client(&server), &path, PART)
+    let up = upload(&client(&server), &path, PART)
         .urls(urls)
         .parallel(1)
         .journal(&journal);
@@ -139,7 +144,7 @@ fn an_expired_url_stops_the_upload_or_is_renewed() {
             "/fresh/2",
             [Reply::status(200).header("ETag", "\"e2\"")],
         );
-        let up = Upload::new(&client(&server), &path, PART).parallel(1);
+        let up = upload(&client(&server), &path, PART).parallel(1);
         let asked: Arc<Mutex<Vec<(u32, bool)>>> = Arc::default();
         let result = if renew {
             let log = asked.clone();
@@ -179,23 +184,21 @@ fn a_changed_file_a_journal_of_another_layout_or_wrong_urls_send_nothing() {
     let urls = parts(&server, 6);
     let c = client(&server);
     // A journal from a run of part 1 only.
-    let first = Upload::new(&c, &path, PART)
-        .urls(urls.clone())
-        .journal(&journal);
+    let first = upload(&c, &path, PART).urls(urls.clone()).journal(&journal);
     server.script("PUT", "/p/2", [Reply::status(403)]);
     first.clone().parallel(1).run(None).unwrap_err();
     server.clear_requests();
     let rows: [(&str, Upload, Option<&str>); 3] = [
         (
             "another layout",
-            Upload::new(&c, &path, PART * 2)
+            upload(&c, &path, PART * 2)
                 .urls(urls[..3].to_vec())
                 .journal(&journal),
             Some(JOURNAL_REFUSED),
         ),
         (
             "too few URLs",
-            Upload::new(&c, &path, PART).urls(urls[..5].to_vec()),
+            upload(&c, &path, PART).urls(urls[..5].to_vec()),
             None,
         ),
         ("a changed file", first.clone(), Some(JOURNAL_REFUSED)),
@@ -216,7 +219,7 @@ fn a_cancelled_upload_sends_nothing_more() {
     let (path, _) = file("cancel");
     let cancel = CancelToken::new();
     cancel.cancel();
-    let err = Upload::new(&client(&server), &path, PART)
+    let err = upload(&client(&server), &path, PART)
         .urls(parts(&server, 6))
         .run(Some(&cancel))
         .unwrap_err();
@@ -248,7 +251,7 @@ fn the_mock_s3_completes_only_with_the_etags_uploaded() {
     let urls = (1..=6)
         .map(|n| format!("{object}?partNumber={n}&uploadId={id}"))
         .collect();
-    let done = Upload::new(&c, &path, PART).urls(urls).run(None).unwrap();
+    let done = upload(&c, &path, PART).urls(urls).run(None).unwrap();
     let list = |parts: &[(usize, &str)]| {
         let parts: String = parts
             .iter()

@@ -66,6 +66,7 @@ pub struct Request {
     pub(crate) profile: Option<Arc<Profile>>,
     pub(crate) authorized: bool,
     pub(crate) own_connection: bool,
+    pub(crate) follow_redirects: bool,
     /// Whether the call waits while its origin is held for overload.
     pub(crate) waits: bool,
     pub(crate) policy: Option<Arc<Policy>>,
@@ -91,6 +92,7 @@ impl Request {
             profile: None,
             authorized: true,
             own_connection: false,
+            follow_redirects: true,
             waits: true,
             policy: None,
             retries: Vec::new(),
@@ -273,6 +275,20 @@ impl Request {
     /// codes requested on a shared connection trigger `slow_down`).
     pub fn own_connection(mut self) -> Self {
         self.own_connection = true;
+        self
+    }
+
+    /// Whether redirects are followed (yes unless told). Not followed, a
+    /// 3xx answer is a final `protocol` failure: an upload part whose PUT
+    /// was redirected (a 303 turns it into a GET, whose 200 and ETag say
+    /// nothing of the part) is never taken as done.
+    ///
+    /// ```
+    /// let part = apiretry::Request::put("https://bucket.s3.amazonaws.com/k?partNumber=1")
+    ///     .follow_redirects(false);
+    /// ```
+    pub fn follow_redirects(mut self, follow: bool) -> Self {
+        self.follow_redirects = follow;
         self
     }
 

@@ -195,7 +195,20 @@ impl Client {
                 left: until.map(|u| u.saturating_duration_since(Instant::now())),
             };
             let resp = transport::send(&inner.agents, req, &x, inner.caps)?;
-            if let Some(next) = redirect::next(resp.status, &resp.headers, &hop.method, &hop.url) {
+            let next = redirect::next(resp.status, &resp.headers, &hop.method, &hop.url);
+            if !req.follow_redirects && (300..400).contains(&resp.status) {
+                return Err(ApiError::new(Kind::Protocol)
+                    .with_retry(Retry::No)
+                    .with_status(resp.status)
+                    .with_message(format!(
+                        "answered with a redirect ({}{}), which this request does not follow",
+                        resp.status,
+                        next.map(|n| format!(" to {}", crate::redact::secrets(&n.url)))
+                            .unwrap_or_default()
+                    ))
+                    .into());
+            }
+            if let Some(next) = next {
                 hop = redirect::Hop {
                     body: hop.body && next.body,
                     ..next

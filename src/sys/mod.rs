@@ -2,4 +2,5 @@
 //! boundary (`ffi`), the only place `unsafe` is allowed; each block says
 //! why it is sound. Not part of the C API.
 
+pub(crate) mod lock;
 pub(crate) mod tcp_info;

@@ -27,14 +27,21 @@ use crate::error::ApiError;
 use crate::kind::{Kind, Retry};
 use crate::profile::Profile;
 
+mod destination;
 mod journal;
 mod layout;
 mod parts;
+mod rules;
 mod run;
+mod source;
 
-pub use journal::{Identity, Journal, JOURNAL_REFUSED};
+pub use journal::{
+    DonePart, Journal, JOURNAL_BUSY, JOURNAL_REFUSED, JOURNAL_UNWRITABLE, JOURNAL_VERSION,
+};
 pub use layout::{Layout, MAX_PARTS};
 pub use parts::PartsFile;
+pub use rules::{DEFAULT_PART_SIZE, MAX_PART_SIZE, MIN_PART_SIZE, PART_RULES};
+pub use source::{Identity, FILE_CHANGED};
 
 /// Asked for part `part`'s URL (from 1); `expired` when the last one given
 /// for it was refused as expired. An error stops the upload.
@@ -74,6 +81,8 @@ pub struct Uploaded {
     pub bytes_sent: u64,
     /// Parts found done in the journal at the start.
     pub resumed: u32,
+    /// Bytes this run wrote to the journal (its records and compaction).
+    pub journal_bytes: u64,
 }
 
 /// The code of the error that stops an upload whose URLs have expired
@@ -93,6 +102,10 @@ pub struct Upload {
     method: String,
     profile: Arc<Profile>,
     progress: Option<Arc<UploadProgressFn>>,
+    headers: Vec<(String, String)>,
+    destination: Option<String>,
+    content_md5: bool,
+    part_rules: Option<bool>,
 }
 
 impl std::fmt::Debug for Upload {
@@ -125,7 +138,36 @@ impl Upload {
             method: "PUT".into(),
             profile: Arc::new(Profile::builtin("s3").expect("built in").clone()),
             progress: None,
+            headers: Vec::new(),
+            destination: None,
+            content_md5: false,
+            part_rules: None,
         }
+    }
+
+    /// The part size for a file of `size` bytes when the caller chooses
+    /// it: 8 MiB, doubled until the file fits in S3's 10,000 parts (as
+    /// s3transfer), at most 5 GiB.
+    ///
+    /// ```
+    /// use apiretry::upload::Upload;
+    /// assert_eq!(Upload::part_size_for(1 << 30), 8 << 20);
+    /// assert_eq!(Upload::part_size_for(100 << 30), 16 << 20); // 12,800 parts of 8 MiB
+    /// ```
+    pub fn part_size_for(size: u64) -> u64 {
+        rules::part_size_for(size)
+    }
+
+    /// The part size when the API hands out `urls` URLs for a file of
+    /// `size` bytes, one per part, as Frame.io C2C does: `ceil(size /
+    /// urls)`, the last part the rest.
+    ///
+    /// ```
+    /// use apiretry::upload::Upload;
+    /// assert_eq!(Upload::part_size_for_urls(64 << 20, 3), 22_369_622);
+    /// ```
+    pub fn part_size_for_urls(size: u64, urls: u32) -> u64 {
+        rules::part_size_for_urls(size, urls)
     }
 
     /// One URL per part, in order.
@@ -148,6 +190,54 @@ impl Upload {
     /// resumes from it.
     pub fn journal(mut self, path: impl Into<PathBuf>) -> Self {
         self.journal = Some(path.into());
+        self
+    }
+
+    /// A header sent with every part. Presigned URLs may sign headers,
+    /// which must then come with each PUT: Frame.io's sign `content-type`
+    /// and `x-amz-acl`, so its parts need `Content-Type: <the asset's
+    /// filetype>` and `x-amz-acl: private` (else S3 answers 403
+    /// `SignatureDoesNotMatch`). A name or value that is not a header's is
+    /// refused by `run`, before anything is sent.
+    ///
+    /// ```no_run
+    /// # let client = apiretry::Client::builder("https://api.frame.io").build();
+    /// let upload = apiretry::upload::Upload::new(&client, "/media/A001.mov", 8 << 20)
+    ///     .header("Content-Type", "video/quicktime")
+    ///     .header("x-amz-acl", "private");
+    /// ```
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// The multipart upload the parts go to, as the application names it
+    /// (an asset's id, an S3 `uploadId`): the journal is bound to it, and a
+    /// journal of another destination is refused (`journal_refused`), its
+    /// ETags never used. Needed with a [`url_source`](Self::url_source);
+    /// given URLs identify their upload themselves (without their
+    /// signatures, so renewed URLs of the same upload resume).
+    pub fn destination(mut self, id: &str) -> Self {
+        self.destination = Some(id.to_owned());
+        self
+    }
+
+    /// Sends each part's MD5 as `Content-MD5` (S3 then refuses bytes that
+    /// changed on the way, `BadDigest`, and the part is sent again). Off by
+    /// default: it reads each part twice. Whether on or not, an ETag that
+    /// is a plain MD5 is checked against the bytes sent.
+    pub fn content_md5(mut self, on: bool) -> Self {
+        self.content_md5 = on;
+        self
+    }
+
+    /// Whether S3's part rules are checked before anything is sent:
+    /// parts but the last of 5 MiB to 5 GiB (S3 takes parts under 5 MiB,
+    /// then refuses the completion: `EntityTooSmall`). On by default with
+    /// the `s3` profile, off with any other; off for a store whose rules
+    /// differ, or a test's small parts.
+    pub fn part_rules(mut self, on: bool) -> Self {
+        self.part_rules = Some(on);
         self
     }
 
@@ -177,10 +267,17 @@ impl Upload {
     }
 
     /// Runs the upload to its end on this thread and `parallel - 1` more:
-    /// every part's ETag, or the first failure that stopped it (parts in
-    /// flight then finish, and what finished stays in the journal). A
-    /// cancellation (`cancel`, from any thread) stops it the same way, as
-    /// `cancelled`.
+    /// every part's ETag, or the first failure that stopped it. A part
+    /// failing for good, or a cancellation (`cancel`, from any thread: then
+    /// `cancelled`), ends the parts in flight within one read of their
+    /// bodies; what finished stays in the journal.
+    ///
+    /// Checked before anything is sent: the file, S3's part rules (with
+    /// the `s3` profile: `part_rules`), the URLs, the headers, and the
+    /// journal (another upload's: `journal_refused`; not writable:
+    /// `journal_unwritable`; held by another run: `journal_busy`). While it
+    /// runs, the file is held open and watched: written to, cut or replaced,
+    /// it ends the run (`file_changed`), and no part sent after is done.
     pub fn run(&self, cancel: Option<&CancelToken>) -> Result<Uploaded, ApiError> {
         run::run(self, cancel.unwrap_or(CancelToken::never()))
     }

@@ -1,14 +1,17 @@
 //! Sending the parts: `parallel` workers (this thread and scoped std
-//! threads) take the next part not done, send it, and record its ETag in
-//! the journal before it counts as done. The first failure for good stops
-//! the workers from taking more; parts in flight finish.
+//! threads) take the next part not done, send it from the held file, check
+//! what the server stored, and record it in the journal before it counts
+//! as done. The first failure for good, or the caller's cancel, stops the
+//! run's own token: every part in flight ends within one read of its body.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
+use super::destination::{hex, of_id, of_urls};
+use super::journal::JournalFile;
+use super::source::Source;
 use super::{
-    is_expired_url, urls_expired, Identity, Journal, Layout, Upload, UploadProgress,
+    is_expired_url, rules, urls_expired, DonePart, Journal, Layout, Upload, UploadProgress,
     UploadProgressFn, Uploaded, Urls,
 };
 use crate::cancel::CancelToken;
@@ -16,22 +19,34 @@ use crate::client::{Request, RequestClass};
 use crate::error::ApiError;
 use crate::kind::{Kind, Retry};
 
+/// Sends of one part whose bytes the server stored otherwise (an ETag or
+/// `BadDigest` that does not match what was read) before it fails.
+const CHECKSUM_TRIES: u32 = 3;
+
 struct State {
     todo: VecDeque<u32>,
     journal: Journal,
+    store: Option<JournalFile>,
     failure: Option<ApiError>,
 }
 
-/// What the progress reports are made of, shared with each part's
-/// request (whose progress callback must own what it touches).
-struct Tally {
+/// The counts progress reports are made of.
+#[derive(Default)]
+struct Counts {
     /// Body bytes of done parts.
-    done: AtomicU64,
-    /// Bytes of each part in flight, this attempt.
-    flight: Mutex<HashMap<u32, u64>>,
+    done: u64,
+    /// Each part in flight: this attempt's bytes, and the most any of its
+    /// attempts reached (what progress shows, so that it never goes back).
+    flight: HashMap<u32, (u64, u64)>,
     /// Body bytes this run sent, retries included.
-    sent: AtomicU64,
-    parts_done: AtomicU64,
+    sent: u64,
+    parts_done: u32,
+}
+
+/// Shared with each part's request, whose progress callback must own what
+/// it touches.
+struct Tally {
+    counts: Mutex<Counts>,
     layout: Layout,
     report: Option<Arc<UploadProgressFn>>,
 }
@@ -41,48 +56,64 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Tally {
-    fn report(&self) {
+    fn report(&self, c: MutexGuard<'_, Counts>) {
         let Some(report) = &self.report else { return };
-        let flight: u64 = lock(&self.flight).values().sum();
-        report(&UploadProgress {
-            bytes_done: self.done.load(Ordering::Acquire) + flight,
+        let p = UploadProgress {
+            bytes_done: c.done + c.flight.values().map(|f| f.1).sum::<u64>(),
             bytes_total: self.layout.size,
-            parts_done: self.parts_done.load(Ordering::Acquire) as u32,
+            parts_done: c.parts_done,
             parts_total: self.layout.parts,
-        });
+        };
+        drop(c);
+        report(&p);
     }
 
     /// Part `part`'s attempt has sent `sent` bytes (from 0 for each attempt).
     fn moved(&self, part: u32, sent: u64) {
-        let last = lock(&self.flight).insert(part, sent).unwrap_or(0);
-        let new = if sent >= last { sent - last } else { sent };
-        self.sent.fetch_add(new, Ordering::AcqRel);
-        self.report();
+        let mut c = lock(&self.counts);
+        let (now, most) = c.flight.get(&part).copied().unwrap_or((0, 0));
+        c.sent += if sent >= now { sent - now } else { sent };
+        c.flight.insert(part, (sent, most.max(sent)));
+        self.report(c);
     }
 
     fn finished(&self, part: u32, len: u64) {
-        lock(&self.flight).remove(&part);
-        self.done.fetch_add(len, Ordering::AcqRel);
-        self.parts_done.fetch_add(1, Ordering::AcqRel);
-        self.report();
+        let mut c = lock(&self.counts);
+        c.flight.remove(&part);
+        c.done += len;
+        c.parts_done += 1;
+        self.report(c);
     }
 }
 
 struct Run<'a> {
     up: &'a Upload,
-    cancel: &'a CancelToken,
+    source: Arc<Source>,
+    /// Cancelled by the caller's token, a failure for good, or the end.
+    stop: CancelToken,
     state: Mutex<State>,
     tally: Arc<Tally>,
 }
 
+/// Whether `name: value` can be sent as a header.
+fn is_header(name: &str, value: &str) -> bool {
+    let token = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
+    !name.is_empty()
+        && name.chars().all(token)
+        && !value.chars().any(|c| c == '\r' || c == '\n' || c == '\0')
+}
+
 pub(super) fn run(up: &Upload, cancel: &CancelToken) -> Result<Uploaded, ApiError> {
-    let shown = up.path.display();
-    let meta = std::fs::metadata(&up.path)
-        .map_err(|e| ApiError::new(Kind::Io).with_message(format!("reading {shown}: {e}")))?;
-    if !meta.is_file() {
-        return Err(ApiError::invalid_input(format!("{shown} is not a file")));
+    let source = Arc::new(Source::open(&up.path)?);
+    let layout = Layout::new(source.start.size, up.part_size)?;
+    if up.part_rules.unwrap_or(up.profile.name() == "s3") {
+        rules::check_s3(&layout)?;
     }
-    let layout = Layout::new(meta.len(), up.part_size)?;
+    if let Some((name, _)) = up.headers.iter().find(|(n, v)| !is_header(n, v)) {
+        return Err(ApiError::invalid_input(format!(
+            "the part header {name:?} is not a header name with a one-line value"
+        )));
+    }
     if let Urls::Given(urls) = &up.urls {
         if urls.len() != layout.parts as usize {
             return Err(ApiError::invalid_input(format!(
@@ -94,10 +125,17 @@ pub(super) fn run(up: &Upload, cancel: &CancelToken) -> Result<Uploaded, ApiErro
             )));
         }
     }
-    let identity = Identity::of(&meta);
-    let journal = match &up.journal {
-        Some(path) => Journal::open(path, identity, layout)?,
-        None => Journal::new(identity, layout),
+    let destination = match (&up.destination, &up.urls) {
+        (Some(id), _) => of_id(id),
+        (None, Urls::Given(urls)) => of_urls(urls),
+        (None, Urls::Asked(_)) => String::new(),
+    };
+    let (store, journal) = match &up.journal {
+        Some(path) => {
+            let (store, journal) = JournalFile::open(path, source.start, layout, &destination)?;
+            (Some(store), journal)
+        }
+        None => (None, Journal::new(source.start, layout, &destination)),
     };
     let resumed = journal.done.len() as u32;
     let done_bytes: u64 = journal.done.keys().map(|&i| layout.range(i).1).sum();
@@ -107,17 +145,20 @@ pub(super) fn run(up: &Upload, cancel: &CancelToken) -> Result<Uploaded, ApiErro
     let workers = up.parallel.min(todo.len());
     let run = Run {
         up,
-        cancel,
+        source,
+        stop: cancel.child(),
         state: Mutex::new(State {
             todo,
             journal,
+            store,
             failure: None,
         }),
         tally: Arc::new(Tally {
-            done: AtomicU64::new(done_bytes),
-            flight: Mutex::default(),
-            sent: AtomicU64::new(0),
-            parts_done: AtomicU64::new(u64::from(resumed)),
+            counts: Mutex::new(Counts {
+                done: done_bytes,
+                parts_done: resumed,
+                ..Counts::default()
+            }),
             layout,
             report: up.progress.clone(),
         }),
@@ -128,55 +169,65 @@ pub(super) fn run(up: &Upload, cancel: &CancelToken) -> Result<Uploaded, ApiErro
         }
         run.work();
     });
-    let state = run
+    let mut state = run
         .state
         .into_inner()
         .unwrap_or_else(PoisonError::into_inner);
+    let journal_bytes = state.store.take().map_or(0, |s| s.compact(&state.journal));
     if let Some(failure) = state.failure {
         return Err(failure);
     }
     if state.journal.done.len() < layout.parts as usize {
         return Err(ApiError::new(Kind::Cancelled).with_message("the upload was cancelled"));
     }
+    // A change after the last part's own check still undoes the whole.
+    run.source.unchanged()?;
+    let bytes_sent = lock(&run.tally.counts).sent;
     Ok(Uploaded {
-        etags: state.journal.done.into_values().collect(),
-        bytes_sent: run.tally.sent.load(Ordering::Acquire),
+        etags: state.journal.done.into_values().map(|d| d.etag).collect(),
+        bytes_sent,
         resumed,
+        journal_bytes,
     })
 }
 
 impl Run<'_> {
-    /// Takes parts until none is left, one failed, or the run is cancelled.
+    /// Takes parts until none is left or the run is stopped.
     fn work(&self) {
         loop {
             let part = {
                 let mut s = lock(&self.state);
-                if s.failure.is_some() || self.cancel.is_cancelled() {
-                    return;
-                }
                 match s.todo.pop_front() {
-                    Some(part) => part,
-                    None => return,
+                    Some(part) if !self.stop.is_cancelled() => part,
+                    _ => return,
                 }
             };
-            let sent = self.send(part);
+            let done = self.send(part).and_then(|done| {
+                // The bytes sent are the file's only if it did not change.
+                self.source.unchanged()?;
+                Ok(done)
+            });
             let mut s = lock(&self.state);
-            let etag = match sent {
-                Ok(etag) => etag,
-                Err(e) => {
-                    s.failure.get_or_insert(e);
-                    return;
+            let recorded = done.and_then(|done| match &mut s.store {
+                Some(store) => store.append(part, &done).map(|()| done),
+                None => Ok(done),
+            });
+            match recorded {
+                Ok(done) => {
+                    s.journal.done.insert(part, done);
+                    drop(s);
+                    self.tally.finished(part, self.tally.layout.range(part).1);
                 }
-            };
-            s.journal.done.insert(part, etag);
-            if let Some(path) = &self.up.journal {
-                if let Err(e) = s.journal.save(path) {
-                    s.failure.get_or_insert(e);
+                Err(e) => {
+                    // What fails once the run is stopped was stopped by it.
+                    if !self.stop.is_cancelled() {
+                        s.failure.get_or_insert(e);
+                    }
+                    drop(s);
+                    self.stop.cancel();
                     return;
                 }
             }
-            drop(s);
-            self.tally.finished(part, self.tally.layout.range(part).1);
         }
     }
 
@@ -187,32 +238,75 @@ impl Run<'_> {
         }
     }
 
-    /// Sends part `part` until it is done or fails for good: its ETag.
-    fn send(&self, part: u32) -> Result<String, ApiError> {
+    /// One attempt's request for part `part` at `url`, its bytes hashed
+    /// into `digest` as they stream.
+    fn request(&self, part: u32, url: &str, digest: &Arc<Mutex<Option<[u8; 16]>>>) -> Request {
         let up = self.up;
         let (offset, len) = self.tally.layout.range(part);
+        let (source, stop, slot) = (self.source.clone(), self.stop.clone(), digest.clone());
+        let tally = self.tally.clone();
+        let mut req = Request::new(&up.method, url)
+            .class(RequestClass::ChunkUpload)
+            .without_authorization()
+            .follow_redirects(false)
+            .body_reader_sized(len, move || {
+                *lock(&slot) = None;
+                Ok(Box::new(source.part(
+                    offset,
+                    len,
+                    stop.clone(),
+                    slot.clone(),
+                )))
+            })
+            .progress(move |p| tally.moved(part, p.sent));
+        for (name, value) in &up.headers {
+            req = req.header(name, value);
+        }
+        req.profile = Some(up.profile.clone());
+        req
+    }
+
+    /// Sends part `part` until it is done or fails for good.
+    fn send(&self, part: u32) -> Result<DonePart, ApiError> {
+        let up = self.up;
         let mut url = self.url(part, false)?;
         let mut renewed = false;
+        let mut mismatches = 0;
+        let digest = Arc::new(Mutex::new(None));
         loop {
-            let tally = self.tally.clone();
-            let mut req = Request::new(&up.method, &url)
-                .class(RequestClass::ChunkUpload)
-                .without_authorization()
-                .body_file(&up.path, offset, len)
-                .progress(move |p| tally.moved(part, p.sent));
-            req.profile = Some(up.profile.clone());
-            match up.client.send_cancellable(&req, self.cancel) {
+            let mut req = self.request(part, &url, &digest);
+            if up.content_md5 {
+                use base64::Engine as _;
+                let (offset, len) = self.tally.layout.range(part);
+                let md5 = self.source.md5(offset, len, &self.stop).map_err(|e| {
+                    ApiError::new(Kind::Io).with_message(format!("part {part}: reading: {e}"))
+                })?;
+                let encoded = base64::engine::general_purpose::STANDARD.encode(md5);
+                req = req.header("Content-MD5", &encoded);
+            }
+            let answer = up.client.send_cancellable(&req, &self.stop);
+            let sent = lock(&digest).take().map(|d| hex(&d));
+            let mismatch = match answer {
                 Ok(resp) => {
-                    return resp.header("ETag").map(str::to_owned).ok_or_else(|| {
+                    let etag = resp.header("ETag").map(str::to_owned).ok_or_else(|| {
                         ApiError::new(Kind::Protocol)
                             .with_retry(Retry::No)
                             .with_message(format!("part {part}: the answer has no ETag"))
-                    });
+                    })?;
+                    match plain_md5(&etag) {
+                        Some(stored) if Some(&stored) != sent.as_ref() => format!(
+                            "S3 stored bytes whose MD5 is {stored}, not the {} sent",
+                            sent.as_deref().unwrap_or("(unread)")
+                        ),
+                        _ => return Ok(DonePart { etag, md5: sent }),
+                    }
                 }
+                Err(e) if e.code.as_deref() == Some("BadDigest") => e.message.to_string(),
                 Err(e) if is_expired_url(&e) => match &up.urls {
                     Urls::Asked(_) if !renewed => {
                         url = self.url(part, true)?;
                         renewed = true;
+                        continue;
                     }
                     _ => return Err(urls_expired(part, &e)),
                 },
@@ -220,7 +314,44 @@ impl Run<'_> {
                     e.message = format!("part {part}: {}", e.message).into();
                     return Err(e);
                 }
+            };
+            mismatches += 1;
+            if mismatches >= CHECKSUM_TRIES {
+                return Err(ApiError::new(Kind::Protocol)
+                    .with_retry(Retry::No)
+                    .with_code("checksum_mismatch")
+                    .with_message(format!(
+                        "part {part}: sent {mismatches} times, stored otherwise each time: {mismatch}"
+                    )));
             }
+            log::warn!("part {part}: {mismatch}; sent again");
+        }
+    }
+}
+
+/// The MD5 an ETag states, when it is a plain one (a part's, or an object
+/// sent whole without encryption by KMS): 32 hex digits, quoted or not.
+fn plain_md5(etag: &str) -> Option<String> {
+    let t = etag.trim().trim_start_matches("W/").trim_matches('"');
+    (t.len() == 32 && t.bytes().all(|b| b.is_ascii_hexdigit())).then(|| t.to_ascii_lowercase())
+}
+
+#[cfg(test)]
+mod tests {
+    /// Rows: ETag -> the MD5 it states.
+    #[test]
+    fn only_a_plain_md5_etag_is_checked() {
+        let md5 = "9e107d9d372bb6826bd81d3542a419d6";
+        let rows = [
+            ("\"9e107d9d372bb6826bd81d3542a419d6\"", Some(md5)),
+            ("9E107D9D372BB6826BD81D3542A419D6", Some(md5)),
+            ("\"9e107d9d372bb6826bd81d3542a419d6-3\"", None),
+            ("\"mock-0123456789abcdef\"", None),
+            ("\"\"", None),
+            ("\"9e107d9d372bb6826bd81d3542a419zz\"", None),
+        ];
+        for (etag, want) in rows {
+            assert_eq!(super::plain_md5(etag).as_deref(), want, "{etag}");
         }
     }
 }

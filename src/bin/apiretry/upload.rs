@@ -6,8 +6,10 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use apiretry::upload::{PartsFile, Upload, JOURNAL_REFUSED, URLS_EXPIRED};
-use apiretry::{Client, Kind, Policy, Retry, StallLimits};
+use apiretry::upload::{
+    PartsFile, Upload, JOURNAL_BUSY, JOURNAL_REFUSED, JOURNAL_UNWRITABLE, PART_RULES, URLS_EXPIRED,
+};
+use apiretry::{CancelToken, Client, Kind, Policy, Retry, StallLimits};
 use lexopt::prelude::*;
 
 use crate::{args, UsageError};
@@ -23,14 +25,26 @@ crash or a power loss: done parts are not sent again.
 PARTS_JSON is a file {\"part_size\": BYTES, \"urls\": [\"https://...\", ...]}
 with one URL per part: ceil(size / part_size) of them (1 for an empty file).
 
-Exit codes: 0 every part done; 1 a part failed for good (its classification
-on stderr; finished parts stay in the journal); 3 the URLs have expired (run
-again with fresh URLs and the same journal); 2 bad arguments or input (a
-missing file, a bad parts file, a journal of another file or layout).
+Presigned URLs that sign headers need them on every part: Frame.io's take
+--header 'Content-Type: <the asset's filetype>' --header 'x-amz-acl: private'.
+The file is held open and watched: written to or replaced during the run, it
+ends it (file_changed). SIGINT or SIGTERM stops the parts in flight at once;
+what finished stays in the journal.
+
+Exit codes: 0 every part done; 1 a part failed for good, or the file changed
+(the classification on stderr; finished parts stay in the journal); 3 the
+URLs have expired (run again with fresh URLs and the same journal); 130
+interrupted (SIGINT or SIGTERM); 2 nothing sent: bad arguments or input (a
+missing file, a bad parts file, parts S3 refuses, a journal of another file,
+layout or upload, a journal that cannot be written or that another run holds).
 
 options:
   --parts F        the parts file (required)
   --journal F      the journal (required; made if missing)
+  --header 'N: V'  a header sent with every part (repeatable)
+  --content-md5    send each part's MD5 (Content-MD5)
+  --no-part-rules  do not hold the parts to S3's rules (5 MiB to 5 GiB each
+                   but the last)
   --parallel N     parts in flight at once (default 4)
   --attempts N     attempts per part (default 8)
   --stall-ms N     end an attempt that moves no byte for N ms (default 30000)
@@ -45,6 +59,8 @@ pub fn run(argv: impl Iterator<Item = OsString>) -> Result<i32, UsageError> {
     let mut policy = Policy::default();
     let mut stalls = None;
     let mut json = false;
+    let mut headers = Vec::new();
+    let (mut content_md5, mut part_rules) = (false, true);
     while let Some(arg) = parser.next()? {
         match arg {
             Value(v) if file.is_none() => file = Some(v.into()),
@@ -62,6 +78,9 @@ pub fn run(argv: impl Iterator<Item = OsString>) -> Result<i32, UsageError> {
                 stalls = Some(StallLimits::all(Duration::from_millis(ms.into())));
             }
             Long("json") => json = true,
+            Long("header") => headers.push(args::header(&parser.value()?.string()?)?),
+            Long("content-md5") => content_md5 = true,
+            Long("no-part-rules") => part_rules = false,
             Long("help") | Short('h') => {
                 println!("{HELP}");
                 return Ok(0);
@@ -87,7 +106,12 @@ pub fn run(argv: impl Iterator<Item = OsString>) -> Result<i32, UsageError> {
     let mut upload = Upload::new(&builder.build(), &file, part_size)
         .urls(urls)
         .journal(&journal)
-        .parallel(parallel);
+        .parallel(parallel)
+        .content_md5(content_md5)
+        .part_rules(part_rules);
+    for (name, value) in &headers {
+        upload = upload.header(name, value);
+    }
     if std::io::stderr().is_terminal() {
         upload = upload.progress(|p| {
             eprint!(
@@ -97,7 +121,9 @@ pub fn run(argv: impl Iterator<Item = OsString>) -> Result<i32, UsageError> {
             let _ = std::io::stderr().flush();
         });
     }
-    let result = upload.run(None);
+    let cancel = CancelToken::new();
+    let signalled = on_signals(&cancel);
+    let result = upload.run(Some(&cancel));
     if std::io::stderr().is_terminal() {
         eprintln!();
     }
@@ -130,11 +156,30 @@ pub fn run(argv: impl Iterator<Item = OsString>) -> Result<i32, UsageError> {
         eprintln!("hint: {}", err.hint);
     }
     // Input refused before anything was sent is bad input; else a failure.
-    let refused = err.code.as_deref() == Some(JOURNAL_REFUSED)
-        || (err.kind == Kind::Application && err.retry == Retry::No);
-    Ok(match err.code.as_deref() {
+    let code = err.code.as_deref();
+    let refused = matches!(
+        code,
+        Some(JOURNAL_REFUSED | JOURNAL_UNWRITABLE | JOURNAL_BUSY | PART_RULES)
+    ) || (err.kind == Kind::Application && err.retry == Retry::No);
+    Ok(match code {
         Some(URLS_EXPIRED) => 3,
+        _ if err.kind == Kind::Cancelled && signalled.is_some() => 130,
         _ if refused => 2,
         _ => 1,
     })
+}
+
+/// Cancels `cancel` on SIGINT or SIGTERM (a thread reading the signals'
+/// pipe); `None` where they cannot be caught.
+fn on_signals(cancel: &CancelToken) -> Option<()> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]).ok()?;
+    let cancel = cancel.clone();
+    std::thread::spawn(move || {
+        if let Some(sig) = signals.forever().next() {
+            eprintln!("\napiretry upload: signal {sig}: stopping the parts in flight");
+            cancel.cancel();
+        }
+    });
+    Some(())
 }
