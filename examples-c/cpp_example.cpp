@@ -118,6 +118,11 @@ int main(int argc, char **argv) {
   if (fd >= 0) close(fd);
   auto upload = apiretry::Upload::make(client.value(), clip, 1000);
   EXPECT(upload.ok());
+  // The mock's parts are small: S3's 5 MiB rule off. Frame.io's headers on each.
+  EXPECT(upload.value().part_rules(false).ok());
+  EXPECT(upload.value().header("Content-Type", "video/quicktime").ok());
+  EXPECT(upload.value().header("x-amz-acl", "private").ok());
+  EXPECT(apiretry::Upload::part_size_for(1ull << 30) == 8u << 20);
   for (int part = 1; part <= 3; part++) {
     std::string url = std::string(argv[1]) + "/parts/" + std::to_string(part);
     EXPECT(upload.value().add_url(url.c_str()).ok());

@@ -372,6 +372,23 @@ static void test_client(const char *url) {
   CHECK(apiretry_upload_set_parallel(up, 0) == APIRETRY_RESULT_INVALID_ARGUMENT);
   CHECK(apiretry_upload_set_url_callback(up, NULL, NULL) == APIRETRY_RESULT_NULL_POINTER);
   CHECK(apiretry_upload_result(up, &parts, NULL, NULL) == APIRETRY_RESULT_ABSENT);
+  CHECK(apiretry_upload_add_header(up, "x-amz-acl", "private") == APIRETRY_RESULT_OK);
+  CHECK(apiretry_upload_add_header(up, "bad name", "v") == APIRETRY_RESULT_INVALID_ARGUMENT);
+  CHECK(apiretry_upload_add_header(up, "x-a", "two\r\nlines") == APIRETRY_RESULT_INVALID_ARGUMENT);
+  CHECK(apiretry_upload_add_header(up, NULL, "v") == APIRETRY_RESULT_NULL_POINTER);
+  CHECK(apiretry_upload_add_header(NULL, "x-a", "v") == APIRETRY_RESULT_NULL_POINTER);
+  CHECK(apiretry_upload_set_destination(up, "") == APIRETRY_RESULT_INVALID_ARGUMENT);
+  CHECK(apiretry_upload_set_destination(up, BAD_UTF8) == APIRETRY_RESULT_INVALID_UTF8);
+  CHECK(apiretry_upload_set_destination(up, "asset-1") == APIRETRY_RESULT_OK);
+  CHECK(apiretry_upload_set_content_md5(up, true) == APIRETRY_RESULT_OK);
+  CHECK(apiretry_upload_set_part_rules(NULL, true) == APIRETRY_RESULT_NULL_POINTER);
+  CHECK(apiretry_upload_clear_urls(up) == APIRETRY_RESULT_OK);
+  uint64_t part_size = 0;
+  CHECK(apiretry_upload_part_size_for(100ull << 30, &part_size) == APIRETRY_RESULT_OK && part_size == 16u << 20);
+  CHECK(apiretry_upload_part_size_for_urls(64u << 20, 3, &part_size) == APIRETRY_RESULT_OK &&
+        part_size == 22369622);
+  CHECK(apiretry_upload_part_size_for_urls(1, 0, &part_size) == APIRETRY_RESULT_INVALID_ARGUMENT);
+  CHECK(apiretry_upload_part_size_for(1, NULL) == APIRETRY_RESULT_NULL_POINTER);
   CHECK(apiretry_upload_run(up, NULL, NULL) == APIRETRY_RESULT_API_FAILURE); /* no such file */
   apiretry_upload_free(up);
   apiretry_upload_free(NULL);

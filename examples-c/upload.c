@@ -97,6 +97,14 @@ int main(int argc, char **argv) {
   }
   if (status == 0) {
     apiretry_upload_set_url_callback(upload, part_url, argv[1]);
+    /* The journal is bound to this asset's upload: another's is refused. */
+    apiretry_upload_set_destination(upload, "root/clip");
+    /* Frame.io's part URLs sign these two headers. */
+    apiretry_upload_add_header(upload, "Content-Type", "video/quicktime");
+    apiretry_upload_add_header(upload, "x-amz-acl", "private");
+    /* The demo's parts are small; a real upload takes
+     * apiretry_upload_part_size_for(size) or S3 refuses its completion. */
+    apiretry_upload_set_part_rules(upload, false);
     apiretry_upload_set_journal(upload, argv[3]);
     apiretry_upload_set_parallel(upload, 2);
     if (apiretry_upload_run(upload, NULL, &err) == APIRETRY_RESULT_OK) {

@@ -668,7 +668,9 @@ typedef struct {
 // (asked once per part). A URL longer than `len`: set `*out_n` to its
 // length and return `APIRETRY_RESULT_BUFFER_TOO_SMALL` (6), to be asked
 // again with a buffer that large (up to 64 KiB). Any other number stops
-// the upload. Called from the threads sending parts.
+// the upload. Called from the threads sending parts, for different parts
+// at once (up to the parts in flight), never after
+// `apiretry_upload_run` returns.
 typedef uint32_t (*apiretry_upload_url_callback)(void *user_data,
                                                  uint32_t part,
                                                  bool expired,
@@ -688,8 +690,10 @@ typedef struct {
   uint32_t parts_total;
 } apiretry_upload_progress;
 
-// Receives an upload's progress, from the threads sending its parts;
-// `progress` is valid during the call only.
+// Receives an upload's progress, from the threads sending its parts, one
+// call at a time (never two at once); `progress` is valid during the call
+// only. `bytes_done` never decreases: a part sent again counts its bytes
+// once.
 typedef void (*apiretry_upload_progress_callback)(void *user_data,
                                                   const apiretry_upload_progress *progress);
 
@@ -1384,10 +1388,17 @@ apiretry_result apiretry_upload_set_progress_callback(apiretry_upload *upload,
 // Runs the upload to its end on this thread and as many more as parts in
 // flight. `APIRETRY_RESULT_API_FAILURE` when a part failed for good, the
 // URLs expired (classification code `urls_expired`: run again with fresh
-// URLs and the same journal), the journal is another file's or layout's
-// (code `journal_refused`), or `cancel` (may be NULL) cancelled it;
-// `*out_error` then receives the classification, unless NULL. What
-// finished stays in the journal.
+// URLs and the same journal: `apiretry_upload_clear_urls`, add them, run
+// again), the journal is another file's, layout's or upload's (code
+// `journal_refused`), cannot be written (`journal_unwritable`) or is held
+// by another run (`journal_busy`), the parts break S3's rules
+// (`part_rules`), the file changed during the run (`file_changed`), or
+// `cancel` (may be NULL) cancelled it; `*out_error` then receives the
+// classification, unless NULL. A part failing for good, or a cancel, ends
+// the parts in flight within one read of their bodies; what finished
+// stays in the journal. The file is held open for the run: every part
+// reads from one handle. Callbacks run on this thread and the run's
+// others, never after it returns.
 apiretry_result apiretry_upload_run(apiretry_upload *upload,
                                     const apiretry_cancel *cancel,
                                     apiretry_classification **out_error);
@@ -1410,6 +1421,47 @@ apiretry_result apiretry_upload_etag(const apiretry_upload *upload,
 
 // Releases an upload that is not running; NULL is ignored.
 void apiretry_upload_free(apiretry_upload *upload);
+
+// Adds a header sent with every part. Presigned URLs may sign headers:
+// Frame.io's sign `content-type` and `x-amz-acl`, so its parts need
+// `Content-Type: <the asset's filetype>` and `x-amz-acl: private` (else
+// S3 answers 403 `SignatureDoesNotMatch`). A name that is no header name,
+// or a value with a line break: `APIRETRY_RESULT_INVALID_ARGUMENT`.
+apiretry_result apiretry_upload_add_header(apiretry_upload *upload,
+                                           const char *name,
+                                           const char *value);
+
+// Binds the journal to the multipart upload `id` names (an asset's id, an
+// S3 `uploadId`): a journal of another destination is refused (code
+// `journal_refused`), its ETags never used. Needed with a URL or part
+// callback; given URLs identify their upload themselves.
+apiretry_result apiretry_upload_set_destination(apiretry_upload *upload, const char *id);
+
+// Sends each part's MD5 as `Content-MD5` (off by default: each part is
+// then read twice). Whether on or not, an ETag that is a plain MD5 is
+// checked against the bytes sent, and a part stored otherwise is sent
+// again.
+apiretry_result apiretry_upload_set_content_md5(apiretry_upload *upload, bool on);
+
+// Whether S3's part rules (parts but the last of 5 MiB to 5 GiB) are
+// checked before anything is sent (code `part_rules`). On by default.
+apiretry_result apiretry_upload_set_part_rules(apiretry_upload *upload, bool on);
+
+// Forgets the URLs given with `apiretry_upload_add_url`, so that the same
+// upload runs again with fresh ones (after `urls_expired`: add the fresh
+// URLs, in order, and run again; the journal resumes).
+apiretry_result apiretry_upload_clear_urls(apiretry_upload *upload);
+
+// The part size for a file of `size` bytes, into `*out_part_size`: 8 MiB,
+// doubled until the file fits in S3's 10,000 parts (as s3transfer).
+apiretry_result apiretry_upload_part_size_for(uint64_t size, uint64_t *out_part_size);
+
+// The part size when the API hands out `urls` URLs for a file of `size`
+// bytes, one per part (Frame.io C2C): `ceil(size / urls)`, into
+// `*out_part_size`; `urls` 0 is `APIRETRY_RESULT_INVALID_ARGUMENT`.
+apiretry_result apiretry_upload_part_size_for_urls(uint64_t size,
+                                                   uint32_t urls,
+                                                   uint64_t *out_part_size);
 
 // The library's version, e.g. "0.1.0": a static NUL-terminated string
 // that must not be freed.

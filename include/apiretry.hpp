@@ -665,6 +665,20 @@ class Upload {
   Status progress(apiretry_upload_progress_callback callback, void *user_data) {
     return detail::check(apiretry_upload_set_progress_callback(u_.get(), callback, user_data));
   }
+  // Sent with every part (Frame.io: Content-Type and x-amz-acl: private).
+  Status header(const char *name, const char *value) {
+    return detail::check(apiretry_upload_add_header(u_.get(), name, value));
+  }
+  Status destination(const char *id) { return detail::check(apiretry_upload_set_destination(u_.get(), id)); }
+  Status content_md5(bool on) { return detail::check(apiretry_upload_set_content_md5(u_.get(), on)); }
+  Status part_rules(bool on) { return detail::check(apiretry_upload_set_part_rules(u_.get(), on)); }
+  // After "urls_expired": forget the URLs, add fresh ones, run again.
+  Status clear_urls() { return detail::check(apiretry_upload_clear_urls(u_.get())); }
+  static std::uint64_t part_size_for(std::uint64_t size) {
+    std::uint64_t part = 0;
+    apiretry_upload_part_size_for(size, &part);
+    return part;
+  }
   // The classification's code is "urls_expired" when fresh URLs are needed.
   Status run(const Cancel *cancel = nullptr) {
     apiretry_classification *err = nullptr;

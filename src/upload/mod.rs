@@ -41,6 +41,7 @@ pub use journal::{
 pub use layout::{Layout, MAX_PARTS};
 pub use parts::PartsFile;
 pub use rules::{DEFAULT_PART_SIZE, MAX_PART_SIZE, MIN_PART_SIZE, PART_RULES};
+pub(crate) use run::is_header;
 pub use source::{Identity, FILE_CHANGED};
 
 /// Asked for part `part`'s URL (from 1); `expired` when the last one given
@@ -260,7 +261,10 @@ impl Upload {
     }
 
     /// Tells `report` how far the upload has come, at most every 100 ms
-    /// per part in flight and at each part's end.
+    /// per part in flight and at each part's end, from the threads sending
+    /// parts, one report at a time. `bytes_done` never goes back: a part
+    /// sent again counts its bytes once, and adds only past where its last
+    /// attempt got.
     pub fn progress(mut self, report: impl Fn(&UploadProgress) + Send + Sync + 'static) -> Self {
         self.progress = Some(Arc::new(report));
         self

@@ -56,16 +56,16 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Tally {
+    /// Reports under the counts' lock: reports never overlap, and each
+    /// sees at least what the one before it saw.
     fn report(&self, c: MutexGuard<'_, Counts>) {
         let Some(report) = &self.report else { return };
-        let p = UploadProgress {
+        report(&UploadProgress {
             bytes_done: c.done + c.flight.values().map(|f| f.1).sum::<u64>(),
             bytes_total: self.layout.size,
             parts_done: c.parts_done,
             parts_total: self.layout.parts,
-        };
-        drop(c);
-        report(&p);
+        });
     }
 
     /// Part `part`'s attempt has sent `sent` bytes (from 0 for each attempt).
@@ -96,7 +96,7 @@ struct Run<'a> {
 }
 
 /// Whether `name: value` can be sent as a header.
-fn is_header(name: &str, value: &str) -> bool {
+pub(crate) fn is_header(name: &str, value: &str) -> bool {
     let token = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
     !name.is_empty()
         && name.chars().all(token)

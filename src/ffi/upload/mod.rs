@@ -15,6 +15,8 @@ use crate::error::ApiError;
 use crate::kind::Kind;
 use crate::upload::{Upload, Uploaded};
 
+mod settings;
+
 /// One file's upload (`apiretry_upload_new`); release it with
 /// `apiretry_upload_free`. Not to be shared between threads while it runs.
 pub struct apiretry_upload {
@@ -38,8 +40,10 @@ pub struct apiretry_upload_progress {
     pub parts_total: u32,
 }
 
-/// Receives an upload's progress, from the threads sending its parts;
-/// `progress` is valid during the call only.
+/// Receives an upload's progress, from the threads sending its parts, one
+/// call at a time (never two at once); `progress` is valid during the call
+/// only. `bytes_done` never decreases: a part sent again counts its bytes
+/// once.
 pub type apiretry_upload_progress_callback =
     Option<extern "C" fn(user_data: *mut c_void, progress: *const apiretry_upload_progress)>;
 
@@ -49,7 +53,9 @@ pub type apiretry_upload_progress_callback =
 /// (asked once per part). A URL longer than `len`: set `*out_n` to its
 /// length and return `APIRETRY_RESULT_BUFFER_TOO_SMALL` (6), to be asked
 /// again with a buffer that large (up to 64 KiB). Any other number stops
-/// the upload. Called from the threads sending parts.
+/// the upload. Called from the threads sending parts, for different parts
+/// at once (up to the parts in flight), never after
+/// `apiretry_upload_run` returns.
 pub type apiretry_upload_url_callback = Option<
     extern "C" fn(
         user_data: *mut c_void,
@@ -226,10 +232,17 @@ pub extern "C" fn apiretry_upload_set_progress_callback(
 /// Runs the upload to its end on this thread and as many more as parts in
 /// flight. `APIRETRY_RESULT_API_FAILURE` when a part failed for good, the
 /// URLs expired (classification code `urls_expired`: run again with fresh
-/// URLs and the same journal), the journal is another file's or layout's
-/// (code `journal_refused`), or `cancel` (may be NULL) cancelled it;
-/// `*out_error` then receives the classification, unless NULL. What
-/// finished stays in the journal.
+/// URLs and the same journal: `apiretry_upload_clear_urls`, add them, run
+/// again), the journal is another file's, layout's or upload's (code
+/// `journal_refused`), cannot be written (`journal_unwritable`) or is held
+/// by another run (`journal_busy`), the parts break S3's rules
+/// (`part_rules`), the file changed during the run (`file_changed`), or
+/// `cancel` (may be NULL) cancelled it; `*out_error` then receives the
+/// classification, unless NULL. A part failing for good, or a cancel, ends
+/// the parts in flight within one read of their bodies; what finished
+/// stays in the journal. The file is held open for the run: every part
+/// reads from one handle. Callbacks run on this thread and the run's
+/// others, never after it returns.
 #[no_mangle]
 pub extern "C" fn apiretry_upload_run(
     upload: *mut apiretry_upload,
