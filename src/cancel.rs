@@ -28,6 +28,33 @@ struct Inner {
     children: Mutex<Vec<Weak<Inner>>>,
 }
 
+thread_local! {
+    /// The token of the call this thread is sending, looked at by the
+    /// socket's watched waits (a write blocked on a slow link, the wait for
+    /// an answer's head), which ureq runs on this thread but knows nothing
+    /// of the call.
+    static CURRENT: std::cell::RefCell<Option<CancelToken>> = const { std::cell::RefCell::new(None) };
+}
+
+/// While alive, `cancelled_here` answers for a token; the one before is
+/// restored when it ends.
+pub(crate) struct Scope(Option<CancelToken>);
+
+impl Drop for Scope {
+    fn drop(&mut self) {
+        let before = self.0.take();
+        let _ = CURRENT.try_with(|c| *c.borrow_mut() = before);
+    }
+}
+
+/// Whether the call this thread is sending was cancelled (always false
+/// outside `CancelToken::enter`).
+pub(crate) fn cancelled_here() -> bool {
+    CURRENT
+        .try_with(|c| c.borrow().as_ref().is_some_and(CancelToken::is_cancelled))
+        .unwrap_or(false)
+}
+
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
@@ -57,6 +84,20 @@ impl CancelToken {
         for child in children.iter().filter_map(Weak::upgrade) {
             CancelToken(child).cancel();
         }
+    }
+
+    /// Makes this the token `cancelled_here` looks at on this thread, until
+    /// the scope ends; nothing for a token nobody can cancel.
+    pub(crate) fn enter(&self) -> Scope {
+        if Arc::ptr_eq(&self.0, &CancelToken::never().0) {
+            return Scope(CURRENT.try_with(|c| c.borrow().clone()).ok().flatten());
+        }
+        Scope(
+            CURRENT
+                .try_with(|c| c.replace(Some(self.clone())))
+                .ok()
+                .flatten(),
+        )
     }
 
     /// A token cancelled when this one is, and which can also be cancelled

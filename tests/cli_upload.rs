@@ -228,3 +228,83 @@ fn a_256_mib_upload_in_64_mib_parts_stays_small() {
     let sent: u64 = server.requests().iter().map(|r| r.body_len).sum();
     assert_eq!(sent, 1024 + (256 << 20));
 }
+
+/// SIGTERM while 4 parts of 8 MiB are in flight, each read at 1.6 MB/s:
+/// the command exits within 1.5 s (130), the journal consistent; the rerun
+/// sends only the parts not done, and every part once in all.
+#[cfg(unix)]
+#[test]
+fn sigterm_mid_upload_exits_at_once_and_a_rerun_completes() {
+    use std::time::{Duration, Instant};
+    let server = MockServer::start().unwrap();
+    let d = dir("sigterm");
+    let file = d.join("clip.mov");
+    std::fs::write(&file, vec![3u8; 4 * (8 << 20) - 100]).unwrap();
+    let journal = d.join("clip.journal");
+    let urls = routes(&server, "s", 4);
+    for i in 1..=4 {
+        let slow = Reply::status(200)
+            .header("ETag", &format!("\"e{i}\""))
+            .read_slowly(64 << 10, Duration::from_millis(40));
+        // Part 1 is quick: one part is done when the signal comes.
+        let reply = if i == 1 {
+            Reply::status(200).header("ETag", "\"e1\"")
+        } else {
+            slow
+        };
+        server.script("PUT", &format!("/s/{i}"), [reply]);
+    }
+    let parts = d.join("parts.json");
+    let text = serde_json::json!({"part_size": 8 << 20, "urls": urls});
+    std::fs::write(&parts, text.to_string()).unwrap();
+    let run = || {
+        Command::new(env!("CARGO_BIN_EXE_apiretry"))
+            .arg("upload")
+            .arg(&file)
+            .arg("--parts")
+            .arg(&parts)
+            .arg("--journal")
+            .arg(&journal)
+            .arg("--json")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let child = run();
+    std::thread::sleep(Duration::from_millis(700));
+    let t = Instant::now();
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let out = child.wait_with_output().unwrap();
+    let took = t.elapsed();
+    eprintln!("SIGTERM to exit: {took:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{err}");
+    assert!(took < Duration::from_millis(1500), "{took:?}");
+    let before: Vec<String> = server.requests().iter().map(|r| r.path.clone()).collect();
+    routes(&server, "s", 4);
+    let out = run().wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().last().unwrap()).unwrap();
+    assert!(summary["resumed"].as_u64().unwrap() >= 1, "{summary}");
+    let rerun: Vec<String> = server.requests()[before.len()..]
+        .iter()
+        .map(|r| r.path.clone())
+        .collect();
+    assert!(!rerun.contains(&"/s/1".to_owned()), "{rerun:?}");
+    assert_eq!(
+        rerun.len() as u64 + summary["resumed"].as_u64().unwrap(),
+        4,
+        "{rerun:?}"
+    );
+}

@@ -53,6 +53,9 @@ impl Client {
             refreshed: false,
             trial: None,
         };
+        // A write or wait for an answer blocked in the socket ends at its
+        // next look once cancelled, not when the link or server moves.
+        let _scope = cancel.enter();
         retrier.run_cancellable(cancel, |attempt| {
             let result = self.gated_attempt(req, &mut call, (retrier, attempt), cancel);
             if let Some(origin) = call.trial.take() {

@@ -28,15 +28,18 @@ use crate::kind::{Kind, Retry};
 use crate::profile::Profile;
 
 mod destination;
+mod growth;
 mod journal;
 mod layout;
 mod parts;
 mod rules;
 mod run;
 mod source;
+mod tally;
 
+pub use growth::Growth;
 pub use journal::{
-    DonePart, Journal, JOURNAL_BUSY, JOURNAL_REFUSED, JOURNAL_UNWRITABLE, JOURNAL_VERSION,
+    DonePart, Expect, Journal, JOURNAL_BUSY, JOURNAL_REFUSED, JOURNAL_UNWRITABLE, JOURNAL_VERSION,
 };
 pub use layout::{Layout, MAX_PARTS};
 pub use parts::PartsFile;
@@ -44,9 +47,28 @@ pub use rules::{DEFAULT_PART_SIZE, MAX_PART_SIZE, MIN_PART_SIZE, PART_RULES};
 pub(crate) use run::is_header;
 pub use source::{Identity, FILE_CHANGED};
 
-/// Asked for part `part`'s URL (from 1); `expired` when the last one given
-/// for it was refused as expired. An error stops the upload.
-pub type UrlSource = dyn Fn(u32, bool) -> Result<String, ApiError> + Send + Sync;
+/// Asked for a part's URL (see [`PartRequest`]). An error stops the upload.
+pub type UrlSource = dyn Fn(&PartRequest) -> Result<String, ApiError> + Send + Sync;
+
+/// The part whose URL is asked for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PartRequest {
+    /// Its number, from 1.
+    pub number: u32,
+    /// Its first byte's offset in the file.
+    pub offset: u64,
+    /// Its size in bytes.
+    pub size: u64,
+    /// Whether it is the file's last part.
+    pub is_final: bool,
+    /// The file's size, once final (a growing file's is known only with
+    /// its final part; Frame.io's real-time parts request wants it then).
+    pub file_size: Option<u64>,
+    /// Whether the URL given before for this part was refused as expired
+    /// (asked once per part).
+    pub expired: bool,
+}
 
 /// Where the parts' URLs come from.
 #[derive(Clone)]
@@ -107,6 +129,7 @@ pub struct Upload {
     destination: Option<String>,
     content_md5: bool,
     part_rules: Option<bool>,
+    pub(crate) growth: Option<Growth>,
 }
 
 impl std::fmt::Debug for Upload {
@@ -143,6 +166,7 @@ impl Upload {
             destination: None,
             content_md5: false,
             part_rules: None,
+            growth: None,
         }
     }
 
@@ -180,10 +204,34 @@ impl Upload {
     /// Asks `source` for each part's URL, and again (once per part) for a
     /// part whose URL was refused as expired.
     pub fn url_source(
-        mut self,
+        self,
         source: impl Fn(u32, bool) -> Result<String, ApiError> + Send + Sync + 'static,
     ) -> Self {
+        self.part_source(move |p| source(p.number, p.expired))
+    }
+
+    /// Asks `source` for each part's URL, told the part's number, range,
+    /// whether it is the final one and then the file's size (as a growing
+    /// file's real-time parts request needs), and again (once per part)
+    /// for a part whose URL was refused as expired. Called from the
+    /// threads sending parts, for several parts at once.
+    pub fn part_source(
+        mut self,
+        source: impl Fn(&PartRequest) -> Result<String, ApiError> + Send + Sync + 'static,
+    ) -> Self {
         self.urls = Urls::Asked(Arc::new(source));
+        self
+    }
+
+    /// Uploads the file while it is still written: parts are cut at the
+    /// part size as it grows, each sent once the file holds it and a byte
+    /// more, until `growth` is [finished](Growth::finish) with the final
+    /// size; the rest is then the final part. Needs a
+    /// [`part_source`](Self::part_source) (how many parts there will be is
+    /// not known). The journal takes the file grown since; a run resumed
+    /// without `growing` takes the file's size as final.
+    pub fn growing(mut self, growth: &Growth) -> Self {
+        self.growth = Some(growth.clone());
         self
     }
 

@@ -1,18 +1,21 @@
 //! Sending the parts: `parallel` workers (this thread and scoped std
 //! threads) take the next part not done, send it from the held file, check
 //! what the server stored, and record it in the journal before it counts
-//! as done. The first failure for good, or the caller's cancel, stops the
-//! run's own token: every part in flight ends within one read of its body.
+//! as done. A growing file's parts are cut as it grows. The first failure
+//! for good, or the caller's cancel, stops the run's own token: every part
+//! in flight ends within one read of its body.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use super::destination::{hex, of_id, of_urls};
-use super::journal::JournalFile;
+use super::growth::{self, Growth, LOOK_EVERY};
+use super::journal::{Expect, JournalFile};
 use super::source::Source;
+use super::tally::Tally;
 use super::{
-    is_expired_url, rules, urls_expired, DonePart, Journal, Layout, Upload, UploadProgress,
-    UploadProgressFn, Uploaded, Urls,
+    is_expired_url, rules, urls_expired, DonePart, Journal, Layout, PartRequest, Upload, Uploaded,
+    Urls,
 };
 use crate::cancel::CancelToken;
 use crate::client::{Request, RequestClass};
@@ -25,74 +28,40 @@ const CHECKSUM_TRIES: u32 = 3;
 
 struct State {
     todo: VecDeque<u32>,
+    /// The layout once the file's size is final.
+    layout: Option<Layout>,
+    /// Parts cut so far (a growing file's), and whether that is all.
+    cut: u32,
+    all_cut: bool,
     journal: Journal,
     store: Option<JournalFile>,
     failure: Option<ApiError>,
 }
 
-/// The counts progress reports are made of.
-#[derive(Default)]
-struct Counts {
-    /// Body bytes of done parts.
-    done: u64,
-    /// Each part in flight: this attempt's bytes, and the most any of its
-    /// attempts reached (what progress shows, so that it never goes back).
-    flight: HashMap<u32, (u64, u64)>,
-    /// Body bytes this run sent, retries included.
-    sent: u64,
-    parts_done: u32,
-}
-
-/// Shared with each part's request, whose progress callback must own what
-/// it touches.
-struct Tally {
-    counts: Mutex<Counts>,
-    layout: Layout,
-    report: Option<Arc<UploadProgressFn>>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-impl Tally {
-    /// Reports under the counts' lock: reports never overlap, and each
-    /// sees at least what the one before it saw.
-    fn report(&self, c: MutexGuard<'_, Counts>) {
-        let Some(report) = &self.report else { return };
-        report(&UploadProgress {
-            bytes_done: c.done + c.flight.values().map(|f| f.1).sum::<u64>(),
-            bytes_total: self.layout.size,
-            parts_done: c.parts_done,
-            parts_total: self.layout.parts,
-        });
-    }
-
-    /// Part `part`'s attempt has sent `sent` bytes (from 0 for each attempt).
-    fn moved(&self, part: u32, sent: u64) {
-        let mut c = lock(&self.counts);
-        let (now, most) = c.flight.get(&part).copied().unwrap_or((0, 0));
-        c.sent += if sent >= now { sent - now } else { sent };
-        c.flight.insert(part, (sent, most.max(sent)));
-        self.report(c);
-    }
-
-    fn finished(&self, part: u32, len: u64) {
-        let mut c = lock(&self.counts);
-        c.flight.remove(&part);
-        c.done += len;
-        c.parts_done += 1;
-        self.report(c);
-    }
+/// One part to send.
+#[derive(Clone, Copy)]
+struct Task {
+    number: u32,
+    offset: u64,
+    len: u64,
+    /// The file's size when this is the final part.
+    file_size: Option<u64>,
 }
 
 struct Run<'a> {
     up: &'a Upload,
     source: Arc<Source>,
+    part_size: u64,
+    /// The growing file's handle, while its size is not final.
+    growth: Option<&'a Growth>,
     /// Cancelled by the caller's token, a failure for good, or the end.
     stop: CancelToken,
     state: Mutex<State>,
     tally: Arc<Tally>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// Whether `name: value` can be sent as a header.
@@ -103,65 +72,103 @@ pub(crate) fn is_header(name: &str, value: &str) -> bool {
         && !value.chars().any(|c| c == '\r' || c == '\n' || c == '\0')
 }
 
-pub(super) fn run(up: &Upload, cancel: &CancelToken) -> Result<Uploaded, ApiError> {
-    let source = Arc::new(Source::open(&up.path)?);
-    let layout = Layout::new(source.start.size, up.part_size)?;
+/// What is refused before anything is sent: S3's rules, headers, URLs.
+fn check(up: &Upload, layout: Option<&Layout>) -> Result<(), ApiError> {
+    let p = up.part_size;
     if up.part_rules.unwrap_or(up.profile.name() == "s3") {
-        rules::check_s3(&layout)?;
+        match layout {
+            Some(l) => rules::check_s3(l)?,
+            None => rules::check_s3(&Layout::new(p.saturating_mul(2), p)?)?,
+        }
     }
     if let Some((name, _)) = up.headers.iter().find(|(n, v)| !is_header(n, v)) {
         return Err(ApiError::invalid_input(format!(
             "the part header {name:?} is not a header name with a one-line value"
         )));
     }
-    if let Urls::Given(urls) = &up.urls {
-        if urls.len() != layout.parts as usize {
-            return Err(ApiError::invalid_input(format!(
+    match (&up.urls, layout) {
+        (Urls::Given(_), None) => Err(ApiError::invalid_input(
+            "a growing file's parts are not known in advance: give a part source, not URLs",
+        )),
+        (Urls::Given(urls), Some(l)) if urls.len() != l.parts as usize => {
+            Err(ApiError::invalid_input(format!(
                 "{} URLs for {} parts ({} bytes in parts of {}): one URL per part",
                 urls.len(),
-                layout.parts,
-                layout.size,
-                layout.part_size
-            )));
+                l.parts,
+                l.size,
+                l.part_size
+            )))
         }
+        _ => Ok(()),
     }
+}
+
+pub(super) fn run(up: &Upload, cancel: &CancelToken) -> Result<Uploaded, ApiError> {
+    let source = Arc::new(Source::open(&up.path, up.growth.is_some())?);
+    let file = source.start;
+    let fixed = match &up.growth {
+        None => Some(Layout::new(file.size, up.part_size)?),
+        Some(_) => None,
+    };
+    check(up, fixed.as_ref())?;
     let destination = match (&up.destination, &up.urls) {
         (Some(id), _) => of_id(id),
         (None, Urls::Given(urls)) => of_urls(urls),
         (None, Urls::Asked(_)) => String::new(),
     };
+    let fresh = match fixed {
+        Some(l) => Journal::new(file, l, &destination),
+        None => Journal::growing(file, up.part_size, &destination),
+    };
     let (store, journal) = match &up.journal {
         Some(path) => {
-            let (store, journal) = JournalFile::open(path, source.start, layout, &destination)?;
+            let expect = Expect {
+                file,
+                part_size: up.part_size,
+                layout: fixed,
+                destination: &destination,
+            };
+            let (store, journal) = JournalFile::open(path, &expect, fresh)?;
             (Some(store), journal)
         }
-        None => (None, Journal::new(source.start, layout, &destination)),
+        None => (None, fresh),
     };
+    // A growing file whose journal says it was finished is final.
+    let layout = fixed.or((!journal.growing).then_some(journal.layout));
     let resumed = journal.done.len() as u32;
-    let done_bytes: u64 = journal.done.keys().map(|&i| layout.range(i).1).sum();
-    let todo: VecDeque<u32> = (1..=layout.parts)
+    let done_bytes = journal
+        .done
+        .keys()
+        .map(|&i| layout.map_or(up.part_size, |l| l.range(i).1))
+        .sum();
+    let tally = Arc::new(Tally::new(done_bytes, resumed, up.progress.clone()));
+    let parts = layout.map_or(0, |l| l.parts);
+    if let Some(l) = layout {
+        tally.total(l.size, l.parts);
+    }
+    let todo: VecDeque<u32> = (1..=parts)
         .filter(|i| !journal.done.contains_key(i))
         .collect();
-    let workers = up.parallel.min(todo.len());
+    let workers = match layout {
+        Some(_) => up.parallel.min(todo.len()),
+        None => up.parallel,
+    };
     let run = Run {
         up,
         source,
+        part_size: up.part_size,
+        growth: up.growth.as_ref().filter(|_| layout.is_none()),
         stop: cancel.child(),
         state: Mutex::new(State {
             todo,
+            layout,
+            cut: parts,
+            all_cut: layout.is_some(),
             journal,
             store,
             failure: None,
         }),
-        tally: Arc::new(Tally {
-            counts: Mutex::new(Counts {
-                done: done_bytes,
-                parts_done: resumed,
-                ..Counts::default()
-            }),
-            layout,
-            report: up.progress.clone(),
-        }),
+        tally,
     };
     std::thread::scope(|s| {
         for _ in 1..workers {
@@ -173,19 +180,30 @@ pub(super) fn run(up: &Upload, cancel: &CancelToken) -> Result<Uploaded, ApiErro
         .state
         .into_inner()
         .unwrap_or_else(PoisonError::into_inner);
+    let complete = state.failure.is_none()
+        && state.all_cut
+        && state
+            .layout
+            .is_some_and(|l| state.journal.done.len() == l.parts as usize);
+    let unchanged = run.source.unchanged();
+    if let (true, Ok(()), Some(l)) = (complete, &unchanged, state.layout) {
+        // The journal of a finished file: its identity and layout final.
+        state.journal.file = run.source.now().unwrap_or(state.journal.file);
+        state.journal.layout = l;
+        state.journal.growing = false;
+    }
     let journal_bytes = state.store.take().map_or(0, |s| s.compact(&state.journal));
     if let Some(failure) = state.failure {
         return Err(failure);
     }
-    if state.journal.done.len() < layout.parts as usize {
+    if !complete {
         return Err(ApiError::new(Kind::Cancelled).with_message("the upload was cancelled"));
     }
     // A change after the last part's own check still undoes the whole.
-    run.source.unchanged()?;
-    let bytes_sent = lock(&run.tally.counts).sent;
+    unchanged?;
     Ok(Uploaded {
         etags: state.journal.done.into_values().map(|d| d.etag).collect(),
-        bytes_sent,
+        bytes_sent: run.tally.sent(),
         resumed,
         journal_bytes,
     })
@@ -194,55 +212,116 @@ pub(super) fn run(up: &Upload, cancel: &CancelToken) -> Result<Uploaded, ApiErro
 impl Run<'_> {
     /// Takes parts until none is left or the run is stopped.
     fn work(&self) {
-        loop {
-            let part = {
-                let mut s = lock(&self.state);
-                match s.todo.pop_front() {
-                    Some(part) if !self.stop.is_cancelled() => part,
-                    _ => return,
-                }
-            };
-            let done = self.send(part).and_then(|done| {
+        while let Some(task) = self.next() {
+            let done = self.send(&task).and_then(|done| {
                 // The bytes sent are the file's only if it did not change.
                 self.source.unchanged()?;
                 Ok(done)
             });
             let mut s = lock(&self.state);
             let recorded = done.and_then(|done| match &mut s.store {
-                Some(store) => store.append(part, &done).map(|()| done),
+                Some(store) => store.append(task.number, &done).map(|()| done),
                 None => Ok(done),
             });
             match recorded {
                 Ok(done) => {
-                    s.journal.done.insert(part, done);
+                    s.journal.done.insert(task.number, done);
                     drop(s);
-                    self.tally.finished(part, self.tally.layout.range(part).1);
+                    self.tally.finished(task.number, task.len);
                 }
-                Err(e) => {
-                    // What fails once the run is stopped was stopped by it.
-                    if !self.stop.is_cancelled() {
-                        s.failure.get_or_insert(e);
-                    }
-                    drop(s);
-                    self.stop.cancel();
-                    return;
-                }
+                Err(e) => return self.fail(s, e),
             }
         }
     }
 
-    fn url(&self, part: u32, expired: bool) -> Result<String, ApiError> {
-        match &self.up.urls {
-            Urls::Given(urls) => Ok(urls[part as usize - 1].clone()),
-            Urls::Asked(source) => source(part, expired),
+    /// Ends the run with `e`, unless it was stopped before (then `e` is
+    /// what stopping it did).
+    fn fail(&self, mut s: MutexGuard<'_, State>, e: ApiError) {
+        if !self.stop.is_cancelled() {
+            s.failure.get_or_insert(e);
+        }
+        drop(s);
+        self.stop.cancel();
+    }
+
+    /// The next part to send; for a growing file, waits for the file to
+    /// hold it.
+    fn next(&self) -> Option<Task> {
+        loop {
+            let mut s = lock(&self.state);
+            if self.stop.is_cancelled() {
+                return None;
+            }
+            if let Some(number) = s.todo.pop_front() {
+                let (offset, len) = match s.layout {
+                    Some(l) => l.range(number),
+                    None => (u64::from(number - 1) * self.part_size, self.part_size),
+                };
+                let last = s.layout.filter(|l| l.parts == number).map(|l| l.size);
+                return Some(Task {
+                    number,
+                    offset,
+                    len,
+                    file_size: last,
+                });
+            }
+            let growth = self.growth.filter(|_| !s.all_cut)?;
+            match self.grow(&mut s, growth) {
+                Ok(true) => continue,
+                Ok(false) => {}
+                Err(e) => {
+                    self.fail(s, e);
+                    return None;
+                }
+            }
+            drop(s);
+            growth.wait(LOOK_EVERY);
         }
     }
 
-    /// One attempt's request for part `part` at `url`, its bytes hashed
-    /// into `digest` as they stream.
-    fn request(&self, part: u32, url: &str, digest: &Arc<Mutex<Option<[u8; 16]>>>) -> Request {
+    /// Cuts the parts the growing file now holds; whether any was.
+    fn grow(&self, s: &mut State, growth: &Growth) -> Result<bool, ApiError> {
+        let final_size = growth.final_size();
+        let size = self.source.now()?.size;
+        let (cut, all) = growth::cut(s.cut, size, self.part_size, final_size)?;
+        if let (true, Some(f)) = (all, final_size) {
+            let l = Layout::new(f, self.part_size)?;
+            s.layout = Some(l);
+            self.tally.total(l.size, l.parts);
+        }
+        let new: Vec<u32> = (s.cut + 1..=cut)
+            .filter(|p| !s.journal.done.contains_key(p))
+            .collect();
+        s.todo.extend(new);
+        let moved = cut > s.cut || all;
+        (s.cut, s.all_cut) = (cut, all);
+        Ok(moved)
+    }
+
+    fn url(&self, task: &Task, expired: bool) -> Result<String, ApiError> {
+        match &self.up.urls {
+            Urls::Given(urls) => Ok(urls[task.number as usize - 1].clone()),
+            Urls::Asked(source) => source(&PartRequest {
+                number: task.number,
+                offset: task.offset,
+                size: task.len,
+                is_final: task.file_size.is_some(),
+                file_size: task.file_size,
+                expired,
+            }),
+        }
+    }
+
+    /// One attempt's request for `task` at `url`, its bytes hashed into
+    /// `digest` as they stream.
+    fn request(&self, task: &Task, url: &str, digest: &Arc<Mutex<Option<[u8; 16]>>>) -> Request {
         let up = self.up;
-        let (offset, len) = self.tally.layout.range(part);
+        let Task {
+            number,
+            offset,
+            len,
+            ..
+        } = *task;
         let (source, stop, slot) = (self.source.clone(), self.stop.clone(), digest.clone());
         let tally = self.tally.clone();
         let mut req = Request::new(&up.method, url)
@@ -258,7 +337,7 @@ impl Run<'_> {
                     slot.clone(),
                 )))
             })
-            .progress(move |p| tally.moved(part, p.sent));
+            .progress(move |p| tally.moved(number, p.sent));
         for (name, value) in &up.headers {
             req = req.header(name, value);
         }
@@ -266,21 +345,23 @@ impl Run<'_> {
         req
     }
 
-    /// Sends part `part` until it is done or fails for good.
-    fn send(&self, part: u32) -> Result<DonePart, ApiError> {
-        let up = self.up;
-        let mut url = self.url(part, false)?;
+    /// Sends `task` until it is done or fails for good.
+    fn send(&self, task: &Task) -> Result<DonePart, ApiError> {
+        let (up, part) = (self.up, task.number);
+        let mut url = self.url(task, false)?;
         let mut renewed = false;
         let mut mismatches = 0;
         let digest = Arc::new(Mutex::new(None));
         loop {
-            let mut req = self.request(part, &url, &digest);
+            let mut req = self.request(task, &url, &digest);
             if up.content_md5 {
                 use base64::Engine as _;
-                let (offset, len) = self.tally.layout.range(part);
-                let md5 = self.source.md5(offset, len, &self.stop).map_err(|e| {
-                    ApiError::new(Kind::Io).with_message(format!("part {part}: reading: {e}"))
-                })?;
+                let md5 = self
+                    .source
+                    .md5(task.offset, task.len, &self.stop)
+                    .map_err(|e| {
+                        ApiError::new(Kind::Io).with_message(format!("part {part}: reading: {e}"))
+                    })?;
                 let encoded = base64::engine::general_purpose::STANDARD.encode(md5);
                 req = req.header("Content-MD5", &encoded);
             }
@@ -304,7 +385,7 @@ impl Run<'_> {
                 Err(e) if e.code.as_deref() == Some("BadDigest") => e.message.to_string(),
                 Err(e) if is_expired_url(&e) => match &up.urls {
                     Urls::Asked(_) if !renewed => {
-                        url = self.url(part, true)?;
+                        url = self.url(task, true)?;
                         renewed = true;
                         continue;
                     }

@@ -79,6 +79,9 @@ pub(super) struct Source {
     path: PathBuf,
     /// Its identity when opened.
     pub start: Identity,
+    /// Still being written: it may grow (and its times move), but not
+    /// shrink or be replaced.
+    pub growing: bool,
 }
 
 fn io_error(path: &Path, e: &io::Error) -> ApiError {
@@ -87,7 +90,7 @@ fn io_error(path: &Path, e: &io::Error) -> ApiError {
 
 impl Source {
     /// Opens the file at `path`.
-    pub fn open(path: &Path) -> Result<Source, ApiError> {
+    pub fn open(path: &Path, growing: bool) -> Result<Source, ApiError> {
         let file = File::open(path).map_err(|e| io_error(path, &e))?;
         let meta = file.metadata().map_err(|e| io_error(path, &e))?;
         if !meta.is_file() {
@@ -100,6 +103,7 @@ impl Source {
             file,
             path: path.to_owned(),
             start: Identity::of(&meta),
+            growing,
         })
     }
 
@@ -117,7 +121,11 @@ impl Source {
         let why = match named {
             Err(e) => format!("its path no longer names it ({e})"),
             Ok(n) if !n.same_file(&self.start) => "another file took its path".to_owned(),
-            Ok(_) if now != self.start => format!(
+            Ok(_) if self.growing && now.size < self.start.size => format!(
+                "it was cut while growing ({} bytes, then {})",
+                self.start.size, now.size
+            ),
+            Ok(_) if !self.growing && now != self.start => format!(
                 "it was written to ({} bytes, then {})",
                 self.start.size, now.size
             ),
@@ -184,6 +192,16 @@ pub(super) fn changed(path: &Path, why: &str) -> ApiError {
         .with_hint(
             "Upload a file once it is written; one still being written is uploaded as growing.",
         )
+}
+
+/// The error for a growing file finished at a size it does not reach.
+pub(super) fn changed_growing(final_size: u64, size: u64) -> ApiError {
+    ApiError::new(Kind::Io)
+        .with_retry(Retry::No)
+        .with_code(FILE_CHANGED)
+        .with_message(format!(
+            "the growing file changed: it holds {size} bytes, fewer than the final size {final_size} given"
+        ))
 }
 
 /// One part's bytes, read from the held file.

@@ -99,6 +99,9 @@ fn watched<T>(
         if end.is_some_and(|end| now >= end) {
             return Err(failure(e, timeout));
         }
+        if crate::cancel::cancelled_here() {
+            return Err(Error::Io(io::Error::other("the call was cancelled")));
+        }
         let seen = tcp_progress(stream).unwrap_or_else(|| watch.unread());
         if watch.stalled(now, seen) {
             return Err(Error::Io(io::Error::from_raw_os_error(libc::ETIMEDOUT)));

@@ -2,6 +2,7 @@
 //! through its journal. Mirrors `upload`.
 
 use std::ffi::{c_char, c_void};
+use std::sync::Mutex;
 
 use super::cancel::{apiretry_cancel, cancel_of};
 use super::client::apiretry_client;
@@ -13,8 +14,9 @@ use super::{
 };
 use crate::error::ApiError;
 use crate::kind::Kind;
-use crate::upload::{Upload, Uploaded};
+use crate::upload::{Growth, Upload, Uploaded};
 
+mod growing;
 mod settings;
 
 /// One file's upload (`apiretry_upload_new`); release it with
@@ -23,7 +25,11 @@ pub struct apiretry_upload {
     inner: Upload,
     urls: Vec<String>,
     asked: bool,
-    done: Option<Uploaded>,
+    /// Finished from any thread while the upload runs (`apiretry_upload_finish`).
+    growth: Growth,
+    /// The last run's result: set by the run, which holds the upload
+    /// shared, as `apiretry_upload_finish` may at the same time.
+    done: Mutex<Option<Uploaded>>,
 }
 
 /// How far an upload has come (`apiretry_upload_set_progress_callback`).
@@ -93,7 +99,8 @@ pub extern "C" fn apiretry_upload_new(
             inner: Upload::new(&c.inner, path, part_size),
             urls: Vec::new(),
             asked: false,
-            done: None,
+            growth: Growth::new(),
+            done: Mutex::new(None),
         });
         Ok(())
     })
@@ -154,18 +161,24 @@ pub extern "C" fn apiretry_upload_set_url_callback(
             u.asked = true;
             u.inner = u.inner.clone().url_source(move |part, expired| {
                 let ud = ud;
-                let bytes =
-                    read_from_c(MAX_URL, |buf, len, n| cb(ud.0, part, expired, buf, len, n))
-                        .map_err(|e| url_failed(part, &e.to_string()))?;
-                let url = String::from_utf8(bytes).map_err(|_| url_failed(part, "not UTF-8"))?;
-                match is_url(&url) {
-                    true => Ok(url),
-                    false => Err(url_failed(part, "not an http:// or https:// URL")),
-                }
+                url_from_c(part, |buf, len, n| cb(ud.0, part, expired, buf, len, n))
             });
             Ok(())
         })
     })
+}
+
+/// Part `part`'s URL, as a C callback writes it (`call(buf, len, out_n)`).
+fn url_from_c(
+    part: u32,
+    call: impl FnMut(*mut c_char, usize, *mut usize) -> u32,
+) -> Result<String, ApiError> {
+    let bytes = read_from_c(MAX_URL, call).map_err(|e| url_failed(part, &e.to_string()))?;
+    let url = String::from_utf8(bytes).map_err(|_| url_failed(part, "not UTF-8"))?;
+    match is_url(&url) {
+        true => Ok(url),
+        false => Err(url_failed(part, "not an http:// or https:// URL")),
+    }
 }
 
 fn url_failed(part: u32, why: &str) -> ApiError {
@@ -254,31 +267,41 @@ pub extern "C" fn apiretry_upload_run(
         let err_slot = unsafe { error_slot(out_error) }?;
         // SAFETY: cancel is NULL or live, as documented.
         let token = unsafe { cancel_of(cancel) }?;
-        with_upload(upload, |u| {
-            let mut up = u.inner.clone();
-            if !u.asked {
-                up = up.urls(u.urls.clone());
+        // Shared, not exclusive: apiretry_upload_finish may be called from
+        // another thread while this runs.
+        // SAFETY: upload is NULL or live, as documented.
+        let u = unsafe { arg(upload) }?;
+        let mut up = u.inner.clone();
+        if !u.asked {
+            up = up.urls(u.urls.clone());
+        }
+        *lock(&u.done) = None;
+        match up.run(Some(token)) {
+            Ok(done) => {
+                *lock(&u.done) = Some(done);
+                Ok(())
             }
-            u.done = None;
-            match up.run(Some(token)) {
-                Ok(done) => {
-                    u.done = Some(done);
-                    Ok(())
-                }
-                Err(error) => failure(err_slot, error),
-            }
-        })
+            Err(error) => failure(err_slot, error),
+        }
     })
 }
 
-/// The result of the last run that succeeded.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// `f` of the result of the last run that succeeded.
 ///
 /// # Safety
-/// `upload` is NULL or live for `'a` (the C call that asks).
-unsafe fn finished<'a>(upload: *const apiretry_upload) -> Result<&'a Uploaded, apiretry_result> {
+/// `upload` is NULL or live for the call.
+unsafe fn finished<T>(
+    upload: *const apiretry_upload,
+    f: impl FnOnce(&Uploaded) -> Result<T, apiretry_result>,
+) -> Result<T, apiretry_result> {
     // SAFETY: upload is NULL or live, as the caller guarantees.
     let u = unsafe { arg(upload) }?;
-    u.done.as_ref().ok_or(apiretry_result::Absent)
+    let done = lock(&u.done);
+    f(done.as_ref().ok_or(apiretry_result::Absent)?)
 }
 
 /// After a run that succeeded: the number of parts, the body bytes this run
@@ -293,9 +316,12 @@ pub extern "C" fn apiretry_upload_result(
 ) -> apiretry_result {
     guard(|| {
         // SAFETY: upload is NULL or live, as documented.
-        let done = unsafe { finished(upload) }?;
-        let parts = done.etags.len() as u32;
-        for (p, v) in [(out_parts, parts), (out_resumed, done.resumed)] {
+        let (parts, resumed, sent) = unsafe {
+            finished(upload, |d| {
+                Ok((d.etags.len() as u32, d.resumed, d.bytes_sent))
+            })
+        }?;
+        for (p, v) in [(out_parts, parts), (out_resumed, resumed)] {
             if !p.is_null() {
                 // SAFETY: p is non-NULL and writable, as documented.
                 *unsafe { out(p) }? = v;
@@ -303,7 +329,7 @@ pub extern "C" fn apiretry_upload_result(
         }
         if !out_bytes_sent.is_null() {
             // SAFETY: non-NULL and writable, as documented.
-            *unsafe { out(out_bytes_sent) }? = done.bytes_sent;
+            *unsafe { out(out_bytes_sent) }? = sent;
         }
         Ok(())
     })
@@ -321,13 +347,16 @@ pub extern "C" fn apiretry_upload_etag(
 ) -> apiretry_result {
     guard(|| {
         // SAFETY: upload is NULL or live, as documented.
-        let done = unsafe { finished(upload) }?;
-        let etag = part
-            .checked_sub(1)
-            .and_then(|i| done.etags.get(i as usize))
-            .ok_or(apiretry_result::InvalidArgument)?;
-        // SAFETY: buf has len writable bytes or is NULL with len 0; out_n NULL or writable.
-        unsafe { copy_out(etag, buf, len, out_n) }
+        unsafe {
+            finished(upload, |done| {
+                let etag = part
+                    .checked_sub(1)
+                    .and_then(|i| done.etags.get(i as usize))
+                    .ok_or(apiretry_result::InvalidArgument)?;
+                // SAFETY: buf has len writable bytes or is NULL with len 0; out_n NULL or writable.
+                copy_out(etag, buf, len, out_n)
+            })
+        }
     })
 }
 

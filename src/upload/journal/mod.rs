@@ -41,14 +41,31 @@ pub struct DonePart {
 /// The journal's contents.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Journal {
-    /// The file uploaded.
+    /// The file uploaded (for a growing file: as it was when the upload
+    /// began).
     pub file: Identity,
-    /// How it is cut.
+    /// How it is cut (for a growing file: its part size, and room for
+    /// S3's 10,000 parts).
     pub layout: Layout,
     /// The multipart upload the parts went to (see `Upload::destination`).
     pub destination: String,
+    /// Whether the file was still growing: it may since have grown.
+    pub growing: bool,
     /// Done parts (from 1).
     pub done: BTreeMap<u32, DonePart>,
+}
+
+/// What a run expects of its journal.
+#[derive(Clone, Copy, Debug)]
+pub struct Expect<'a> {
+    /// The file, now.
+    pub file: Identity,
+    /// The part size.
+    pub part_size: u64,
+    /// The layout when the file's size is final; `None` while it grows.
+    pub layout: Option<Layout>,
+    /// The multipart upload the parts go to.
+    pub destination: &'a str,
 }
 
 /// The head line.
@@ -59,6 +76,8 @@ struct Head {
     file: Identity,
     layout: Layout,
     destination: String,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    growing: bool,
 }
 
 /// A record line.
@@ -91,31 +110,48 @@ impl Journal {
             file,
             layout,
             destination: destination.to_owned(),
+            growing: false,
             done: BTreeMap::new(),
         }
     }
 
+    /// A journal with nothing done, of a file still growing.
+    pub fn growing(file: Identity, part_size: u64, destination: &str) -> Journal {
+        let layout = Layout {
+            size: file.size,
+            part_size,
+            parts: super::MAX_PARTS,
+        };
+        Journal {
+            growing: true,
+            ..Journal::new(file, layout, destination)
+        }
+    }
+
     /// The journal in `text` (read from `path`, named in errors), checked
-    /// against `file`, `layout` and `destination`; `None` for a journal
-    /// not begun (empty, or its head line cut short).
+    /// against what the run expects; `None` for a journal not begun (empty,
+    /// or its head line cut short). A growing file's journal takes the file
+    /// grown since (the same file, no shorter, the same part size).
     pub fn parse(
         path: &Path,
         text: &[u8],
-        file: Identity,
-        layout: Layout,
-        destination: &str,
+        expect: &Expect<'_>,
     ) -> Result<Option<Journal>, ApiError> {
         let Some((j, _)) = decode(text).map_err(|why| refused(path, why))? else {
             return Ok(None);
         };
-        if j.destination != destination {
+        if j.destination != expect.destination {
             return Err(refused(
                 path,
                 "is another upload's (another destination: its ETags would not complete this one)",
             ));
         }
-        if j.file != file {
-            let (a, b) = (j.file, file);
+        let (a, b) = (j.file, expect.file);
+        let same_file = match j.growing {
+            true => a.same_file(&b) && b.size >= a.size,
+            false => a == b,
+        };
+        if !same_file {
             return Err(refused(
                 path,
                 format_args!(
@@ -124,12 +160,22 @@ impl Journal {
                 ),
             ));
         }
-        if j.layout != layout {
+        let layout_fits = match (j.growing, expect.layout) {
+            (false, Some(layout)) => j.layout == layout,
+            (true, Some(layout)) => {
+                j.layout.part_size == layout.part_size && j.done.keys().all(|&p| p <= layout.parts)
+            }
+            (_, None) => j.layout.part_size == expect.part_size,
+        };
+        if !layout_fits {
+            let given = expect
+                .layout
+                .map_or((0, expect.part_size), |l| (l.parts, l.part_size));
             return Err(refused(
                 path,
                 format_args!(
-                    "has another layout ({} parts of {} bytes; given: {} of {})",
-                    j.layout.parts, j.layout.part_size, layout.parts, layout.part_size
+                    "has another layout (parts of {} bytes; given: {} of {})",
+                    j.layout.part_size, given.0, given.1
                 ),
             ));
         }
@@ -143,6 +189,7 @@ impl Journal {
             file: self.file,
             layout: self.layout,
             destination: self.destination.clone(),
+            growing: self.growing,
         })
     }
 
@@ -196,6 +243,7 @@ fn decode(text: &[u8]) -> Result<Option<(Journal, usize)>, String> {
         ));
     }
     let mut j = Journal::new(head.file, head.layout, &head.destination);
+    j.growing = head.growing;
     for (n, l) in lines.enumerate().filter(|(_, l)| !l.is_empty()) {
         let r: Record = serde_json::from_slice(l)
             .map_err(|e| format!("is not a journal: record {}: {e}", n + 1))?;

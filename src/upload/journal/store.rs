@@ -8,10 +8,11 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
-use super::{decode, record_line, refused, DonePart, Journal, JOURNAL_BUSY, JOURNAL_UNWRITABLE};
+use super::{
+    decode, record_line, refused, DonePart, Expect, Journal, JOURNAL_BUSY, JOURNAL_UNWRITABLE,
+};
 use crate::error::ApiError;
 use crate::kind::{Kind, Retry};
-use crate::upload::{Identity, Layout};
 
 /// The largest journal read: 10,000 records of well under 400 bytes each.
 const MAX_BYTES: u64 = 8 << 20;
@@ -33,12 +34,11 @@ fn failed(path: &Path, code: &'static str, what: &str, e: &std::io::Error) -> Ap
 
 impl JournalFile {
     /// Opens the journal at `path` (made if missing), locked: its contents
-    /// checked against `file`, `layout` and `destination`.
+    /// checked against what the run expects, or `fresh` begun.
     pub fn open(
         path: &Path,
-        file: Identity,
-        layout: Layout,
-        destination: &str,
+        expect: &Expect<'_>,
+        fresh: Journal,
     ) -> Result<(JournalFile, Journal), ApiError> {
         let unwritable = |e: &std::io::Error| {
             failed(path, JOURNAL_UNWRITABLE, "cannot write", e)
@@ -75,7 +75,7 @@ impl JournalFile {
             file: f,
             written: 0,
         };
-        let found = super::Journal::parse(path, &text, file, layout, destination)?;
+        let found = Journal::parse(path, &text, expect)?;
         let journal = match found {
             Some(j) => {
                 let whole = decode(&text).ok().flatten().map_or(0, |(_, w)| w);
@@ -91,11 +91,12 @@ impl JournalFile {
             }
             None => {
                 // Not begun: the head written now proves the disk takes it.
-                let j = Journal::new(file, layout, destination);
                 store.file.set_len(0).map_err(|e| unwritable(&e))?;
-                store.write(&j.head_line()).map_err(|e| unwritable(&e))?;
+                store
+                    .write(&fresh.head_line())
+                    .map_err(|e| unwritable(&e))?;
                 sync_dir(path);
-                j
+                fresh
             }
         };
         Ok((store, journal))

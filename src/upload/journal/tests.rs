@@ -1,6 +1,6 @@
 use std::fs;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::*;
 
@@ -30,11 +30,27 @@ fn done(etag: &str) -> DonePart {
 
 const DEST: &str = "urls:abc";
 
+/// Opens the journal at `path` for a run of `file` in `layout` to `dest`.
+fn open(
+    path: &Path,
+    file: Identity,
+    layout: Layout,
+    dest: &str,
+) -> Result<(JournalFile, Journal), ApiError> {
+    let expect = Expect {
+        file,
+        part_size: layout.part_size,
+        layout: Some(layout),
+        destination: dest,
+    };
+    JournalFile::open(path, &expect, Journal::new(file, layout, dest))
+}
+
 #[test]
 fn records_appended_then_compacted_open_as_they_were() {
     let path = dir("roundtrip").join("j");
     let layout = Layout::new(12, 5).unwrap();
-    let (mut store, mut j) = JournalFile::open(&path, file(), layout, DEST).unwrap();
+    let (mut store, mut j) = open(&path, file(), layout, DEST).unwrap();
     assert!(j.done.is_empty());
     for (part, etag) in [(3, "\"c\""), (1, "\"a\"")] {
         store.append(part, &done(etag)).unwrap();
@@ -42,12 +58,12 @@ fn records_appended_then_compacted_open_as_they_were() {
     }
     let appended = store.written;
     drop(store);
-    let (store, again) = JournalFile::open(&path, file(), layout, DEST).unwrap();
+    let (store, again) = open(&path, file(), layout, DEST).unwrap();
     assert_eq!(again, j);
     let written = store.compact(&j);
     assert_eq!(fs::read(&path).unwrap(), j.to_bytes());
     assert!(written > 0 && appended > 0);
-    let (_, compacted) = JournalFile::open(&path, file(), layout, DEST).unwrap();
+    let (_, compacted) = open(&path, file(), layout, DEST).unwrap();
     assert_eq!(compacted, j);
 }
 
@@ -56,7 +72,7 @@ fn records_appended_then_compacted_open_as_they_were() {
 fn a_record_costs_the_same_whatever_came_before() {
     let path = dir("constant").join("j");
     let layout = Layout::new(10_000, 1).unwrap();
-    let (mut store, _) = JournalFile::open(&path, file(), layout, DEST).unwrap();
+    let (mut store, _) = open(&path, file(), layout, DEST).unwrap();
     let mut costs = Vec::new();
     for part in [1000, 2000, 9000] {
         let before = store.written;
@@ -74,17 +90,17 @@ fn a_record_costs_the_same_whatever_came_before() {
 fn a_record_cut_by_a_crash_is_dropped() {
     let path = dir("torn").join("j");
     let layout = Layout::new(12, 5).unwrap();
-    let (mut store, _) = JournalFile::open(&path, file(), layout, DEST).unwrap();
+    let (mut store, _) = open(&path, file(), layout, DEST).unwrap();
     store.append(1, &done("\"a\"")).unwrap();
     drop(store);
     let mut f = fs::OpenOptions::new().append(true).open(&path).unwrap();
     f.write_all(br#"{"part":2,"etag":"\"b"#).unwrap();
     drop(f);
-    let (mut store, j) = JournalFile::open(&path, file(), layout, DEST).unwrap();
+    let (mut store, j) = open(&path, file(), layout, DEST).unwrap();
     assert_eq!(j.done.keys().copied().collect::<Vec<_>>(), [1]);
     store.append(3, &done("\"c\"")).unwrap();
     drop(store);
-    let (_, j) = JournalFile::open(&path, file(), layout, DEST).unwrap();
+    let (_, j) = open(&path, file(), layout, DEST).unwrap();
     assert_eq!(j.done.keys().copied().collect::<Vec<_>>(), [1, 3]);
 }
 
@@ -142,9 +158,7 @@ fn a_journal_of_another_upload_file_or_layout_is_refused_untouched() {
     for (what, text, says) in rows {
         let path = d.join("j");
         fs::write(&path, &text).unwrap();
-        let err = JournalFile::open(&path, file(), layout, DEST)
-            .err()
-            .unwrap();
+        let err = open(&path, file(), layout, DEST).err().unwrap();
         assert_eq!(err.code.as_deref(), Some(JOURNAL_REFUSED), "{what}");
         assert!(err.message.contains(says), "{what}: {err}");
         assert_eq!(
@@ -159,13 +173,11 @@ fn a_journal_of_another_upload_file_or_layout_is_refused_untouched() {
 fn a_second_run_on_a_journal_is_refused_at_once() {
     let path = dir("busy").join("j");
     let layout = Layout::new(12, 5).unwrap();
-    let (first, _) = JournalFile::open(&path, file(), layout, DEST).unwrap();
-    let err = JournalFile::open(&path, file(), layout, DEST)
-        .err()
-        .unwrap();
+    let (first, _) = open(&path, file(), layout, DEST).unwrap();
+    let err = open(&path, file(), layout, DEST).err().unwrap();
     assert_eq!(err.code.as_deref(), Some(JOURNAL_BUSY));
     drop(first);
-    assert!(JournalFile::open(&path, file(), layout, DEST).is_ok());
+    assert!(open(&path, file(), layout, DEST).is_ok());
 }
 
 #[test]
@@ -174,8 +186,67 @@ fn a_journal_that_cannot_be_made_is_said_before_anything() {
     // A folder that does not exist stands for any place the journal cannot
     // be made (root writes through read-only modes).
     let path = dir("unwritable").join("missing").join("j");
-    let err = JournalFile::open(&path, file(), layout, DEST)
-        .err()
-        .unwrap();
+    let err = open(&path, file(), layout, DEST).err().unwrap();
     assert_eq!(err.code.as_deref(), Some(JOURNAL_UNWRITABLE), "{err}");
+}
+
+/// A growing file's journal: rows (the file now, the run) -> taken or
+/// refused.
+#[test]
+fn a_growing_files_journal_takes_the_file_grown_since() {
+    let path = dir("growing").join("j");
+    let start = file();
+    let part = 5;
+    let expect = |f: Identity, layout: Option<Layout>| Expect {
+        file: f,
+        part_size: part,
+        layout,
+        destination: DEST,
+    };
+    let (mut store, _) = JournalFile::open(
+        &path,
+        &expect(start, None),
+        Journal::growing(start, part, DEST),
+    )
+    .unwrap();
+    store.append(2, &done("\"b\"")).unwrap();
+    drop(store);
+    let grown = Identity {
+        size: 40,
+        modified_ns: 99,
+        changed_ns: 98,
+        ..start
+    };
+    let rows: [(&str, Identity, Option<Layout>, bool); 6] = [
+        ("grown, still growing", grown, None, true),
+        (
+            "grown, now final",
+            grown,
+            Some(Layout::new(40, part).unwrap()),
+            true,
+        ),
+        ("as it was", start, None, true),
+        ("shorter", Identity { size: 11, ..grown }, None, false),
+        ("another inode", Identity { inode: 7, ..grown }, None, false),
+        (
+            "another part size",
+            grown,
+            Some(Layout::new(40, 4).unwrap()),
+            false,
+        ),
+    ];
+    for (what, now, layout, taken) in rows {
+        let fresh = Journal::growing(now, part, DEST);
+        let got = JournalFile::open(&path, &expect(now, layout), fresh);
+        match got {
+            Ok((_, j)) => {
+                assert!(taken, "{what}: taken");
+                assert!(j.growing && j.done.contains_key(&2), "{what}");
+            }
+            Err(e) => {
+                assert!(!taken, "{what}: {e}");
+                assert_eq!(e.code.as_deref(), Some(JOURNAL_REFUSED), "{what}");
+            }
+        }
+    }
 }

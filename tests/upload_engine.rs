@@ -1,0 +1,438 @@
+//! The upload engine where it meets a real service, against the mock over
+//! TCP: the headers presigned URLs sign on every part; a file changed
+//! during the run ends it (`file_changed`); a second run on a journal is
+//! refused at once (`journal_busy`); a cancel, or a part failing for good,
+//! ends the parts in flight within 1 s; a redirect or a stored checksum
+//! that is not the bytes sent never completes a part; S3's part rules
+//! refuse a layout before anything is sent; a growing file uploads
+//! exactly, its parts asked with their ranges, and a cut-short growing
+//! upload resumes without `growing`.
+
+#![cfg(feature = "mock")]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use apiretry::mock::{MockServer, Reply};
+use apiretry::upload::{
+    Growth, PartRequest, Upload, FILE_CHANGED, JOURNAL_BUSY, MIN_PART_SIZE, PART_RULES,
+};
+use apiretry::{CancelToken, Client, Kind, Policy};
+
+const KIB: usize = 1 << 10;
+const MIB: usize = 1 << 20;
+
+fn dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("apiretry-engine-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn bytes(n: usize) -> Vec<u8> {
+    (0..n).map(|i| (i * 7 % 251) as u8).collect()
+}
+
+/// A file of `size` bytes.
+fn clip(name: &str, size: usize) -> PathBuf {
+    let path = dir(name).join("clip.mov");
+    std::fs::write(&path, bytes(size)).unwrap();
+    path
+}
+
+/// `n` part routes answering `reply` with ETag `"e<i>"`; their URLs.
+fn parts(server: &MockServer, n: usize, reply: impl Fn() -> Reply) -> Vec<String> {
+    (1..=n)
+        .map(|i| {
+            let path = format!("/p/{i}");
+            server.script("PUT", &path, [reply().header("ETag", &format!("\"e{i}\""))]);
+            format!("{}{path}", server.url())
+        })
+        .collect()
+}
+
+fn client(server: &MockServer) -> Client {
+    Client::builder(server.url())
+        .policy(Policy::default().with_max_attempts(3))
+        .build()
+}
+
+/// A peer that reads each body at 1.6 MB/s: an 8 MiB part takes 5 s.
+fn slowly() -> Reply {
+    Reply::status(200).read_slowly(64 * KIB, Duration::from_millis(40))
+}
+
+#[test]
+fn the_signed_headers_go_with_every_part() {
+    let server = MockServer::start().unwrap();
+    let path = clip("headers", 5 * 64 * KIB + 10);
+    let urls = parts(&server, 6, || Reply::status(200));
+    Upload::new(&client(&server), &path, 64 << 10)
+        .part_rules(false)
+        .urls(urls)
+        .header("Content-Type", "video/quicktime")
+        .header("x-amz-acl", "private")
+        .run(None)
+        .unwrap();
+    let puts = server.requests();
+    assert_eq!(puts.len(), 6);
+    for r in &puts {
+        assert_eq!(
+            r.header("content-type"),
+            Some("video/quicktime"),
+            "{}",
+            r.path
+        );
+        assert_eq!(r.header("x-amz-acl"), Some("private"), "{}", r.path);
+        assert_eq!(r.header("authorization"), None, "{}", r.path);
+    }
+    // A header that is none is refused before anything is sent.
+    server.clear_requests();
+    let err = Upload::new(&client(&server), &path, 64 << 10)
+        .part_rules(false)
+        .urls(parts(&server, 6, || Reply::status(200)))
+        .header("x-amz-acl", "private\r\nx-evil: 1")
+        .run(None)
+        .unwrap_err();
+    assert_eq!(err.kind, Kind::Application, "{err}");
+    assert!(server.requests().is_empty());
+}
+
+/// Rows: a layout S3 refuses -> `part_rules`, nothing sent; the same with
+/// the rules off is sent.
+#[test]
+fn s3s_part_rules_refuse_a_layout_before_anything_is_sent() {
+    let server = MockServer::start().unwrap();
+    let path = clip("rules", 3 * MIB);
+    let rows = [
+        ("1 MiB parts", MIB as u64, Some(PART_RULES)),
+        ("one part of 3 MiB", 3 * MIB as u64, None),
+        ("5 MiB parts (one)", MIN_PART_SIZE, None),
+    ];
+    for (what, part, code) in rows {
+        server.clear_requests();
+        let n = (3 * MIB as u64).div_ceil(part) as usize;
+        let got = Upload::new(&client(&server), &path, part)
+            .urls(parts(&server, n, || Reply::status(200)))
+            .run(None);
+        assert_eq!(
+            got.as_ref().err().and_then(|e| e.code.as_deref()),
+            code,
+            "{what}"
+        );
+        assert_eq!(
+            server.requests().len(),
+            if code.is_some() { 0 } else { n },
+            "{what}"
+        );
+    }
+}
+
+/// The file written to while its parts go: the run ends as `file_changed`,
+/// and no part whose answer came after the change is in the journal.
+#[test]
+fn a_file_written_to_during_the_run_ends_it() {
+    let server = MockServer::start().unwrap();
+    let path = clip("changed", 4 * 64 * KIB);
+    let journal = path.with_extension("journal");
+    let urls = parts(&server, 4, || {
+        Reply::status(200).read_slowly(16 * KIB, Duration::from_millis(20))
+    });
+    let writer = {
+        let path = path.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(150));
+            let mut f = std::fs::OpenOptions::new()
+                .append(true)
+                .open(&path)
+                .unwrap();
+            f.write_all(b"more").unwrap();
+        })
+    };
+    let err = Upload::new(&client(&server), &path, 64 << 10)
+        .part_rules(false)
+        .parallel(1)
+        .urls(urls)
+        .journal(&journal)
+        .run(None)
+        .unwrap_err();
+    writer.join().unwrap();
+    assert_eq!(err.code.as_deref(), Some(FILE_CHANGED), "{err}");
+    let records = std::fs::read_to_string(&journal).unwrap().lines().count() - 1;
+    assert!(records < 4, "{records} parts recorded done");
+}
+
+#[test]
+fn a_second_run_on_the_same_journal_is_refused_at_once() {
+    let server = MockServer::start().unwrap();
+    let path = clip("busy", 2 * 64 * KIB);
+    let journal = path.with_extension("journal");
+    let urls = parts(&server, 2, || {
+        Reply::status(200).read_slowly(16 * KIB, Duration::from_millis(50))
+    });
+    let up = Upload::new(&client(&server), &path, 64 << 10)
+        .part_rules(false)
+        .parallel(1)
+        .urls(urls)
+        .journal(&journal);
+    let first = {
+        let up = up.clone();
+        std::thread::spawn(move || up.run(None))
+    };
+    while server.requests().is_empty() {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let t = Instant::now();
+    let err = up.run(None).unwrap_err();
+    assert_eq!(err.code.as_deref(), Some(JOURNAL_BUSY), "{err}");
+    assert!(t.elapsed() < Duration::from_millis(500));
+    assert_eq!(first.join().unwrap().unwrap().etags.len(), 2);
+    assert_eq!(server.requests().len(), 2, "the second run sent nothing");
+}
+
+/// Rows: what stops a run of 4 parts of 8 MiB in flight, each read at 1.6
+/// MB/s (5 s) -> it returns within 1 s, with that cause.
+#[test]
+fn a_cancel_or_a_part_failing_ends_the_parts_in_flight_within_1_s() {
+    for what in ["a cancel", "a part refused for good"] {
+        let server = MockServer::start().unwrap();
+        let path = clip("stop", 32 * MIB);
+        let urls = parts(&server, 4, slowly);
+        let cancel = CancelToken::new();
+        if what == "a part refused for good" {
+            server.script(
+                "PUT",
+                "/p/2",
+                [Reply::status(403).read_slowly(64 * KIB, Duration::from_millis(4))],
+            );
+        } else {
+            let c = cancel.clone();
+            std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(500));
+                c.cancel();
+            });
+        }
+        let t = Instant::now();
+        let err = Upload::new(&client(&server), &path, 8 << 20)
+            .urls(urls)
+            .run(Some(&cancel))
+            .unwrap_err();
+        let took = t.elapsed();
+        let want = match what {
+            "a cancel" => Kind::Cancelled,
+            _ => Kind::Forbidden,
+        };
+        assert_eq!(err.kind, want, "{what}: {err}");
+        eprintln!("{what}: the run ended {took:?} after it began (the stop at 500 ms)");
+        assert!(took < Duration::from_millis(1500), "{what}: {took:?}");
+    }
+}
+
+/// Rows: an answer that is no proof the part is stored -> not done.
+#[test]
+fn a_redirect_or_an_etag_of_other_bytes_never_completes_a_part() {
+    let server = MockServer::start().unwrap();
+    let path = clip("proof", 1000);
+    let url = format!("{}/p/1", server.url());
+    let other_md5 = "\"0123456789abcdef0123456789abcdef\"";
+    let rows = [
+        (
+            "a 303 to a GET that has an ETag",
+            vec![Reply::status(303).header("Location", "/elsewhere")],
+            "redirect",
+            1,
+        ),
+        (
+            "an MD5 ETag of other bytes, three times",
+            vec![Reply::status(200).header("ETag", other_md5); 3],
+            "stored otherwise",
+            3,
+        ),
+    ];
+    server.script(
+        "GET",
+        "/elsewhere",
+        [Reply::status(200).header("ETag", "\"x\"")],
+    );
+    for (what, replies, says, sent) in rows {
+        server.clear_requests();
+        server.script("PUT", "/p/1", replies);
+        let err = Upload::new(&client(&server), &path, 1000)
+            .urls(vec![url.clone()])
+            .run(None)
+            .unwrap_err();
+        assert!(err.message.contains(says), "{what}: {err}");
+        let puts = server
+            .requests()
+            .iter()
+            .filter(|r| r.method == "PUT")
+            .count();
+        assert_eq!(puts, sent, "{what}");
+        assert!(
+            server.requests().iter().all(|r| r.method == "PUT"),
+            "{what}: followed"
+        );
+    }
+    // The right MD5 completes it.
+    let md5 = format!("\"{}\"", md5_hex(&bytes(1000)));
+    server.script("PUT", "/p/1", [Reply::status(200).header("ETag", &md5)]);
+    let done = Upload::new(&client(&server), &path, 1000)
+        .urls(vec![url])
+        .run(None)
+        .unwrap();
+    assert_eq!(done.etags, [md5]);
+}
+
+/// MD5 by the md-5 crate, as the library's.
+fn md5_hex(data: &[u8]) -> String {
+    use md5::Digest;
+    md5::Md5::digest(data)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Appends `bytes` to the file at `path` at `rate` bytes a second, in
+/// 16 KiB writes; then finishes `growth` at the size written.
+fn record(
+    path: &Path,
+    data: Vec<u8>,
+    rate: usize,
+    growth: Growth,
+) -> std::thread::JoinHandle<Instant> {
+    let path = path.to_owned();
+    std::thread::spawn(move || {
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap();
+        let chunk = 16 * KIB;
+        for piece in data.chunks(chunk) {
+            f.write_all(piece).unwrap();
+            std::thread::sleep(Duration::from_secs_f64(piece.len() as f64 / rate as f64));
+        }
+        drop(f);
+        growth.finish(data.len() as u64);
+        Instant::now()
+    })
+}
+
+/// Written at 2 MB/s for 0.5 s while uploaded in parts of 64 KiB, finished
+/// from the recording thread: every byte sent once, in order; each part
+/// asked with its range, the final one with the file's size; the last
+/// part answered well within 1 s of the finish.
+#[test]
+fn a_growing_file_uploads_exactly_and_ends_soon_after_finish() {
+    let server = MockServer::start().unwrap();
+    let path = dir("growing").join("clip.mov");
+    std::fs::write(&path, b"").unwrap();
+    let data = bytes(1000 * KIB + 123);
+    let asked: Arc<Mutex<Vec<PartRequest>>> = Arc::default();
+    let growth = Growth::new();
+    for i in 1..=16 {
+        server.script(
+            "PUT",
+            &format!("/g/{i}"),
+            [Reply::status(200).header("ETag", &format!("\"g{i}\""))],
+        );
+    }
+    let base = server.url();
+    let up = {
+        let asked = asked.clone();
+        Upload::new(&client(&server), &path, 64 << 10)
+            .part_rules(false)
+            .growing(&growth)
+            .destination("asset-1")
+            .journal(path.with_extension("journal"))
+            .part_source(move |p| {
+                asked.lock().unwrap().push(*p);
+                Ok(format!("{base}/g/{}", p.number))
+            })
+    };
+    let recorder = record(&path, data.clone(), 2_000_000, growth);
+    let done = up.run(None).unwrap();
+    let ended = Instant::now();
+    let finished = recorder.join().unwrap();
+    assert!(
+        ended.duration_since(finished) < Duration::from_millis(500),
+        "{:?}",
+        ended - finished
+    );
+    assert_eq!(done.etags.len(), 16);
+    let mut got = Vec::new();
+    let mut puts = server.requests();
+    puts.sort_by_key(|r| r.path.trim_start_matches("/g/").parse::<u32>().unwrap());
+    for r in &puts {
+        got.extend_from_slice(&r.body);
+    }
+    assert_eq!(got.len(), data.len());
+    assert!(got == data, "the bytes uploaded are the file's");
+    let mut asked = asked.lock().unwrap().clone();
+    asked.sort_by_key(|p| p.number);
+    for (i, p) in asked.iter().enumerate() {
+        let last = i == 15;
+        assert_eq!(p.number, i as u32 + 1);
+        assert_eq!(p.offset, i as u64 * 65536);
+        assert_eq!(p.is_final, last, "{p:?}");
+        assert_eq!(p.file_size, last.then_some(data.len() as u64), "{p:?}");
+        assert_eq!(
+            p.size,
+            if last {
+                data.len() as u64 - 15 * 65536
+            } else {
+                65536
+            }
+        );
+    }
+}
+
+/// A growing upload cut short (the camera lost power while recording):
+/// run again without `growing`, the file's size is final, and only the
+/// parts not done are sent.
+#[test]
+fn a_growing_upload_cut_short_resumes_with_the_size_final() {
+    let server = Arc::new(MockServer::start().unwrap());
+    let path = dir("regrow").join("clip.mov");
+    std::fs::write(&path, bytes(3 * 64 * KIB + 5)).unwrap();
+    let journal = path.with_extension("journal");
+    for i in 1..=4 {
+        server.script(
+            "PUT",
+            &format!("/r/{i}"),
+            [Reply::status(200).header("ETag", &format!("\"r{i}\""))],
+        );
+    }
+    let base = server.url();
+    let up = Upload::new(&client(&server), &path, 64 << 10)
+        .part_rules(false)
+        .destination("asset-2")
+        .journal(&journal)
+        .part_source(move |p| Ok(format!("{base}/r/{}", p.number)));
+    let growth = Growth::new();
+    let cancel = CancelToken::new();
+    let canceller = {
+        let (cancel, server) = (cancel.clone(), server.clone());
+        std::thread::spawn(move || {
+            while server.requests().len() < 3 {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            std::thread::sleep(Duration::from_millis(100));
+            cancel.cancel();
+        })
+    };
+    let err = up.clone().growing(&growth).run(Some(&cancel)).unwrap_err();
+    canceller.join().unwrap();
+    assert_eq!(err.kind, Kind::Cancelled, "{err}");
+    assert_eq!(
+        server.requests().len(),
+        3,
+        "three whole parts, the rest unknown"
+    );
+    server.clear_requests();
+    let done = up.run(None).unwrap();
+    assert_eq!((done.resumed, done.etags.len()), (3, 4));
+    let sent: Vec<_> = server.requests().iter().map(|r| r.path.clone()).collect();
+    assert_eq!(sent, ["/r/4"]);
+}
