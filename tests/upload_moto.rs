@@ -15,74 +15,20 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use apiretry::upload::Upload;
-use apiretry::{Client, Policy, Request};
+use apiretry::{Client, Policy};
 use serde_json::Value;
 
 mod support;
 
 use support::fault_proxy::{Fault, FaultProxy};
-use support::moto::{Moto, MIB};
+use support::moto::{clip, Moto, MIB};
 
 const PART: usize = 5 * MIB;
-
-/// A file of `size` bytes in a directory of its own.
-fn clip(name: &str, size: usize) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("apiretry-upmoto-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("clip.mov");
-    let data: Vec<u8> = (0..size).map(|i| (i * 13 % 251) as u8).collect();
-    std::fs::write(&path, data).unwrap();
-    path
-}
-
-/// A multipart upload of `parts` parts for `key`: its part URLs through
-/// `proxy`, and its completion URL.
-fn multipart(moto: &Moto, proxy: &FaultProxy, key: &str, parts: usize) -> (Vec<String>, String) {
-    let m = moto.fixture(&["multipart", key, &parts.to_string()]);
-    let host = moto.endpoint.trim_start_matches("http://");
-    let urls = m["parts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|u| proxy.url(u.as_str().unwrap(), host))
-        .collect();
-    (urls, m["complete"].as_str().unwrap().to_owned())
-}
 
 fn client(base: &str) -> Client {
     Client::builder(base)
         .policy(Policy::default().with_max_attempts(6))
         .build()
-}
-
-/// Completes the upload with `etags`, then checks the object is the file.
-fn complete_and_verify(
-    moto: &Moto,
-    c: &Client,
-    complete: &str,
-    etags: &[String],
-    key: &str,
-    file: &Path,
-) {
-    let mut body = String::from("<CompleteMultipartUpload>");
-    for (i, etag) in etags.iter().enumerate() {
-        body += &format!(
-            "<Part><PartNumber>{}</PartNumber><ETag>{etag}</ETag></Part>",
-            i + 1
-        );
-    }
-    body += "</CompleteMultipartUpload>";
-    c.send(
-        &Request::post(complete)
-            .without_authorization()
-            .body(body.into_bytes())
-            .expect(200),
-    )
-    .unwrap();
-    let check = moto.fixture(&["verify", key, file.to_str().unwrap()]);
-    assert_eq!(check["size"], check["expected_size"], "{key}");
-    assert_eq!(check["md5"], check["expected_md5"], "{key}");
 }
 
 /// 40 MiB in 5 MiB parts, 4 in flight: moto never saw more than 4 parts at
@@ -105,7 +51,7 @@ fn parts_in_parallel_through_resets_and_slowdown_make_the_exact_object() {
             }
         }
         let key = format!("parallel-{faults}.mov");
-        let (urls, complete) = multipart(&moto, &proxy, &key, 8);
+        let (urls, complete) = moto.multipart(&proxy, &key, 8);
         let c = client(&moto.endpoint);
         let done = Upload::new(&c, &file, PART as u64)
             .urls(urls)
@@ -121,7 +67,7 @@ fn parts_in_parallel_through_resets_and_slowdown_make_the_exact_object() {
             "faults {faults}: {most} parts at once, {sent} PUTs, {} body bytes sent",
             done.bytes_sent
         );
-        complete_and_verify(&moto, &c, &complete, &done.etags, &key, &file);
+        moto.complete_and_verify(&c, &complete, &done.etags, &key, &file);
     }
 }
 
@@ -167,7 +113,7 @@ fn the_cli_killed_and_rerun_with_its_journal_makes_the_exact_object() {
     let proxy = FaultProxy::start(&host);
     // 64 KiB each 10 ms a connection: about 2 s for the file, 4 at once.
     proxy.throttle.store(10_000, Ordering::SeqCst);
-    let (urls, complete) = multipart(&moto, &proxy, "killed.mov", 8);
+    let (urls, complete) = moto.multipart(&proxy, "killed.mov", 8);
     let parts = parts_file(&file, &urls);
     let journal = file.with_extension("journal");
     let mut kills = 0;
@@ -190,8 +136,7 @@ fn the_cli_killed_and_rerun_with_its_journal_makes_the_exact_object() {
     let bound = (size + kills * 4 * PART) as u64;
     eprintln!("{kills} kills: moto received {received} body bytes (at most {bound})");
     assert!(received <= bound, "{received} > {bound}");
-    complete_and_verify(
-        &moto,
+    moto.complete_and_verify(
         &client(&moto.endpoint),
         &complete,
         &etags_of(&out.stdout),
@@ -209,7 +154,7 @@ fn an_expired_url_exits_3_and_the_rerun_sends_only_what_is_left() {
     let host = moto.endpoint.trim_start_matches("http://").to_owned();
     let file = clip("expired", 4 * PART);
     let proxy = FaultProxy::start(&host);
-    let (urls, complete) = multipart(&moto, &proxy, "expired.mov", 4);
+    let (urls, complete) = moto.multipart(&proxy, "expired.mov", 4);
     let expired = "<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>";
     proxy
         .faults
@@ -238,8 +183,7 @@ fn an_expired_url_exits_3_and_the_rerun_sends_only_what_is_left() {
         [1, 2, 3, 3, 4],
         "done parts not sent again"
     );
-    complete_and_verify(
-        &moto,
+    moto.complete_and_verify(
         &client(&moto.endpoint),
         &complete,
         &etags_of(&out.stdout),

@@ -18,6 +18,9 @@ pub enum Fault {
     ResetAfter(u64),
     /// Reads the body, then answers this status and S3 error document.
     Answer(u16, String),
+    /// Flips the body's byte at this offset, then forwards it: bytes that
+    /// changed on the way.
+    Corrupt(usize),
 }
 
 #[derive(Default)]
@@ -28,6 +31,8 @@ pub struct Stats {
     pub body_bytes: AtomicU64,
     /// Each PUT's `partNumber`, in arrival order.
     pub parts: Mutex<Vec<u32>>,
+    /// Each PUT's head lines (request line and headers), in arrival order.
+    pub heads: Mutex<Vec<Vec<String>>>,
 }
 
 pub struct FaultProxy {
@@ -140,6 +145,7 @@ fn serve(
                     .and_then(|v| v.parse().ok())
                     .unwrap_or(0);
                 stats.parts.lock().unwrap().push(part);
+                stats.heads.lock().unwrap().push(lines.clone());
                 let now = stats.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
                 stats.most_in_flight.fetch_max(now, Ordering::SeqCst);
                 faults.lock().unwrap().remove(&n)
@@ -162,6 +168,12 @@ fn serve(
                 doc.len()
             )
             .into_bytes()),
+            (Some(mut body), Some(Fault::Corrupt(at))) => {
+                if let Some(b) = body.get_mut(at) {
+                    *b ^= 0xff;
+                }
+                forward(upstream, &lines, &body)
+            }
             (Some(body), None) => forward(upstream, &lines, &body),
         };
         if put {

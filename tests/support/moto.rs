@@ -7,7 +7,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use apiretry::{Client, Request};
 use serde_json::Value;
+
+use super::fault_proxy::FaultProxy;
 
 pub const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
@@ -97,5 +100,61 @@ impl Moto {
             String::from_utf8_lossy(&out.stderr)
         );
         serde_json::from_slice(&out.stdout).unwrap()
+    }
+}
+
+/// A file of `size` bytes in a directory of its own.
+pub fn clip(name: &str, size: usize) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("apiretry-upmoto-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("clip.mov");
+    let data: Vec<u8> = (0..size).map(|i| (i * 13 % 251) as u8).collect();
+    std::fs::write(&path, data).unwrap();
+    path
+}
+
+impl Moto {
+    /// A multipart upload of `parts` parts for `key`: its part URLs through
+    /// `proxy`, and its completion URL.
+    pub fn multipart(&self, proxy: &FaultProxy, key: &str, parts: usize) -> (Vec<String>, String) {
+        let m = self.fixture(&["multipart", key, &parts.to_string()]);
+        let host = self.endpoint.trim_start_matches("http://");
+        let urls = m["parts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| proxy.url(u.as_str().unwrap(), host))
+            .collect();
+        (urls, m["complete"].as_str().unwrap().to_owned())
+    }
+
+    /// Completes the upload with `etags`, then checks the object is the file.
+    pub fn complete_and_verify(
+        &self,
+        c: &Client,
+        complete: &str,
+        etags: &[String],
+        key: &str,
+        file: &Path,
+    ) {
+        let mut body = String::from("<CompleteMultipartUpload>");
+        for (i, etag) in etags.iter().enumerate() {
+            body += &format!(
+                "<Part><PartNumber>{}</PartNumber><ETag>{etag}</ETag></Part>",
+                i + 1
+            );
+        }
+        body += "</CompleteMultipartUpload>";
+        c.send(
+            &Request::post(complete)
+                .without_authorization()
+                .body(body.into_bytes())
+                .expect(200),
+        )
+        .unwrap();
+        let check = self.fixture(&["verify", key, file.to_str().unwrap()]);
+        assert_eq!(check["size"], check["expected_size"], "{key}");
+        assert_eq!(check["md5"], check["expected_md5"], "{key}");
     }
 }
