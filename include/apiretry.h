@@ -697,6 +697,35 @@ typedef struct {
 typedef void (*apiretry_upload_progress_callback)(void *user_data,
                                                   const apiretry_upload_progress *progress);
 
+// The part whose URL is asked (`apiretry_upload_part_callback`).
+typedef struct {
+  // Its number, from 1.
+  uint32_t number;
+  // Whether it is the file's last part.
+  bool is_final;
+  // Whether the URL given before for this part was refused as expired
+  // (asked once per part).
+  bool expired;
+  // Its first byte's offset in the file.
+  uint64_t offset;
+  // Its size in bytes.
+  uint64_t size;
+  // The file's size with the final part (Frame.io's real-time parts
+  // request wants it then); 0 before.
+  uint64_t file_size;
+} apiretry_upload_part;
+
+// Gives `part`'s URL as `apiretry_upload_url_callback` does (written
+// into `buf`, its length into `*out_n`, 0 returned; or
+// `APIRETRY_RESULT_BUFFER_TOO_SMALL` with the length needed). `part` is
+// valid during the call only. Called from the threads sending parts, for
+// different parts at once, never after `apiretry_upload_run` returns.
+typedef uint32_t (*apiretry_upload_part_callback)(void *user_data,
+                                                  const apiretry_upload_part *part,
+                                                  char *buf,
+                                                  size_t len,
+                                                  size_t *out_n);
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -1421,6 +1450,26 @@ apiretry_result apiretry_upload_etag(const apiretry_upload *upload,
 
 // Releases an upload that is not running; NULL is ignored.
 void apiretry_upload_free(apiretry_upload *upload);
+
+// Asks `callback` for each part's URL, with the part's range and whether
+// it is the final one (as a real-time upload's parts request needs).
+// Replaces the URLs given or a URL callback. `user_data` must be usable
+// from any thread while the upload runs.
+apiretry_result apiretry_upload_set_part_callback(apiretry_upload *upload,
+                                                  apiretry_upload_part_callback callback,
+                                                  void *user_data);
+
+// Whether the file is still being written (a clip while it records):
+// parts are then cut as it grows, each sent once the file holds it and a
+// byte more, until `apiretry_upload_finish` gives the final size. Needs a
+// part or URL callback. A journal of the same file taken up again
+// without this takes the file's size as final.
+apiretry_result apiretry_upload_set_growing(apiretry_upload *upload, bool growing);
+
+// The growing file is complete at `final_size` bytes: the rest is its
+// final part. The one function that may be called, from any thread,
+// while `apiretry_upload_run` runs (or before it); the first call counts.
+apiretry_result apiretry_upload_finish(const apiretry_upload *upload, uint64_t final_size);
 
 // Adds a header sent with every part. Presigned URLs may sign headers:
 // Frame.io's sign `content-type` and `x-amz-acl`, so its parts need
