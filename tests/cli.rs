@@ -292,7 +292,7 @@ fn demo_runs_the_c2c_session() {
             "create asset                  3  201 created (token refreshed first)",
             "upload chunks                 7  4 of 4 uploaded (SlowDown, InternalError, outage)",
             "create paused asset           1  channel_paused: not uploaded, not retried",
-            "upload clip (resume)          8  6 parts, 3 resumed after a power cut; object of 393216 bytes",
+            "upload clip (resume)          8  6 parts, 3 resumed after a power cut; object of 31457280 bytes",
         ],
         "{out}"
     );

@@ -235,7 +235,7 @@ fn a_256_mib_upload_in_64_mib_parts_stays_small() {
 #[cfg(unix)]
 #[test]
 fn sigterm_mid_upload_exits_at_once_and_a_rerun_completes() {
-    use std::time::{Duration, Instant};
+    use std::time::Duration;
     let server = MockServer::start().unwrap();
     let d = dir("sigterm");
     let file = d.join("clip.mov");
@@ -258,29 +258,13 @@ fn sigterm_mid_upload_exits_at_once_and_a_rerun_completes() {
     let text = serde_json::json!({"part_size": 8 << 20, "urls": urls});
     std::fs::write(&parts, text.to_string()).unwrap();
     let run = || {
-        Command::new(env!("CARGO_BIN_EXE_apiretry"))
-            .arg("upload")
-            .arg(&file)
-            .arg("--parts")
-            .arg(&parts)
-            .arg("--journal")
-            .arg(&journal)
-            .arg("--json")
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
+        support::upload_cli(&file, &parts, &journal)
             .spawn()
             .unwrap()
     };
     let child = run();
     std::thread::sleep(Duration::from_millis(700));
-    let t = Instant::now();
-    let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let out = child.wait_with_output().unwrap();
-    let took = t.elapsed();
+    let (out, took) = support::terminate(child);
     eprintln!("SIGTERM to exit: {took:?}");
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(130), "{err}");

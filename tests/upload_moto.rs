@@ -15,21 +15,15 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use apiretry::upload::Upload;
-use apiretry::{Client, Policy};
+
 use serde_json::Value;
 
 mod support;
 
 use support::fault_proxy::{Fault, FaultProxy};
-use support::moto::{clip, Moto, MIB};
+use support::moto::{client, clip, Moto, MIB};
 
 const PART: usize = 5 * MIB;
-
-fn client(base: &str) -> Client {
-    Client::builder(base)
-        .policy(Policy::default().with_max_attempts(6))
-        .build()
-}
 
 /// 40 MiB in 5 MiB parts, 4 in flight: moto never saw more than 4 parts at
 /// once; then the same through resets mid-body and `SlowDown` answers.
@@ -72,14 +66,8 @@ fn parts_in_parallel_through_resets_and_slowdown_make_the_exact_object() {
 }
 
 fn upload_cli(file: &Path, parts: &Path, journal: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_apiretry"));
-    cmd.arg("upload")
-        .arg(file)
-        .arg("--parts")
-        .arg(parts)
-        .arg("--journal")
-        .arg(journal)
-        .args(["--parallel", "4", "--json"]);
+    let mut cmd = support::upload_cli(file, parts, journal);
+    cmd.args(["--parallel", "4"]);
     cmd
 }
 

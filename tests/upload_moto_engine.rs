@@ -11,25 +11,17 @@
 #![cfg(feature = "cli")]
 
 use std::io::Write;
-use std::process::Command;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use apiretry::upload::{Growth, Upload, FILE_CHANGED, JOURNAL_BUSY, JOURNAL_REFUSED, PART_RULES};
-use apiretry::{Client, Policy};
 
 mod support;
 
 use support::fault_proxy::{Fault, FaultProxy};
-use support::moto::{clip, Moto, MIB};
+use support::moto::{client, clip, Moto, MIB};
 
 const PART: usize = 5 * MIB;
-
-fn client(base: &str) -> Client {
-    Client::builder(base)
-        .policy(Policy::default().with_max_attempts(6))
-        .build()
-}
 
 fn start() -> Option<(Moto, FaultProxy)> {
     let moto = Moto::start()?;
@@ -170,29 +162,10 @@ fn sigterm_ends_the_cli_at_once_and_the_rerun_completes() {
     let text = serde_json::json!({"part_size": PART, "urls": urls});
     std::fs::write(&parts, text.to_string()).unwrap();
     let journal = file.with_extension("journal");
-    let cli = || {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_apiretry"));
-        cmd.arg("upload")
-            .arg(&file)
-            .arg("--parts")
-            .arg(&parts)
-            .arg("--journal")
-            .arg(&journal)
-            .arg("--json")
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped());
-        cmd
-    };
+    let cli = || support::upload_cli(&file, &parts, &journal);
     let child = cli().spawn().unwrap();
     std::thread::sleep(Duration::from_millis(800));
-    let t = Instant::now();
-    assert!(Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap()
-        .success());
-    let out = child.wait_with_output().unwrap();
-    let took = t.elapsed();
+    let (out, took) = support::terminate(child);
     eprintln!("SIGTERM to exit, through moto: {took:?}");
     assert_eq!(
         out.status.code(),

@@ -131,3 +131,37 @@ pub fn peak_rss(cmd: &mut std::process::Command) -> (std::process::Output, u64) 
     let out = child.wait_with_output().unwrap();
     (out, watcher.join().unwrap())
 }
+
+/// `apiretry upload FILE --parts PARTS --journal JOURNAL --json`, its
+/// output piped.
+#[cfg(feature = "cli")]
+pub fn upload_cli(
+    file: &std::path::Path,
+    parts: &std::path::Path,
+    journal: &std::path::Path,
+) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_apiretry"));
+    cmd.arg("upload")
+        .arg(file)
+        .arg("--parts")
+        .arg(parts)
+        .arg("--journal")
+        .arg(journal)
+        .arg("--json")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    cmd
+}
+
+/// Sends SIGTERM to `child`: its output, and how long it took to exit.
+#[cfg(unix)]
+pub fn terminate(child: std::process::Child) -> (std::process::Output, std::time::Duration) {
+    let t = std::time::Instant::now();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let out = child.wait_with_output().unwrap();
+    (out, t.elapsed())
+}

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use apiretry::{Client, Request};
+use apiretry::{Client, Policy, Request};
 use serde_json::Value;
 
 use super::fault_proxy::FaultProxy;
@@ -101,6 +101,13 @@ impl Moto {
         );
         serde_json::from_slice(&out.stdout).unwrap()
     }
+}
+
+/// A client whose calls take up to 6 attempts.
+pub fn client(base: &str) -> Client {
+    Client::builder(base)
+        .policy(Policy::default().with_max_attempts(6))
+        .build()
 }
 
 /// A file of `size` bytes in a directory of its own.

@@ -3,11 +3,12 @@
 //! resumed from the journal, and completed with the parts' ETags.
 
 use apiretry::mock::{MockServer, S3_PREFIX};
-use apiretry::upload::Upload;
+use apiretry::upload::{Upload, MIN_PART_SIZE};
 use apiretry::{CancelToken, Client, Request};
 
 const PARTS: u32 = 6;
-const PART_BYTES: usize = 64 * 1024;
+/// S3's smallest part but the last: the demo holds to S3's rules.
+const PART_BYTES: usize = MIN_PART_SIZE as usize;
 
 /// The clip's upload, step by step; what the table says of it.
 pub fn upload_clip(server: &MockServer, client: &Client) -> String {
@@ -36,6 +37,8 @@ pub fn upload_clip(server: &MockServer, client: &Client) -> String {
             .collect();
         let upload = Upload::new(client, &clip, PART_BYTES as u64)
             .urls(urls)
+            .header("Content-Type", "video/quicktime")
+            .header("x-amz-acl", "private")
             .journal(&journal)
             .parallel(2);
         // The battery dies once 3 parts are done (one at a time, so that

@@ -5,7 +5,7 @@
 
 use std::ffi::{c_char, c_void};
 
-use super::{apiretry_upload, url_from_c, with_upload};
+use super::{apiretry_upload, ask, url_from_c, with_upload};
 use crate::ffi::client::UserData;
 use crate::ffi::{apiretry_result, arg, guard};
 
@@ -57,21 +57,17 @@ pub extern "C" fn apiretry_upload_set_part_callback(
     guard(|| {
         let cb = callback.ok_or(apiretry_result::NullPointer)?;
         let ud = UserData(user_data);
-        with_upload(upload, |u| {
-            u.asked = true;
-            u.inner = u.inner.clone().part_source(move |p| {
-                let ud = ud;
-                let part = apiretry_upload_part {
-                    number: p.number,
-                    is_final: p.is_final,
-                    expired: p.expired,
-                    offset: p.offset,
-                    size: p.size,
-                    file_size: p.file_size.unwrap_or(0),
-                };
-                url_from_c(p.number, |buf, len, n| cb(ud.0, &part, buf, len, n))
-            });
-            Ok(())
+        ask(upload, move |p| {
+            let ud = ud;
+            let part = apiretry_upload_part {
+                number: p.number,
+                is_final: p.is_final,
+                expired: p.expired,
+                offset: p.offset,
+                size: p.size,
+                file_size: p.file_size.unwrap_or(0),
+            };
+            url_from_c(p.number, |buf, len, n| cb(ud.0, &part, buf, len, n))
         })
     })
 }

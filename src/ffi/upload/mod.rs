@@ -14,7 +14,7 @@ use super::{
 };
 use crate::error::ApiError;
 use crate::kind::Kind;
-use crate::upload::{Growth, Upload, Uploaded};
+use crate::upload::{Growth, PartRequest, Upload, Uploaded};
 
 mod growing;
 mod settings;
@@ -157,14 +157,23 @@ pub extern "C" fn apiretry_upload_set_url_callback(
     guard(|| {
         let cb = callback.ok_or(apiretry_result::NullPointer)?;
         let ud = UserData(user_data);
-        with_upload(upload, |u| {
-            u.asked = true;
-            u.inner = u.inner.clone().url_source(move |part, expired| {
-                let ud = ud;
-                url_from_c(part, |buf, len, n| cb(ud.0, part, expired, buf, len, n))
-            });
-            Ok(())
+        ask(upload, move |p| {
+            let ud = ud;
+            let (part, expired) = (p.number, p.expired);
+            url_from_c(part, |buf, len, n| cb(ud.0, part, expired, buf, len, n))
         })
+    })
+}
+
+/// Asks `source` for the parts' URLs (a C callback behind it).
+fn ask(
+    upload: *mut apiretry_upload,
+    source: impl Fn(&PartRequest) -> Result<String, ApiError> + Send + Sync + 'static,
+) -> Result<(), apiretry_result> {
+    with_upload(upload, |u| {
+        u.asked = true;
+        u.inner = u.inner.clone().part_source(source);
+        Ok(())
     })
 }
 
