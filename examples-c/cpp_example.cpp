@@ -123,6 +123,8 @@ int main(int argc, char **argv) {
   EXPECT(upload.value().header("Content-Type", "video/quicktime").ok());
   EXPECT(upload.value().header("x-amz-acl", "private").ok());
   EXPECT(apiretry::Upload::part_size_for(1ull << 30) == 8u << 20);
+  // Not growing: a finish given anyway changes nothing.
+  EXPECT(upload.value().growing(false).ok() && upload.value().finish(2500).ok());
   for (int part = 1; part <= 3; part++) {
     std::string url = std::string(argv[1]) + "/parts/" + std::to_string(part);
     EXPECT(upload.value().add_url(url.c_str()).ok());

@@ -672,6 +672,17 @@ class Upload {
   Status destination(const char *id) { return detail::check(apiretry_upload_set_destination(u_.get(), id)); }
   Status content_md5(bool on) { return detail::check(apiretry_upload_set_content_md5(u_.get(), on)); }
   Status part_rules(bool on) { return detail::check(apiretry_upload_set_part_rules(u_.get(), on)); }
+  // Each part's URL asked with its range and whether it is the final one.
+  Status part_callback(apiretry_upload_part_callback callback, void *user_data) {
+    return detail::check(apiretry_upload_set_part_callback(u_.get(), callback, user_data));
+  }
+  // The file is still being written: parts are cut as it grows.
+  Status growing(bool on) { return detail::check(apiretry_upload_set_growing(u_.get(), on)); }
+  // The growing file's final size: the one call that may come from another
+  // thread while run() runs.
+  Status finish(std::uint64_t final_size) const {
+    return detail::check(apiretry_upload_finish(u_.get(), final_size));
+  }
   // After "urls_expired": forget the URLs, add fresh ones, run again.
   Status clear_urls() { return detail::check(apiretry_upload_clear_urls(u_.get())); }
   static std::uint64_t part_size_for(std::uint64_t size) {
