@@ -23,6 +23,7 @@
 
 mod backoff;
 mod budget;
+pub mod c2c;
 mod cancel;
 mod classify;
 mod client;
@@ -41,6 +42,7 @@ mod oauth;
 mod payload;
 mod policy;
 mod profile;
+pub mod queue;
 pub mod redact;
 mod retry;
 mod route;

@@ -12,6 +12,7 @@
 //! assert!(server.requests().is_empty());
 //! ```
 
+mod c2c;
 mod oauth;
 mod reply;
 mod s3;
@@ -20,6 +21,7 @@ mod server;
 mod tls;
 mod wire;
 
+pub use c2c::C2cAsset;
 pub use oauth::DeviceFlow;
 pub use reply::Reply;
 pub use s3::S3_PREFIX;

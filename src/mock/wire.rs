@@ -22,6 +22,8 @@ pub(crate) struct Request {
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
     pub body_len: u64,
+    /// The MD5 of the whole body read (what a store would keep).
+    pub body_md5: md5::Md5,
     pub keep_alive: bool,
     /// How the body (still to read after [`read_head`]) is framed.
     framing: Framing,
@@ -111,6 +113,7 @@ pub(crate) fn read_head(r: &mut impl BufRead) -> io::Result<Option<Request>> {
         headers,
         body: Vec::new(),
         body_len: 0,
+        body_md5: md5::Md5::default(),
         keep_alive,
         framing,
     }))
@@ -138,10 +141,14 @@ pub(crate) fn read_body(
 
 fn read_framed(r: &mut impl BufRead, req: &mut Request, upto: Option<u64>) -> io::Result<()> {
     req.body_len = match req.framing {
-        Framing::Chunked => read_chunked(r, &mut req.body, upto.unwrap_or(u64::MAX))?,
+        Framing::Chunked => read_chunked(
+            r,
+            (&mut req.body, &mut req.body_md5),
+            upto.unwrap_or(u64::MAX),
+        )?,
         Framing::Length(len) => {
             let len = len.min(upto.unwrap_or(u64::MAX));
-            copy_body(r, len, &mut req.body)?;
+            copy_body(r, len, &mut req.body, &mut req.body_md5)?;
             len
         }
     };
@@ -166,7 +173,11 @@ impl<R: Read> Read for Paced<R> {
 }
 
 /// Reads a chunked body, stopping after the chunk that reaches `upto`.
-fn read_chunked(r: &mut impl BufRead, kept: &mut Vec<u8>, upto: u64) -> io::Result<u64> {
+fn read_chunked(
+    r: &mut impl BufRead,
+    (kept, md5): (&mut Vec<u8>, &mut md5::Md5),
+    upto: u64,
+) -> io::Result<u64> {
     let mut total = 0u64;
     loop {
         if total >= upto {
@@ -189,23 +200,36 @@ fn read_chunked(r: &mut impl BufRead, kept: &mut Vec<u8>, upto: u64) -> io::Resu
         if total > MAX_BODY {
             return Err(bad("request body too large"));
         }
-        copy_body(r, size, kept)?;
+        copy_body(r, size, kept, md5)?;
         line.clear();
         r.take(2).read_line(&mut line)?; // the chunk's CRLF
     }
 }
 
-/// Reads `len` bytes, keeping the first `KEPT_BODY` of the request in `kept`.
-fn copy_body(r: &mut impl BufRead, len: u64, kept: &mut Vec<u8>) -> io::Result<()> {
-    let room = KEPT_BODY.saturating_sub(kept.len()) as u64;
-    let keep = len.min(room);
-    let got = r.take(keep).read_to_end(kept)? as u64;
-    let skipped = io::copy(&mut r.take(len - keep), &mut io::sink())?;
-    if got + skipped < len {
-        return Err(io::Error::new(
-            io::ErrorKind::UnexpectedEof,
-            "request body cut short",
-        ));
+/// Reads `len` bytes, keeping the first `KEPT_BODY` of the request in `kept`
+/// and hashing them all into `md5`.
+fn copy_body(
+    r: &mut impl BufRead,
+    len: u64,
+    kept: &mut Vec<u8>,
+    md5: &mut md5::Md5,
+) -> io::Result<()> {
+    use md5::Digest;
+    let mut left = len;
+    while left > 0 {
+        let buf = r.fill_buf()?;
+        if buf.is_empty() {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "request body cut short",
+            ));
+        }
+        let n = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+        md5.update(&buf[..n]);
+        let room = KEPT_BODY.saturating_sub(kept.len()).min(n);
+        kept.extend_from_slice(&buf[..room]);
+        r.consume(n);
+        left -= n as u64;
     }
     Ok(())
 }

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
+use super::c2c::C2c;
 use super::oauth::{AuthServer, DeviceFlow};
 use super::reply::{Action, Reply};
 use super::s3::{S3, S3_PREFIX};
@@ -15,6 +16,7 @@ use super::wire::Request;
 use crate::route;
 
 mod bucket;
+mod c2c_side;
 mod connection;
 mod recorded;
 
@@ -40,6 +42,7 @@ struct State {
     open: Vec<String>,
     auth: Option<AuthServer>,
     s3: Option<S3>,
+    c2c: Option<C2c>,
     /// How long a connection may wait for its next request (30 s unset).
     idle: Option<Duration>,
 }
@@ -103,12 +106,16 @@ impl Shared {
         let st = self.state();
         st.auth.as_ref().is_some_and(|a| a.serves(path))
             || (st.s3.is_some() && path.starts_with(S3_PREFIX))
+            || (st.c2c.is_some() && C2c::serves(path))
     }
 
     /// The route's next reply, after the token check.
     fn scripted(&self, req: &Request) -> Reply {
         let mut st = self.state();
         if let Some(reply) = st.s3.as_mut().and_then(|s| s.answer(req)) {
+            return reply;
+        }
+        if let Some(reply) = st.c2c.as_mut().and_then(|c| c.answer(req)) {
             return reply;
         }
         if let Some(reply) = st.auth.as_mut().and_then(|a| a.answer(req, Instant::now())) {
