@@ -239,6 +239,55 @@ typedef uint32_t apiretry_client_state;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+// An item's state (`apiretry_c2c_event.state`).
+enum apiretry_c2c
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // Waiting its turn.
+  APIRETRY_C2C_QUEUED = 0,
+  // Its file is still being written (uploaded as it grows).
+  APIRETRY_C2C_RECORDING = 1,
+  // Being uploaded.
+  APIRETRY_C2C_UPLOADING = 2,
+  // Uploaded whole.
+  APIRETRY_C2C_DONE = 3,
+  // Refused for good, nothing sent (the channel was paused).
+  APIRETRY_C2C_DROPPED = 4,
+  // Failed for good (the file vanished, cannot be read, changed).
+  APIRETRY_C2C_FAILED = 5,
+  // Cancelled.
+  APIRETRY_C2C_CANCELLED = 6,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum apiretry_c2c apiretry_c2c;
+#else
+typedef uint32_t apiretry_c2c;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// `apiretry_c2c_uploader_add`'s flags, or'ed.
+enum apiretry_c2c_add
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // The file is still being written: uploaded as it grows, until
+  // `apiretry_c2c_uploader_finish`.
+  APIRETRY_C2C_ADD_RECORDING = 1,
+  // Ahead of the items not so marked.
+  APIRETRY_C2C_ADD_FIRST = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum apiretry_c2c_add apiretry_c2c_add;
+#else
+typedef uint32_t apiretry_c2c_add;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
 // The timeout class of a request.
 enum apiretry_request_class
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
@@ -441,6 +490,10 @@ typedef uint32_t apiretry_client_auth;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+// A queue of clips uploaded to Frame.io (`apiretry_c2c_uploader_new`);
+// release it with `apiretry_c2c_uploader_free`.
+typedef struct apiretry_c2c_uploader apiretry_c2c_uploader;
+
 // One logical call's decisions (not thread-safe: one call, one thread at a
 // time). Release it with `apiretry_call_free`.
 typedef struct apiretry_call apiretry_call;
@@ -504,6 +557,25 @@ typedef struct {
   // An `APIRETRY_JITTER_*` value.
   uint32_t jitter;
 } apiretry_backoff_config;
+
+// An item's state change, or its progress (at most every 250 ms).
+typedef struct {
+  // The item's id.
+  uint64_t id;
+  // Its state: `APIRETRY_C2C_*`.
+  uint32_t state;
+  // An `apiretry_kind` for a dropped or failed item, else 0.
+  uint32_t kind;
+  // Its bytes uploaded so far.
+  uint64_t bytes_done;
+  // Its size; 0 while unknown (a recording).
+  uint64_t bytes_total;
+} apiretry_c2c_event;
+
+// Receives an uploader's events, from its threads; `event` is valid
+// during the call only. It may call the uploader's functions (but
+// `_free` and `_wait_idle`).
+typedef void (*apiretry_c2c_event_callback)(void *user_data, const apiretry_c2c_event *event);
 
 // One response header: NUL-terminated UTF-8 name and value.
 typedef struct {
@@ -739,6 +811,63 @@ apiretry_result apiretry_backoff_schedule(const apiretry_backoff_config *config,
                                           uint64_t seed,
                                           uint64_t *out_ms,
                                           size_t n);
+
+// An uploader sending with `client` (the application's: base URL, token
+// or OAuth, the `c2c` profile, `x-client-version`; the uploader keeps its
+// own reference) and keeping its queue in `state_dir` (made if missing;
+// `APIRETRY_RESULT_API_FAILURE` if it cannot be), into `*out`. Nothing is
+// sent before `apiretry_c2c_uploader_start`.
+apiretry_result apiretry_c2c_uploader_new(const apiretry_client *client,
+                                          const char *state_dir,
+                                          apiretry_c2c_uploader **out_uploader);
+
+// Tells `callback` of each item's state changes and progress, from the
+// uploader's threads. `user_data` must be usable from any thread.
+apiretry_result apiretry_c2c_uploader_set_event_callback(apiretry_c2c_uploader *u,
+                                                         apiretry_c2c_event_callback callback,
+                                                         void *user_data);
+
+// How many files are uploaded at once (1 to 16; 1 unless set) and parts
+// of each in flight (1 to 64; 4 unless set). Before `_start`.
+apiretry_result apiretry_c2c_uploader_set_parallel(apiretry_c2c_uploader *u,
+                                                   uint32_t files,
+                                                   uint32_t parts_per_file);
+
+// Starts the uploader's threads: the items not over resume, the
+// heartbeat begins. A second call does nothing.
+apiretry_result apiretry_c2c_uploader_start(apiretry_c2c_uploader *u);
+
+// Queues the file at `path` (MIME type `filetype`, made at
+// `created_unix_ms`, 0 for now; `flags`: `APIRETRY_C2C_ADD_*`); its id
+// into `*out_id` (may be NULL). A path already queued gives that item's
+// id (and, without the recording flag, finishes its recording at the
+// file's size). A missing or unreadable file:
+// `APIRETRY_RESULT_API_FAILURE`, nothing queued.
+apiretry_result apiretry_c2c_uploader_add(apiretry_c2c_uploader *u,
+                                          const char *path,
+                                          const char *filetype,
+                                          int64_t created_unix_ms,
+                                          uint32_t flags,
+                                          uint64_t *out_id);
+
+// Item `id`'s recording is over at `final_size` bytes.
+apiretry_result apiretry_c2c_uploader_finish(apiretry_c2c_uploader *u,
+                                             uint64_t id,
+                                             uint64_t final_size);
+
+// Cancels item `id`, or with 0 every item not over.
+apiretry_result apiretry_c2c_uploader_cancel(apiretry_c2c_uploader *u, uint64_t id);
+
+// Waits until every item is over, `timeout_ms` at most; whether it is,
+// into `*out_idle` (may be NULL). Not from the event callback.
+apiretry_result apiretry_c2c_uploader_wait_idle(apiretry_c2c_uploader *u,
+                                                uint32_t timeout_ms,
+                                                bool *out_idle);
+
+// Stops the uploader (uploads in flight end, their journals kept; what is
+// not over stays queued in the state directory) and releases it. NULL is
+// ignored. Not from the event callback.
+void apiretry_c2c_uploader_free(apiretry_c2c_uploader *u);
 
 // A cancel handle (the caller owns `*out`).
 apiretry_result apiretry_cancel_new(apiretry_cancel **out_cancel);

@@ -962,6 +962,51 @@ fn c_growing_upload_is_exact() {
     }
 }
 
+/// examples-c/c2c_agent.c under valgrind against the mock's Frame.io
+/// device side: each clip given reaches it, one asset each, playable, its
+/// bytes the file's; a missing clip is said and holds nothing up; the
+/// firmware's version goes on every call.
+#[cfg(feature = "mock")]
+#[test]
+fn c2c_agent_uploads_every_clip() {
+    use apiretry::mock::MockServer;
+    let root = env!("CARGO_MANIFEST_DIR");
+    build();
+    let server = MockServer::start().unwrap();
+    server.c2c_part_target(6 << 20);
+    let dir = std::env::temp_dir().join(format!("apiretry-c2c-agent-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let clips: Vec<std::path::PathBuf> = [100_000usize, 13 << 20]
+        .iter()
+        .enumerate()
+        .map(|(i, &size)| {
+            let path = dir.join(format!("A00{i}.mov"));
+            std::fs::write(&path, vec![i as u8 + 1; size]).unwrap();
+            path
+        })
+        .collect();
+    let mut cmd = checked(std::path::Path::new(&format!(
+        "{root}/examples-c/c2c_agent"
+    )));
+    cmd.arg(server.url()).arg(dir.join("state"));
+    cmd.args(&clips).arg(dir.join("missing.mov"));
+    let output = run(&mut cmd);
+    assert!(output.contains("every clip is over"), "{output}");
+    assert!(output.contains("missing.mov: not queued"), "{output}");
+    let assets = server.c2c_assets();
+    assert_eq!(assets.len(), 2, "{assets:?}");
+    assert!(assets.iter().all(|a| a.playable()), "{assets:?}");
+    assert_eq!(assets[1].parts.len(), 2);
+    for r in server
+        .requests()
+        .iter()
+        .filter(|r| r.path.starts_with("/v2/"))
+    {
+        assert_eq!(r.header("x-client-version"), Some("1.4.2"), "{}", r.path);
+    }
+}
+
 /// examples-c/links_test.c under valgrind: a call held while the server
 /// resets every connection goes through within 0.5 s of the hint
 /// (`apiretry_client_network_changed`) given once the server is back; the

@@ -85,7 +85,11 @@ impl Shared {
         drop(q);
         if changed {
             let total = item.final_size.unwrap_or(0);
-            let done = if item.state == ItemState::Done { total } else { 0 };
+            let done = if item.state == ItemState::Done {
+                total
+            } else {
+                0
+            };
             self.emit(&item, done, total);
             lock(&self.queue).telling -= 1;
             self.wake.notify_all();

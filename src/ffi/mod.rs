@@ -19,6 +19,7 @@ use std::ffi::{c_char, CStr};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 pub mod backoff;
+pub mod c2c;
 pub mod cancel;
 pub mod classify;
 pub mod client;

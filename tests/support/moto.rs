@@ -50,8 +50,11 @@ impl Moto {
             .local_addr()
             .unwrap()
             .port();
-        let child = Command::new(venv.join("bin/moto_server"))
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        // `python -m moto.server`, not the `moto_server` script: a script's
+        // first line names the interpreter by the path the environment was
+        // made at, and CI's build cache moves it between checkouts.
+        let child = Command::new(venv.join("bin/python"))
+            .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
