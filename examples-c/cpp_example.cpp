@@ -133,6 +133,18 @@ int main(int argc, char **argv) {
   auto etag = upload.value().etag(3);
   EXPECT(etag.ok() && etag.value() == "\"p3\"");
   EXPECT(upload.value().etag(4).error().code() == APIRETRY_RESULT_INVALID_ARGUMENT);
+  // The C2C uploader's queue, not started: a missing clip is refused, a
+  // queued one cancelled; then every item is over.
+  char state[] = "/tmp/apiretry-cpp-c2c-XXXXXX";
+  EXPECT(mkdtemp(state) != nullptr);
+  {
+    auto c2c = apiretry::C2cUploader::make(client.value(), state);
+    EXPECT(c2c.ok());
+    EXPECT(!c2c.value().add("/nonexistent/A001.mov", "video/quicktime").ok());
+    auto id = c2c.value().add(clip, "video/quicktime", 0, APIRETRY_C2C_ADD_FIRST);
+    EXPECT(id.ok() && id.value() == 1);
+    EXPECT(c2c.value().cancel(0).ok() && c2c.value().wait_idle(0));
+  }
   std::remove(clip);
 
   // A failure: classified, with its message.

@@ -714,6 +714,49 @@ class Upload {
   detail::Owner<apiretry_upload, apiretry_upload_free> u_;
 };
 
+// Every clip a camera records, uploaded to Frame.io (apiretry_c2c_uploader_*):
+// a queue in a state directory that survives power cycles. Freed (stopped,
+// what is not over kept queued) when it goes out of scope.
+class C2cUploader {
+ public:
+  static Result<C2cUploader> make(const Client &client, const char *state_dir) {
+    apiretry_c2c_uploader *u = nullptr;
+    apiretry_result r = apiretry_c2c_uploader_new(client.get(), state_dir, &u);
+    if (r != APIRETRY_RESULT_OK) return Error(r);
+    return C2cUploader(u);
+  }
+  Status on_event(apiretry_c2c_event_callback callback, void *user_data) {
+    return detail::check(apiretry_c2c_uploader_set_event_callback(u_.get(), callback, user_data));
+  }
+  Status parallel(std::uint32_t files, std::uint32_t parts_per_file) {
+    return detail::check(apiretry_c2c_uploader_set_parallel(u_.get(), files, parts_per_file));
+  }
+  Status start() { return detail::check(apiretry_c2c_uploader_start(u_.get())); }
+  // flags: APIRETRY_C2C_ADD_RECORDING, APIRETRY_C2C_ADD_FIRST, or'ed.
+  Result<std::uint64_t> add(const char *path, const char *filetype, std::int64_t created_unix_ms = 0,
+                            std::uint32_t flags = 0) {
+    std::uint64_t id = 0;
+    apiretry_result r = apiretry_c2c_uploader_add(u_.get(), path, filetype, created_unix_ms, flags, &id);
+    if (r != APIRETRY_RESULT_OK) return Error(r);
+    return id;
+  }
+  Status finish(std::uint64_t id, std::uint64_t final_size) {
+    return detail::check(apiretry_c2c_uploader_finish(u_.get(), id, final_size));
+  }
+  // 0: every item not over.
+  Status cancel(std::uint64_t id) { return detail::check(apiretry_c2c_uploader_cancel(u_.get(), id)); }
+  // Whether every item is over within timeout_ms.
+  bool wait_idle(std::uint32_t timeout_ms) {
+    bool idle = false;
+    apiretry_c2c_uploader_wait_idle(u_.get(), timeout_ms, &idle);
+    return idle;
+  }
+
+ private:
+  explicit C2cUploader(apiretry_c2c_uploader *u) : u_(u) {}
+  detail::Owner<apiretry_c2c_uploader, apiretry_c2c_uploader_free> u_;
+};
+
 }  // namespace apiretry
 
 #endif  // APIRETRY_HPP

@@ -9,6 +9,7 @@
 //!   "device_flow": {"client_id": "camera", "interval": 5, "expires_in": 600,
 //!                   "approve_after_polls": 3, "rotate_refresh": true},
 //!   "s3": true,
+//!   "c2c": {"part_target": 16777216, "paused": [[1700000000000, 1700000600000]]},
 //!   "routes": [
 //!     {"method": "POST", "path": "/assets/:id/children", "replies": [
 //!       {"status": 409, "dialect": "detailed", "message": "Channel Paused", "detail": "paused"},
@@ -57,8 +58,22 @@ pub struct Scenario {
     /// S3 multipart uploads under `/s3/` (see [`MockServer::s3_multipart`]).
     #[serde(default)]
     s3: bool,
+    /// Frame.io's C2C device side (see [`MockServer::c2c`]).
+    #[serde(default)]
+    c2c: Option<C2cSide>,
     #[serde(default)]
     routes: Vec<Route>,
+}
+
+/// The C2C device side: the basic parts' target size, and the windows
+/// (Unix ms) in which the device was paused.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct C2cSide {
+    #[serde(default)]
+    part_target: Option<u64>,
+    #[serde(default)]
+    paused: Vec<(u64, u64)>,
 }
 
 /// The server is down from `after_ms` for `for_ms`: connections refused,
@@ -222,6 +237,15 @@ impl Scenario {
         }
         if self.s3 {
             server.s3_multipart();
+        }
+        if let Some(c2c) = &self.c2c {
+            server.c2c();
+            if let Some(bytes) = c2c.part_target {
+                server.c2c_part_target(bytes);
+            }
+            for &(from, to) in &c2c.paused {
+                server.c2c_pause(from, to);
+            }
         }
         for r in &self.routes {
             let replies = r

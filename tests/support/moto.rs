@@ -54,7 +54,14 @@ impl Moto {
         // first line names the interpreter by the path the environment was
         // made at, and CI's build cache moves it between checkouts.
         let child = Command::new(venv.join("bin/python"))
-            .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()])
+            .args([
+                "-m",
+                "moto.server",
+                "-H",
+                "127.0.0.1",
+                "-p",
+                &port.to_string(),
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

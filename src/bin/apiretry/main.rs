@@ -7,6 +7,7 @@
 use std::process::ExitCode;
 
 mod args;
+mod c2c_upload;
 mod classify;
 mod demo;
 mod pair;
@@ -34,6 +35,8 @@ usage:
                     refresh the tokens in FILE
   apiretry upload FILE --parts PARTS_JSON --journal JOURNAL [--parallel N] [--json]
                     upload a file in parts to presigned URLs, resumable from its journal
+  apiretry c2c-upload --base URL --state DIR [--recording] [--json] FILE...
+                    queue files for Frame.io C2C and upload them, resumable from DIR
   apiretry demo     a C2C device session against the built-in mock API
   apiretry samples  classify the example responses of the source documents
   apiretry help     show this text
@@ -67,6 +70,7 @@ fn main() -> ExitCode {
         Some("pair") => pair::pair(args),
         Some("refresh") => pair::refresh(args),
         Some("upload") => upload::run(args),
+        Some("c2c-upload") => c2c_upload::run(args),
         Some("help" | "--help" | "-h") => {
             println!("{USAGE}");
             Ok(0)

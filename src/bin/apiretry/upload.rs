@@ -171,7 +171,7 @@ pub fn run(argv: impl Iterator<Item = OsString>) -> Result<i32, UsageError> {
 
 /// Cancels `cancel` on SIGINT or SIGTERM (a thread reading the signals'
 /// pipe); `None` where they cannot be caught.
-fn on_signals(cancel: &CancelToken) -> Option<()> {
+pub fn on_signals(cancel: &CancelToken) -> Option<()> {
     use signal_hook::consts::{SIGINT, SIGTERM};
     let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]).ok()?;
     let cancel = cancel.clone();
