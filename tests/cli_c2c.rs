@@ -131,13 +131,13 @@ fn killed_mid_recording_resumes_with_the_size_final() {
         &server,
         &state,
         &["--recording", "--settle-ms", "60000"],
-        &[clip.clone()],
+        std::slice::from_ref(&clip),
     )
     .spawn()
     .unwrap();
     kill_after_a_part(&server, child);
     writer.join().unwrap();
-    let out = c2c_upload(&server, &state, &[], &[clip.clone()])
+    let out = c2c_upload(&server, &state, &[], std::slice::from_ref(&clip))
         .output()
         .unwrap();
     assert!(
