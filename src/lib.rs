@@ -128,6 +128,10 @@ struct BenchmarksGuide;
 #[doc = include_str!("../docs/10-uploading.md")]
 struct UploadingGuide;
 
+#[cfg(doctest)]
+#[doc = include_str!("../docs/11-c2c.md")]
+struct C2cGuide;
+
 /// The parsers of bytes from outside the process that are not public, for
 /// the fuzz targets in `fuzz/` (built with `--cfg fuzzing` by `cargo fuzz`).
 #[cfg(fuzzing)]
