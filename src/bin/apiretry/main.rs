@@ -14,6 +14,7 @@ mod pair;
 mod request;
 mod serve;
 mod session;
+mod session_c2c;
 mod session_upload;
 mod upload;
 

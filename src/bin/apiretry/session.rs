@@ -313,6 +313,14 @@ pub fn run(argv: impl Iterator<Item = OsString>) -> Result<i32, UsageError> {
         outcome,
     });
 
+    println!("\n6. the Camera-to-Cloud queue: a recording, a paused clip, a power cut");
+    let outcome = crate::session_c2c::queue_clips(&server, &client);
+    rows.push(Row {
+        step: "c2c queue",
+        requests: count(),
+        outcome,
+    });
+
     println!("\n{:<22} {:>8}  outcome", "step", "requests");
     for r in &rows {
         println!("{:<22} {:>8}  {}", r.step, r.requests, r.outcome);
