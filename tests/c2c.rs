@@ -16,7 +16,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use apiretry::c2c::{C2cEvent, ItemState, Uploader, ADD_FIRST, ADD_RECORDING};
 use apiretry::mock::MockServer;
-use apiretry::{Client, Kind, Policy, Profile};
+use apiretry::{Client, Policy, Profile};
 
 const MIB: usize = 1 << 20;
 
@@ -259,5 +259,53 @@ fn a_restart_resumes_without_a_second_asset_or_done_parts_again() {
         "{sent_again} parts sent after the restart"
     );
     assert_eq!(u.items()[0].kind, None);
-    let _ = Kind::Io;
+}
+
+/// The service down for 1.5 s while clips are queued: the uploads wait it
+/// out and are taken up again; nothing fails. Progress comes at most every
+/// 250 ms per item; a recording added again without the flag is finished
+/// at its file's size.
+#[test]
+fn an_outage_waits_and_progress_is_paced() {
+    let server = MockServer::start().unwrap();
+    server.c2c_part_target(5 << 20);
+    let d = dir("outage");
+    let u = Uploader::new(&client(&server), d.join("state")).unwrap();
+    let timed: Arc<Mutex<Vec<(Instant, C2cEvent)>>> = Arc::default();
+    let t = timed.clone();
+    u.on_event(move |e| t.lock().unwrap().push((Instant::now(), *e)));
+    let big = clip(&d, "A001.mov", 30 * MIB);
+    let rec = clip(&d, "R001.mov", 2 * MIB);
+    let id = u.add(&rec, "video/quicktime", 0, ADD_RECORDING).unwrap();
+    assert_eq!(u.items()[0].state, ItemState::Recording);
+    assert_eq!(u.add(&rec, "video/quicktime", 0, 0).unwrap(), id);
+    assert_eq!(
+        u.items()[0].final_size,
+        Some(2 * MIB as u64),
+        "finished at its size"
+    );
+    u.add(&big, "video/quicktime", 0, 0).unwrap();
+    server.set_down(true);
+    u.start();
+    std::thread::sleep(Duration::from_millis(1500));
+    server.set_down(false);
+    assert!(u.wait_idle(Duration::from_secs(60)));
+    assert!(
+        u.items().iter().all(|i| i.state == ItemState::Done),
+        "{:?}",
+        u.items()
+    );
+    assert!(server.c2c_assets().iter().all(|a| a.playable()));
+    let timed = timed.lock().unwrap();
+    let progress: Vec<Instant> = timed
+        .iter()
+        .filter(|(_, e)| e.id == 2 && e.state == ItemState::Uploading)
+        .filter(|(_, e)| e.bytes_done > 0 && e.bytes_done < e.bytes_total)
+        .map(|(at, _)| *at)
+        .collect();
+    let closest = progress.windows(2).map(|w| w[1] - w[0]).min();
+    assert!(
+        closest.is_none_or(|c| c >= Duration::from_millis(240)),
+        "{closest:?} between progress events"
+    );
 }

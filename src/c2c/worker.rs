@@ -241,9 +241,31 @@ pub(super) fn heartbeats(shared: &Shared) {
         if let Err(e) = api::heartbeat(&shared.client) {
             log::info!("c2c: heartbeat: {e}");
         }
-        let wait = Duration::from_secs(60 + fastrand::u64(..=120));
-        if !shared.stop.sleep(wait) {
+        if !shared.stop.sleep(heartbeat_wait(fastrand::f64())) {
             return;
+        }
+    }
+}
+
+/// The wait before the next heartbeat for a draw `r` in [0, 1): 60 to 180 s.
+fn heartbeat_wait(r: f64) -> Duration {
+    Duration::from_secs_f64(60.0 + 120.0 * r.clamp(0.0, 1.0))
+}
+
+#[cfg(test)]
+mod tests {
+    /// Rows: the draw -> the wait; every wait within Frame.io's 1 to 5 minutes.
+    #[test]
+    fn heartbeats_are_1_to_3_minutes_apart() {
+        for (r, secs) in [
+            (0.0, 60.0),
+            (0.5, 120.0),
+            (0.999_999, 179.99988),
+            (7.0, 180.0),
+        ] {
+            let w = super::heartbeat_wait(r).as_secs_f64();
+            assert!((w - secs).abs() < 1e-3, "{r}: {w}");
+            assert!((60.0..=300.0).contains(&w));
         }
     }
 }
