@@ -309,3 +309,32 @@ fn an_outage_waits_and_progress_is_paced() {
         "{closest:?} between progress events"
     );
 }
+
+/// The uploader's functions called from its own event callback: an item
+/// cancelled and another added there, at its first `uploading` event.
+#[test]
+fn the_event_callback_may_call_the_uploader() {
+    let server = MockServer::start().unwrap();
+    server.c2c_part_target(5 << 20);
+    let d = dir("reentry");
+    let u = Arc::new(Uploader::new(&client(&server), d.join("state")).unwrap());
+    u.set_parallel(1, 1);
+    let later = clip(&d, "B.mov", 1000);
+    let weak = Arc::downgrade(&u);
+    let once = std::sync::Once::new();
+    u.on_event(move |e| {
+        if e.id == 1 && e.state == ItemState::Uploading {
+            once.call_once(|| {
+                let u = weak.upgrade().unwrap();
+                u.cancel(1).unwrap();
+                u.add(&later, "video/quicktime", 0, 0).unwrap();
+            });
+        }
+    });
+    u.add(clip(&d, "A.mov", 20 * MIB), "video/quicktime", 0, 0)
+        .unwrap();
+    u.start();
+    assert!(u.wait_idle(Duration::from_secs(30)));
+    let states: Vec<ItemState> = u.items().iter().map(|i| i.state).collect();
+    assert_eq!(states, [ItemState::Cancelled, ItemState::Done]);
+}
