@@ -65,6 +65,13 @@ fn recorded(u: &Uploader) -> Arc<Mutex<Vec<C2cEvent>>> {
     events
 }
 
+/// The items done, in the order their events came.
+fn done_in_order(events: &Mutex<Vec<C2cEvent>>) -> Vec<u64> {
+    let events = events.lock().unwrap();
+    let done = events.iter().filter(|e| e.state == ItemState::Done);
+    done.map(|e| e.id).collect()
+}
+
 /// Rows: clips of several sizes (one part, several) and one made while the
 /// channel was paused, one whose file vanished -> each its own end, none
 /// holding up the others; each done clip's asset made once, playable, its
@@ -123,13 +130,7 @@ fn clips_upload_a_paused_one_is_dropped_a_vanished_one_fails_alone() {
     }
     assert_eq!(assets[1].parts.len(), 2, "20 MiB in Frame.io's 2 URLs");
     assert_eq!(assets[1].filetype, "video/mp4");
-    let done: Vec<u64> = events
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|e| e.state == ItemState::Done)
-        .map(|e| e.id)
-        .collect();
+    let done = done_in_order(&events);
     assert_eq!(done, [ids[0], ids[3]]);
     assert!(!server.c2c_heartbeats().is_empty(), "a heartbeat at start");
 }
@@ -155,13 +156,7 @@ fn first_items_go_ahead_and_cancelled_ones_are_not_sent() {
     assert!(u.cancel(99).is_err());
     u.start();
     assert!(u.wait_idle(Duration::from_secs(20)));
-    let done: Vec<u64> = events
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|e| e.state == ItemState::Done)
-        .map(|e| e.id)
-        .collect();
+    let done = done_in_order(&events);
     assert_eq!(done, [c, a]);
     assert_eq!(u.items()[1].state, ItemState::Cancelled);
     assert_eq!(server.c2c_assets().len(), 2);
