@@ -31,6 +31,7 @@ mod destination;
 mod growth;
 mod journal;
 mod layout;
+mod part;
 mod parts;
 mod rules;
 mod run;

@@ -8,23 +8,15 @@
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use super::destination::{hex, of_id, of_urls};
+use super::destination::{of_id, of_urls};
 use super::growth::{self, Growth, LOOK_EVERY};
 use super::journal::{Expect, JournalFile};
 use super::source::Source;
 use super::tally::Tally;
-use super::{
-    is_expired_url, rules, urls_expired, DonePart, Journal, Layout, PartRequest, Upload, Uploaded,
-    Urls,
-};
+use super::{rules, Journal, Layout, PartRequest, Upload, Uploaded, Urls};
 use crate::cancel::CancelToken;
-use crate::client::{Request, RequestClass};
 use crate::error::ApiError;
-use crate::kind::{Kind, Retry};
-
-/// Sends of one part whose bytes the server stored otherwise (an ETag or
-/// `BadDigest` that does not match what was read) before it fails.
-const CHECKSUM_TRIES: u32 = 3;
+use crate::kind::Kind;
 
 struct State {
     todo: VecDeque<u32>,
@@ -40,27 +32,27 @@ struct State {
 
 /// One part to send.
 #[derive(Clone, Copy)]
-struct Task {
-    number: u32,
-    offset: u64,
-    len: u64,
+pub(super) struct Task {
+    pub(super) number: u32,
+    pub(super) offset: u64,
+    pub(super) len: u64,
     /// The file's size when this is the final part.
-    file_size: Option<u64>,
+    pub(super) file_size: Option<u64>,
 }
 
-struct Run<'a> {
-    up: &'a Upload,
-    source: Arc<Source>,
-    part_size: u64,
+pub(super) struct Run<'a> {
+    pub(super) up: &'a Upload,
+    pub(super) source: Arc<Source>,
+    pub(super) part_size: u64,
     /// The growing file's handle, while its size is not final.
-    growth: Option<&'a Growth>,
+    pub(super) growth: Option<&'a Growth>,
     /// Cancelled by the caller's token, a failure for good, or the end.
-    stop: CancelToken,
+    pub(super) stop: CancelToken,
     state: Mutex<State>,
-    tally: Arc<Tally>,
+    pub(super) tally: Arc<Tally>,
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
@@ -298,7 +290,7 @@ impl Run<'_> {
         Ok(moved)
     }
 
-    fn url(&self, task: &Task, expired: bool) -> Result<String, ApiError> {
+    pub(super) fn url(&self, task: &Task, expired: bool) -> Result<String, ApiError> {
         match &self.up.urls {
             Urls::Given(urls) => Ok(urls[task.number as usize - 1].clone()),
             Urls::Asked(source) => source(&PartRequest {
@@ -309,130 +301,6 @@ impl Run<'_> {
                 file_size: task.file_size,
                 expired,
             }),
-        }
-    }
-
-    /// One attempt's request for `task` at `url`, its bytes hashed into
-    /// `digest` as they stream.
-    fn request(&self, task: &Task, url: &str, digest: &Arc<Mutex<Option<[u8; 16]>>>) -> Request {
-        let up = self.up;
-        let Task {
-            number,
-            offset,
-            len,
-            ..
-        } = *task;
-        let (source, stop, slot) = (self.source.clone(), self.stop.clone(), digest.clone());
-        let tally = self.tally.clone();
-        let mut req = Request::new(&up.method, url)
-            .class(RequestClass::ChunkUpload)
-            .without_authorization()
-            .follow_redirects(false)
-            .body_reader_sized(len, move || {
-                *lock(&slot) = None;
-                Ok(Box::new(source.part(
-                    offset,
-                    len,
-                    stop.clone(),
-                    slot.clone(),
-                )))
-            })
-            .progress(move |p| tally.moved(number, p.sent));
-        for (name, value) in &up.headers {
-            req = req.header(name, value);
-        }
-        req.profile = Some(up.profile.clone());
-        req
-    }
-
-    /// Sends `task` until it is done or fails for good.
-    fn send(&self, task: &Task) -> Result<DonePart, ApiError> {
-        let (up, part) = (self.up, task.number);
-        let mut url = self.url(task, false)?;
-        let mut renewed = false;
-        let mut mismatches = 0;
-        let digest = Arc::new(Mutex::new(None));
-        loop {
-            let mut req = self.request(task, &url, &digest);
-            if up.content_md5 {
-                use base64::Engine as _;
-                let md5 = self
-                    .source
-                    .md5(task.offset, task.len, &self.stop)
-                    .map_err(|e| {
-                        ApiError::new(Kind::Io).with_message(format!("part {part}: reading: {e}"))
-                    })?;
-                let encoded = base64::engine::general_purpose::STANDARD.encode(md5);
-                req = req.header("Content-MD5", &encoded);
-            }
-            let answer = up.client.send_cancellable(&req, &self.stop);
-            let sent = lock(&digest).take().map(|d| hex(&d));
-            let mismatch = match answer {
-                Ok(resp) => {
-                    let etag = resp.header("ETag").map(str::to_owned).ok_or_else(|| {
-                        ApiError::new(Kind::Protocol)
-                            .with_retry(Retry::No)
-                            .with_message(format!("part {part}: the answer has no ETag"))
-                    })?;
-                    match plain_md5(&etag) {
-                        Some(stored) if Some(&stored) != sent.as_ref() => format!(
-                            "S3 stored bytes whose MD5 is {stored}, not the {} sent",
-                            sent.as_deref().unwrap_or("(unread)")
-                        ),
-                        _ => return Ok(DonePart { etag, md5: sent }),
-                    }
-                }
-                Err(e) if e.code.as_deref() == Some("BadDigest") => e.message.to_string(),
-                Err(e) if is_expired_url(&e) => match &up.urls {
-                    Urls::Asked(_) if !renewed => {
-                        url = self.url(task, true)?;
-                        renewed = true;
-                        continue;
-                    }
-                    _ => return Err(urls_expired(part, &e)),
-                },
-                Err(mut e) => {
-                    e.message = format!("part {part}: {}", e.message).into();
-                    return Err(e);
-                }
-            };
-            mismatches += 1;
-            if mismatches >= CHECKSUM_TRIES {
-                return Err(ApiError::new(Kind::Protocol)
-                    .with_retry(Retry::No)
-                    .with_code("checksum_mismatch")
-                    .with_message(format!(
-                        "part {part}: sent {mismatches} times, stored otherwise each time: {mismatch}"
-                    )));
-            }
-            log::warn!("part {part}: {mismatch}; sent again");
-        }
-    }
-}
-
-/// The MD5 an ETag states, when it is a plain one (a part's, or an object
-/// sent whole without encryption by KMS): 32 hex digits, quoted or not.
-fn plain_md5(etag: &str) -> Option<String> {
-    let t = etag.trim().trim_start_matches("W/").trim_matches('"');
-    (t.len() == 32 && t.bytes().all(|b| b.is_ascii_hexdigit())).then(|| t.to_ascii_lowercase())
-}
-
-#[cfg(test)]
-mod tests {
-    /// Rows: ETag -> the MD5 it states.
-    #[test]
-    fn only_a_plain_md5_etag_is_checked() {
-        let md5 = "9e107d9d372bb6826bd81d3542a419d6";
-        let rows = [
-            ("\"9e107d9d372bb6826bd81d3542a419d6\"", Some(md5)),
-            ("9E107D9D372BB6826BD81D3542A419D6", Some(md5)),
-            ("\"9e107d9d372bb6826bd81d3542a419d6-3\"", None),
-            ("\"mock-0123456789abcdef\"", None),
-            ("\"\"", None),
-            ("\"9e107d9d372bb6826bd81d3542a419zz\"", None),
-        ];
-        for (etag, want) in rows {
-            assert_eq!(super::plain_md5(etag).as_deref(), want, "{etag}");
         }
     }
 }
