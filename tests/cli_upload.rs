@@ -263,7 +263,12 @@ fn sigterm_mid_upload_exits_at_once_and_a_rerun_completes() {
             .unwrap()
     };
     let child = run();
-    std::thread::sleep(Duration::from_millis(700));
+    // The signal comes once part 1 is in the journal (its head, a record).
+    let t = std::time::Instant::now();
+    while std::fs::read_to_string(&journal).map_or(0, |j| j.lines().count()) < 2 {
+        assert!(t.elapsed() < Duration::from_secs(30), "part 1 never done");
+        std::thread::sleep(Duration::from_millis(5));
+    }
     let (out, took) = support::terminate(child);
     eprintln!("SIGTERM to exit: {took:?}");
     let err = String::from_utf8_lossy(&out.stderr);
