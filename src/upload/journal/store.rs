@@ -44,6 +44,15 @@ impl JournalFile {
             failed(path, JOURNAL_UNWRITABLE, "cannot write", e)
                 .with_hint("Give a journal path on a writable disk with room; nothing was sent.")
         };
+        // The directory too: the journal is compacted by a rename in it.
+        static PROBES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = PROBES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let mut name = path.file_name().unwrap_or_default().to_os_string();
+        name.push(format!(".probe.{}.{n}", std::process::id()));
+        let probe = path.with_file_name(name);
+        File::create(&probe)
+            .and_then(|_| fs::remove_file(&probe))
+            .map_err(|e| unwritable(&e))?;
         let mut f = OpenOptions::new()
             .read(true)
             .append(true)
