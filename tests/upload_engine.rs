@@ -15,7 +15,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use apiretry::mock::{MockServer, Reply};
-use apiretry::upload::{Upload, FILE_CHANGED, JOURNAL_BUSY, MIN_PART_SIZE, PART_RULES};
+use apiretry::upload::{
+    Upload, FILE_CHANGED, JOURNAL_BUSY, MIN_PART_SIZE, PART_RULES, SIGNED_HEADER_MISSING,
+};
 use apiretry::{CancelToken, Client, Kind, Policy};
 
 const KIB: usize = 1 << 10;
@@ -94,6 +96,23 @@ fn the_signed_headers_go_with_every_part() {
         .run(None)
         .unwrap_err();
     assert_eq!(err.kind, Kind::Application, "{err}");
+    assert!(server.requests().is_empty());
+    // URLs that sign a header the parts would not carry (Frame.io's sign
+    // x-amz-acl): refused before anything is sent, the header named.
+    let signing: Vec<String> = parts(&server, 6, || Reply::status(200))
+        .into_iter()
+        .map(|u| {
+            format!("{u}?X-Amz-SignedHeaders=content-type%3Bhost%3Bx-amz-acl&X-Amz-Signature=s")
+        })
+        .collect();
+    let err = Upload::new(&client(&server), &path, 64 << 10)
+        .part_rules(false)
+        .urls(signing)
+        .header("Content-Type", "video/quicktime")
+        .run(None)
+        .unwrap_err();
+    assert_eq!(err.code.as_deref(), Some(SIGNED_HEADER_MISSING), "{err}");
+    assert!(err.message.contains("x-amz-acl"), "{err}");
     assert!(server.requests().is_empty());
 }
 

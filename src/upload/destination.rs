@@ -47,6 +47,52 @@ pub(super) fn unsigned(url: &str) -> String {
     }
 }
 
+/// The code of the error for a URL that signs a header the parts do not
+/// send: S3 would answer every PUT 403 `SignatureDoesNotMatch`.
+pub const SIGNED_HEADER_MISSING: &str = "signed_header_missing";
+
+/// Refused, nothing sent, when `url` signs a header (`X-Amz-SignedHeaders`)
+/// that is neither among `headers` nor one the client sends itself (`host`,
+/// `content-length`, and `content-md5` when `md5` is on).
+pub(super) fn signed_headers_sent(
+    url: &str,
+    headers: &[(String, String)],
+    md5: bool,
+) -> Result<(), crate::error::ApiError> {
+    let query = url.split('#').next().unwrap_or_default();
+    let Some((_, query)) = query.split_once('?') else {
+        return Ok(());
+    };
+    let Some(signed) = query
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .find(|(k, _)| k.eq_ignore_ascii_case("X-Amz-SignedHeaders"))
+        .map(|(_, v)| {
+            percent_encoding::percent_decode_str(v)
+                .decode_utf8_lossy()
+                .into_owned()
+        })
+    else {
+        return Ok(());
+    };
+    let ours =
+        |name: &str| matches!(name, "host" | "content-length") || (md5 && name == "content-md5");
+    let missing = signed.split(';').map(str::trim).find(|name| {
+        !name.is_empty()
+            && !ours(name)
+            && !headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name))
+    });
+    match missing {
+        None => Ok(()),
+        Some(name) => Err(crate::error::ApiError::invalid_input(format!(
+            "the part URL signs the header {name:?}, which the upload does not send: \
+             S3 would refuse every part (403 SignatureDoesNotMatch)"
+        ))
+        .with_code(SIGNED_HEADER_MISSING)
+        .with_hint("Add it with Upload::header (Frame.io: Content-Type and x-amz-acl: private).")),
+    }
+}
+
 /// The identity of an upload to `urls`: a digest of them, unsigned (the
 /// journal holds no URL: they name buckets and keys).
 pub(super) fn of_urls(urls: &[String]) -> String {
@@ -91,6 +137,42 @@ mod tests {
         ];
         for (url, want) in rows {
             assert_eq!(unsigned(url), want, "{url}");
+        }
+    }
+
+    /// Rows: the headers a URL signs, the headers sent -> refused (the
+    /// header named) or not.
+    #[test]
+    fn a_url_that_signs_a_header_not_sent_is_refused() {
+        let frameio = "https://b.s3.amazonaws.com/k?partNumber=1&X-Amz-SignedHeaders=content-type%3Bhost%3Bx-amz-acl&X-Amz-Signature=s";
+        let both = [
+            ("Content-Type".to_owned(), "video/mp4".to_owned()),
+            ("x-amz-acl".to_owned(), "private".to_owned()),
+        ];
+        /// (URL, headers sent, Content-MD5 on) -> the header refused, if any
+        type Row<'a> = (&'a str, &'a [(String, String)], bool, Option<&'a str>);
+        let rows: [Row; 5] = [
+            (frameio, &both, false, None),
+            (frameio, &both[..1], false, Some("x-amz-acl")),
+            (frameio, &[], false, Some("content-type")),
+            ("https://b/k?X-Amz-SignedHeaders=host", &[], false, None),
+            (
+                "https://b/k?X-Amz-SignedHeaders=content-md5%3Bhost",
+                &[],
+                true,
+                None,
+            ),
+        ];
+        for (url, headers, md5, want) in rows {
+            let got = signed_headers_sent(url, headers, md5);
+            match want {
+                None => assert!(got.is_ok(), "{url}: {got:?}"),
+                Some(name) => {
+                    let e = got.unwrap_err();
+                    assert_eq!(e.code.as_deref(), Some(SIGNED_HEADER_MISSING));
+                    assert!(e.message.contains(name), "{e}");
+                }
+            }
         }
     }
 

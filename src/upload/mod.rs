@@ -38,6 +38,7 @@ mod run;
 mod source;
 mod tally;
 
+pub use destination::SIGNED_HEADER_MISSING;
 pub use growth::Growth;
 pub use journal::{
     DonePart, Expect, Journal, JOURNAL_BUSY, JOURNAL_REFUSED, JOURNAL_UNWRITABLE, JOURNAL_VERSION,

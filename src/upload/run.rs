@@ -8,7 +8,7 @@
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use super::destination::{of_id, of_urls};
+use super::destination::{of_id, of_urls, signed_headers_sent};
 use super::growth::{self, Growth, LOOK_EVERY};
 use super::journal::{Expect, JournalFile};
 use super::source::Source;
@@ -77,6 +77,11 @@ fn check(up: &Upload, layout: Option<&Layout>) -> Result<(), ApiError> {
         return Err(ApiError::invalid_input(format!(
             "the part header {name:?} is not a header name with a one-line value"
         )));
+    }
+    if let Urls::Given(urls) = &up.urls {
+        for url in urls.iter() {
+            signed_headers_sent(url, &up.headers, up.content_md5)?;
+        }
     }
     match (&up.urls, layout) {
         (Urls::Given(_), None) => Err(ApiError::invalid_input(
