@@ -37,13 +37,14 @@ thread_local! {
 }
 
 /// While alive, `cancelled_here` answers for a token; the one before is
-/// restored when it ends.
-pub(crate) struct Scope(Option<CancelToken>);
+/// restored when it ends (`None`: nothing was changed, nothing to restore).
+pub(crate) struct Scope(Option<Option<CancelToken>>);
 
 impl Drop for Scope {
     fn drop(&mut self) {
-        let before = self.0.take();
-        let _ = CURRENT.try_with(|c| *c.borrow_mut() = before);
+        if let Some(before) = self.0.take() {
+            let _ = CURRENT.try_with(|c| *c.borrow_mut() = before);
+        }
     }
 }
 
@@ -89,15 +90,11 @@ impl CancelToken {
     /// Makes this the token `cancelled_here` looks at on this thread, until
     /// the scope ends; nothing for a token nobody can cancel.
     pub(crate) fn enter(&self) -> Scope {
+        // A call without a token (most of them) touches no thread-local.
         if Arc::ptr_eq(&self.0, &CancelToken::never().0) {
-            return Scope(CURRENT.try_with(|c| c.borrow().clone()).ok().flatten());
+            return Scope(None);
         }
-        Scope(
-            CURRENT
-                .try_with(|c| c.replace(Some(self.clone())))
-                .ok()
-                .flatten(),
-        )
+        Scope(CURRENT.try_with(|c| c.replace(Some(self.clone()))).ok())
     }
 
     /// A token cancelled when this one is, and which can also be cancelled
