@@ -6,7 +6,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use super::destination::{hex, signed_headers_sent};
+use super::destination::hex;
 use super::run::{lock, Run, Task};
 use super::{is_expired_url, urls_expired, DonePart, Urls};
 use crate::client::{Request, RequestClass};
@@ -55,7 +55,6 @@ impl Run<'_> {
     pub(super) fn send(&self, task: &Task) -> Result<DonePart, ApiError> {
         let (up, part) = (self.up, task.number);
         let mut url = self.url(task, false)?;
-        signed_headers_sent(&url, &up.headers, up.content_md5)?;
         let mut renewed = false;
         let mut mismatches = 0;
         let digest = Arc::new(Mutex::new(None));
@@ -93,7 +92,6 @@ impl Run<'_> {
                 Err(e) if is_expired_url(&e) => match &up.urls {
                     Urls::Asked(_) if !renewed => {
                         url = self.url(task, true)?;
-                        signed_headers_sent(&url, &up.headers, up.content_md5)?;
                         renewed = true;
                         continue;
                     }

@@ -295,17 +295,24 @@ impl Run<'_> {
         Ok(moved)
     }
 
+    /// `task`'s URL. Given URLs were checked for their signed headers
+    /// before the run; an asked one is checked as it comes.
     pub(super) fn url(&self, task: &Task, expired: bool) -> Result<String, ApiError> {
-        match &self.up.urls {
+        let up = self.up;
+        match &up.urls {
             Urls::Given(urls) => Ok(urls[task.number as usize - 1].clone()),
-            Urls::Asked(source) => source(&PartRequest {
-                number: task.number,
-                offset: task.offset,
-                size: task.len,
-                is_final: task.file_size.is_some(),
-                file_size: task.file_size,
-                expired,
-            }),
+            Urls::Asked(source) => {
+                let url = source(&PartRequest {
+                    number: task.number,
+                    offset: task.offset,
+                    size: task.len,
+                    is_final: task.file_size.is_some(),
+                    file_size: task.file_size,
+                    expired,
+                })?;
+                signed_headers_sent(&url, &up.headers, up.content_md5)?;
+                Ok(url)
+            }
         }
     }
 }
