@@ -137,7 +137,17 @@ impl Journal {
         text: &[u8],
         expect: &Expect<'_>,
     ) -> Result<Option<Journal>, ApiError> {
-        let Some((j, _)) = decode(text).map_err(|why| refused(path, why))? else {
+        Ok(Journal::parse_lines(path, text, expect)?.map(|(j, _)| j))
+    }
+
+    /// As `parse`, with how many bytes of `text` are whole lines (a last
+    /// one without its newline was cut by a crash).
+    pub(super) fn parse_lines(
+        path: &Path,
+        text: &[u8],
+        expect: &Expect<'_>,
+    ) -> Result<Option<(Journal, usize)>, ApiError> {
+        let Some((j, whole)) = decode(text).map_err(|why| refused(path, why))? else {
             return Ok(None);
         };
         if j.destination != expect.destination {
@@ -179,7 +189,7 @@ impl Journal {
                 ),
             ));
         }
-        Ok(Some(j))
+        Ok(Some((j, whole)))
     }
 
     /// The head line, with its newline.

@@ -8,9 +8,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
-use super::{
-    decode, record_line, refused, DonePart, Expect, Journal, JOURNAL_BUSY, JOURNAL_UNWRITABLE,
-};
+use super::{record_line, refused, DonePart, Expect, Journal, JOURNAL_BUSY, JOURNAL_UNWRITABLE};
 use crate::error::ApiError;
 use crate::kind::{Kind, Retry};
 
@@ -84,10 +82,9 @@ impl JournalFile {
             file: f,
             written: 0,
         };
-        let found = Journal::parse(path, &text, expect)?;
+        let found = Journal::parse_lines(path, &text, expect)?;
         let journal = match found {
-            Some(j) => {
-                let whole = decode(&text).ok().flatten().map_or(0, |(_, w)| w);
+            Some((j, whole)) => {
                 if whole < text.len() {
                     // A record cut by a crash: dropped, so that the next
                     // one starts on a line of its own.
