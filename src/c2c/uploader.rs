@@ -111,7 +111,8 @@ impl std::fmt::Debug for Uploader {
     }
 }
 
-fn now_ms() -> i64 {
+/// The wall clock in Unix ms (the offsets Frame.io takes are wall time).
+pub(super) fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)

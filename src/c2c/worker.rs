@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::api;
-use super::uploader::{lock, Running, Shared};
+use super::uploader::{lock, now_ms, Running, Shared};
 use crate::error::ApiError;
 use crate::kind::{Kind, Retry};
 use crate::queue::{Destination, Item, ItemState};
@@ -33,12 +33,6 @@ enum Outcome {
     Later,
     /// The uploader stopped: left as it is, for the next one.
     Stopped,
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
 }
 
 /// The next item to take, marked running; `None` once stopping.
