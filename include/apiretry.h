@@ -1604,7 +1604,8 @@ apiretry_result apiretry_upload_finish(const apiretry_upload *upload, uint64_t f
 // Frame.io's sign `content-type` and `x-amz-acl`, so its parts need
 // `Content-Type: <the asset's filetype>` and `x-amz-acl: private` (else
 // S3 answers 403 `SignatureDoesNotMatch`). A name that is no header name,
-// or a value with a line break: `APIRETRY_RESULT_INVALID_ARGUMENT`.
+// or a value with a control character but a tab (a line break):
+// `APIRETRY_RESULT_INVALID_ARGUMENT`, as `apiretry_request_add_header`.
 apiretry_result apiretry_upload_add_header(apiretry_upload *upload,
                                            const char *name,
                                            const char *value);

@@ -20,6 +20,22 @@ pub trait Headers {
     }
 }
 
+/// A header name: an RFC 9110 token (no spaces, colons or controls).
+pub(crate) fn is_header_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+/// Text that goes on the wire as is (header values, tokens, URLs): no
+/// control characters, so no CR/LF that would split the request (a tab is
+/// allowed in header values only).
+pub(crate) fn is_wire_text(text: &str, tab_ok: bool) -> bool {
+    text.chars()
+        .all(|c| !c.is_control() || (tab_ok && c == '\t'))
+}
+
 /// `needle` in `hay`, ASCII case-insensitive (an empty needle is in every
 /// text); for short texts, cheaper than `str::contains`'s two-way search.
 pub(crate) fn contains_ignore_case(hay: &str, needle: &str) -> bool {

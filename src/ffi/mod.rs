@@ -110,21 +110,7 @@ pub(crate) unsafe fn str_arg<'a>(p: *const c_char) -> Result<&'a str, apiretry_r
     c.to_str().map_err(|_| apiretry_result::InvalidUtf8)
 }
 
-/// A header name: an RFC 9110 token (no spaces, colons or controls).
-pub(crate) fn is_header_name(name: &str) -> bool {
-    !name.is_empty()
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
-}
-
-/// Text that goes on the wire as is (header values, tokens, URLs): no
-/// control characters, so no CR/LF that would split the request (a tab is
-/// allowed in header values only).
-pub(crate) fn is_wire_text(text: &str, tab_ok: bool) -> bool {
-    text.chars()
-        .all(|c| !c.is_control() || (tab_ok && c == '\t'))
-}
+pub(crate) use crate::headers::{is_header_name, is_wire_text};
 
 /// A URL or path as C gives it: non-empty, no controls or spaces.
 pub(crate) fn is_url(url: &str) -> bool {

@@ -46,7 +46,6 @@ pub use journal::{
 pub use layout::{Layout, MAX_PARTS};
 pub use parts::PartsFile;
 pub use rules::{DEFAULT_PART_SIZE, MAX_PART_SIZE, MIN_PART_SIZE, PART_RULES};
-pub(crate) use run::is_header;
 pub use source::{Identity, FILE_CHANGED};
 
 /// Asked for a part's URL (see [`PartRequest`]). An error stops the upload.

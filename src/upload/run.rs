@@ -16,6 +16,7 @@ use super::tally::Tally;
 use super::{rules, Journal, Layout, PartRequest, Upload, Uploaded, Urls};
 use crate::cancel::CancelToken;
 use crate::error::ApiError;
+use crate::headers::{is_header_name, is_wire_text};
 use crate::kind::Kind;
 
 struct State {
@@ -56,14 +57,6 @@ pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// Whether `name: value` can be sent as a header.
-pub(crate) fn is_header(name: &str, value: &str) -> bool {
-    let token = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
-    !name.is_empty()
-        && name.chars().all(token)
-        && !value.chars().any(|c| c == '\r' || c == '\n' || c == '\0')
-}
-
 /// What is refused before anything is sent: S3's rules, headers, URLs.
 fn check(up: &Upload, layout: Option<&Layout>) -> Result<(), ApiError> {
     let p = up.part_size;
@@ -73,7 +66,8 @@ fn check(up: &Upload, layout: Option<&Layout>) -> Result<(), ApiError> {
             None => rules::check_s3(&Layout::new(p.saturating_mul(2), p)?)?,
         }
     }
-    if let Some((name, _)) = up.headers.iter().find(|(n, v)| !is_header(n, v)) {
+    let sendable = |n: &str, v: &str| is_header_name(n) && is_wire_text(v, true);
+    if let Some((name, _)) = up.headers.iter().find(|(n, v)| !sendable(n, v)) {
         return Err(ApiError::invalid_input(format!(
             "the part header {name:?} is not a header name with a one-line value"
         )));

@@ -5,14 +5,15 @@
 use std::ffi::c_char;
 
 use super::{apiretry_upload, reconfigure, with_upload};
-use crate::ffi::{apiretry_result, guard, out, str_arg};
+use crate::ffi::{apiretry_result, guard, is_header_name, is_wire_text, out, str_arg};
 use crate::upload::Upload;
 
 /// Adds a header sent with every part. Presigned URLs may sign headers:
 /// Frame.io's sign `content-type` and `x-amz-acl`, so its parts need
 /// `Content-Type: <the asset's filetype>` and `x-amz-acl: private` (else
 /// S3 answers 403 `SignatureDoesNotMatch`). A name that is no header name,
-/// or a value with a line break: `APIRETRY_RESULT_INVALID_ARGUMENT`.
+/// or a value with a control character but a tab (a line break):
+/// `APIRETRY_RESULT_INVALID_ARGUMENT`, as `apiretry_request_add_header`.
 #[no_mangle]
 pub extern "C" fn apiretry_upload_add_header(
     upload: *mut apiretry_upload,
@@ -22,7 +23,7 @@ pub extern "C" fn apiretry_upload_add_header(
     guard(|| {
         // SAFETY: name and value are NULL or NUL-terminated, as documented.
         let (name, value) = unsafe { (str_arg(name)?, str_arg(value)?) };
-        if !crate::upload::is_header(name, value) {
+        if !is_header_name(name) || !is_wire_text(value, true) {
             return Err(apiretry_result::InvalidArgument);
         }
         reconfigure(upload, |up| up.header(name, value))
