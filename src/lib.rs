@@ -28,6 +28,7 @@ mod cancel;
 mod classify;
 mod client;
 mod clock;
+mod durable;
 mod error;
 mod events;
 #[allow(unsafe_code)]

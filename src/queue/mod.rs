@@ -7,11 +7,11 @@
 //! destination's business (`c2c`): the queue keeps its id and URLs.
 
 use std::fs::{self, File};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::durable;
 use crate::error::ApiError;
 use crate::kind::{Kind, Retry};
 
@@ -106,7 +106,7 @@ impl Store {
                 .map_err(|e| io_error("cannot make the state directory", &d, &e))?;
         }
         // A directory that cannot be written fails now, not at the first item.
-        let probe = dir.join("items").join(".probe");
+        let probe = durable::beside(&dir.join("items").join("state"), "probe");
         File::create(&probe)
             .and_then(|_| fs::remove_file(&probe))
             .map_err(|e| io_error("cannot write the state directory", dir, &e))?;
@@ -144,16 +144,9 @@ impl Store {
     /// Writes `item` atomically.
     pub fn save(&self, item: &Item) -> Result<(), ApiError> {
         let path = self.dir.join("items").join(format!("{}.json", item.id));
-        let tmp = path.with_extension("json.tmp");
         let text = serde_json::to_vec(item).expect("an item always serializes");
-        let write = || -> std::io::Result<()> {
-            let mut f = File::create(&tmp)?;
-            f.write_all(&text)?;
-            f.sync_all()?;
-            fs::rename(&tmp, &path)?;
-            File::open(path.parent().unwrap_or(Path::new("."))).and_then(|d| d.sync_all())
-        };
-        write().map_err(|e| io_error("cannot save the queue item", &path, &e))
+        durable::replace(&path, &text)
+            .map_err(|e| io_error("cannot save the queue item", &path, &e))
     }
 
     /// Where item `id`'s upload journal is.

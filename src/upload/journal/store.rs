@@ -9,6 +9,7 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use super::{record_line, refused, DonePart, Expect, Journal, JOURNAL_BUSY, JOURNAL_UNWRITABLE};
+use crate::durable;
 use crate::error::ApiError;
 use crate::kind::{Kind, Retry};
 
@@ -43,11 +44,7 @@ impl JournalFile {
                 .with_hint("Give a journal path on a writable disk with room; nothing was sent.")
         };
         // The directory too: the journal is compacted by a rename in it.
-        static PROBES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        let n = PROBES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let mut name = path.file_name().unwrap_or_default().to_os_string();
-        name.push(format!(".probe.{}.{n}", std::process::id()));
-        let probe = path.with_file_name(name);
+        let probe = durable::beside(path, "probe");
         File::create(&probe)
             .and_then(|_| fs::remove_file(&probe))
             .map_err(|e| unwritable(&e))?;
@@ -101,7 +98,7 @@ impl JournalFile {
                 store
                     .write(&fresh.head_line())
                     .map_err(|e| unwritable(&e))?;
-                sync_dir(path);
+                durable::sync_dir(path);
                 fresh
             }
         };
@@ -122,45 +119,15 @@ impl JournalFile {
             .map_err(|e| failed(&self.path, JOURNAL_UNWRITABLE, "cannot write", &e))
     }
 
-    /// Writes `journal` whole in place of the records, atomically (a
-    /// temporary file of this process beside it, flushed, renamed over it),
-    /// and lets the journal go: the bytes the run wrote for it. A failure
-    /// (a disk that filled up) leaves the records as they were, still good.
+    /// Writes `journal` whole in place of the records, atomically, and
+    /// lets the journal go: the bytes the run wrote for it. A failure (a
+    /// disk that filled up) leaves the records as they were, still good.
     pub fn compact(mut self, journal: &Journal) -> u64 {
         let text = journal.to_bytes();
-        let tmp = temporary(&self.path);
-        let write = || -> std::io::Result<()> {
-            let mut f = File::create(&tmp)?;
-            f.write_all(&text)?;
-            f.sync_all()?;
-            fs::rename(&tmp, &self.path)
-        };
-        match write() {
-            Ok(()) => {
-                self.written += text.len() as u64;
-                sync_dir(&self.path);
-            }
-            Err(e) => {
-                let _ = fs::remove_file(&tmp);
-                log::warn!("the journal {} was not compacted: {e}", self.path.display());
-            }
+        match durable::replace(&self.path, &text) {
+            Ok(()) => self.written += text.len() as u64,
+            Err(e) => log::warn!("the journal {} was not compacted: {e}", self.path.display()),
         }
         self.written
     }
-}
-
-/// Flushes `path`'s directory, so that a file made or renamed there stays.
-fn sync_dir(path: &Path) {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        File::open(dir).and_then(|d| d.sync_all()).ok();
-    }
-}
-
-/// `path` with `.tmp.<pid>` added to its name, in the same directory (a
-/// rename across file systems is not atomic; the lock keeps other runs of
-/// this process out).
-fn temporary(path: &Path) -> PathBuf {
-    let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(format!(".tmp.{}", std::process::id()));
-    path.with_file_name(name)
 }
