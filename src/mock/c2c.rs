@@ -90,6 +90,11 @@ impl C2c {
         }
     }
 
+    /// Whether `path` is a part's, whose body is stored (hashed whole).
+    pub fn stores(path: &str) -> bool {
+        path.starts_with(PARTS_PREFIX)
+    }
+
     /// Whether `path` is one of this side's.
     pub fn serves(path: &str) -> bool {
         path.starts_with(PARTS_PREFIX) || path.starts_with("/v2/devices/")
@@ -230,13 +235,11 @@ impl C2c {
                 "The request signature we calculated does not match the signature you provided.",
             );
         }
-        let md5: String = req
-            .body_md5
-            .clone()
-            .finalize()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let digest = match req.body_md5.clone() {
+            Some(h) => h.finalize(),
+            None => md5::Md5::digest(&req.body),
+        };
+        let md5: String = digest.iter().map(|b| format!("{b:02x}")).collect();
         asset.puts += 1;
         asset.parts.insert(n, (req.body_len, md5.clone()));
         Reply::status(200).header("ETag", &format!("\"{md5}\""))

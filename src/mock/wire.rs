@@ -22,8 +22,9 @@ pub(crate) struct Request {
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
     pub body_len: u64,
-    /// The MD5 of the whole body read (what a store would keep).
-    pub body_md5: md5::Md5,
+    /// The MD5 of the whole body read (what a store would keep), for the
+    /// routes that store it (set before the body is read); none elsewhere.
+    pub body_md5: Option<md5::Md5>,
     pub keep_alive: bool,
     /// How the body (still to read after [`read_head`]) is framed.
     framing: Framing,
@@ -113,7 +114,7 @@ pub(crate) fn read_head(r: &mut impl BufRead) -> io::Result<Option<Request>> {
         headers,
         body: Vec::new(),
         body_len: 0,
-        body_md5: md5::Md5::default(),
+        body_md5: None,
         keep_alive,
         framing,
     }))
@@ -175,7 +176,7 @@ impl<R: Read> Read for Paced<R> {
 /// Reads a chunked body, stopping after the chunk that reaches `upto`.
 fn read_chunked(
     r: &mut impl BufRead,
-    (kept, md5): (&mut Vec<u8>, &mut md5::Md5),
+    (kept, md5): (&mut Vec<u8>, &mut Option<md5::Md5>),
     upto: u64,
 ) -> io::Result<u64> {
     let mut total = 0u64;
@@ -207,12 +208,12 @@ fn read_chunked(
 }
 
 /// Reads `len` bytes, keeping the first `KEPT_BODY` of the request in `kept`
-/// and hashing them all into `md5`.
+/// and hashing them all into `md5` when there is one.
 fn copy_body(
     r: &mut impl BufRead,
     len: u64,
     kept: &mut Vec<u8>,
-    md5: &mut md5::Md5,
+    md5: &mut Option<md5::Md5>,
 ) -> io::Result<()> {
     use md5::Digest;
     let mut left = len;
@@ -225,7 +226,9 @@ fn copy_body(
             ));
         }
         let n = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
-        md5.update(&buf[..n]);
+        if let Some(h) = md5.as_mut() {
+            h.update(&buf[..n]);
+        }
         let room = KEPT_BODY.saturating_sub(kept.len()).min(n);
         kept.extend_from_slice(&buf[..room]);
         r.consume(n);

@@ -1,7 +1,7 @@
 //! The mock's Frame.io C2C device side, switched on and looked into (see
 //! `mock::C2cAsset`'s module).
 
-use super::MockServer;
+use super::{MockServer, Shared};
 use crate::mock::c2c::{C2c, C2cAsset};
 
 impl MockServer {
@@ -57,5 +57,13 @@ impl MockServer {
             .as_ref()
             .map(|c| c.heartbeats.clone())
             .unwrap_or_default()
+    }
+}
+
+impl Shared {
+    /// Whether `path`'s whole body is hashed as it is read (the C2C side's
+    /// parts, whose MD5 a store answers with).
+    pub(super) fn hashes_body(&self, path: &str) -> bool {
+        self.state().c2c.is_some() && C2c::stores(path)
     }
 }

@@ -104,6 +104,9 @@ fn serve_on<S: io::Read + Write>(reader: &mut BufReader<S>, tcp: &TcpStream, sha
         // so that a reply can drop the connection in the middle of the body;
         // the authorization server's answers depend on its form.
         let form = shared.reads_body_first(&req.path);
+        if shared.hashes_body(&req.path) {
+            req.body_md5 = Some(md5::Md5::default());
+        }
         if form && wire::read_body(reader, &mut req, None, None).is_err() {
             return;
         }
