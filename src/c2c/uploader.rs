@@ -30,7 +30,8 @@ pub(super) struct Queue {
     pub items: BTreeMap<u64, Item>,
     pub running: HashMap<u64, Arc<Running>>,
     /// Items put back after a failure the service may get over: not before.
-    pub not_before: HashMap<u64, Instant>,
+    /// and the pause that set it (doubled at the next failure).
+    pub not_before: HashMap<u64, (Instant, Duration)>,
     pub started: bool,
     /// State changes made but not yet told (`wait_idle` waits for them).
     pub telling: usize,

@@ -47,7 +47,7 @@ fn take(shared: &Shared) -> Option<(Item, Arc<Running>)> {
             .items
             .values()
             .filter(|i| !i.state.is_over() && !q.running.contains_key(&i.id))
-            .filter(|i| q.not_before.get(&i.id).is_none_or(|t| *t <= now))
+            .filter(|i| q.not_before.get(&i.id).is_none_or(|t| t.0 <= now))
             .min_by_key(|i| (!i.first, i.id))
             .cloned();
         if let Some(item) = next {
@@ -62,10 +62,12 @@ fn take(shared: &Shared) -> Option<(Item, Arc<Running>)> {
             q.running.insert(item.id, running.clone());
             return Some((item, running));
         }
+        // Until the next item put back is due (one running is not waited for).
         let wait = q
             .not_before
-            .values()
-            .map(|t| t.saturating_duration_since(now))
+            .iter()
+            .filter(|(id, _)| !q.running.contains_key(id))
+            .map(|(_, t)| t.0.saturating_duration_since(now))
             .min()
             .unwrap_or(Duration::from_secs(3600));
         q = shared
@@ -77,7 +79,6 @@ fn take(shared: &Shared) -> Option<(Item, Arc<Running>)> {
 }
 
 pub(super) fn work(shared: &Shared) {
-    let mut delays: std::collections::HashMap<u64, Duration> = Default::default();
     while let Some((item, running)) = take(shared) {
         let id = item.id;
         let outcome = upload(shared, item, &running);
@@ -85,9 +86,11 @@ pub(super) fn work(shared: &Shared) {
         q.running.remove(&id);
         match outcome {
             Outcome::Later => {
-                let d = delays.entry(id).or_insert(RETRY_FIRST);
-                q.not_before.insert(id, Instant::now() + *d);
-                *d = (*d * 2).min(RETRY_MOST);
+                let pause = q
+                    .not_before
+                    .get(&id)
+                    .map_or(RETRY_FIRST, |t| (t.1 * 2).min(RETRY_MOST));
+                q.not_before.insert(id, (Instant::now() + pause, pause));
             }
             _ => {
                 q.not_before.remove(&id);
