@@ -4,8 +4,9 @@
 //! overlap and never go back.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard};
 
+use super::run::lock;
 use super::{UploadProgress, UploadProgressFn};
 
 #[derive(Default)]
@@ -25,10 +26,6 @@ struct Counts {
 pub(super) struct Tally {
     counts: Mutex<Counts>,
     report: Option<Arc<UploadProgressFn>>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Tally {
