@@ -369,7 +369,8 @@ static void test_client(const char *url) {
   CHECK(apiretry_upload_new(client, "clip.mov", 1024, &up) == APIRETRY_RESULT_OK);
   CHECK(apiretry_upload_add_url(up, "not a url") == APIRETRY_RESULT_INVALID_ARGUMENT);
   CHECK(apiretry_upload_add_url(NULL, "http://x/1") == APIRETRY_RESULT_NULL_POINTER);
-  CHECK(apiretry_upload_set_parallel(up, 0) == APIRETRY_RESULT_INVALID_ARGUMENT);
+  CHECK(apiretry_upload_set_parallel(up, 65) == APIRETRY_RESULT_INVALID_ARGUMENT);
+  CHECK(apiretry_upload_set_parallel(up, 0) == APIRETRY_RESULT_OK); /* the engine chooses */
   CHECK(apiretry_upload_set_url_callback(up, NULL, NULL) == APIRETRY_RESULT_NULL_POINTER);
   CHECK(apiretry_upload_result(up, &parts, NULL, NULL) == APIRETRY_RESULT_ABSENT);
   CHECK(apiretry_upload_add_header(up, "x-amz-acl", "private") == APIRETRY_RESULT_OK);
@@ -1202,6 +1203,17 @@ static void test_client_bad_arguments(void) {
   CHECK(apiretry_client_builder_set_token(b, BAD_UTF8) == APIRETRY_RESULT_INVALID_UTF8);
   CHECK(apiretry_client_builder_set_token(b, "tok\r\nX: y") == APIRETRY_RESULT_INVALID_ARGUMENT);
   CHECK(apiretry_client_builder_set_health_path(b, "/a b") == APIRETRY_RESULT_INVALID_ARGUMENT);
+  /* A congestion control the kernel refuses: the reason, the setting kept. */
+  CHECK(apiretry_client_builder_set_upload_congestion(b, "no-such-algo", &err) == APIRETRY_RESULT_API_FAILURE);
+  CHECK(apiretry_classification_message(err, buf, sizeof buf, &n) == APIRETRY_RESULT_BUFFER_TOO_SMALL && n > 40);
+  apiretry_classification_free(err);
+  err = NULL;
+  CHECK(apiretry_client_builder_set_upload_congestion(b, BAD_UTF8, NULL) == APIRETRY_RESULT_INVALID_UTF8);
+  CHECK(apiretry_client_builder_set_upload_congestion(NULL, NULL, NULL) == APIRETRY_RESULT_NULL_POINTER);
+  CHECK(apiretry_client_builder_set_upload_congestion(b, NULL, NULL) == APIRETRY_RESULT_OK); /* the system's */
+  CHECK(apiretry_client_builder_set_max_upload_rate(NULL, 1) == APIRETRY_RESULT_NULL_POINTER);
+  CHECK(apiretry_client_builder_set_max_upload_rate(b, 2500000) == APIRETRY_RESULT_OK);
+  CHECK(apiretry_client_builder_set_max_upload_rate(b, 0) == APIRETRY_RESULT_OK);
   CHECK(apiretry_client_builder_new("http://host\n", &b2) == APIRETRY_RESULT_INVALID_ARGUMENT && b2 == NULL);
   CHECK(apiretry_client_builder_set_health_path(b, BAD_UTF8) == APIRETRY_RESULT_INVALID_UTF8);
   CHECK(apiretry_client_builder_set_refresh_callback(b, NULL, NULL) == APIRETRY_RESULT_NULL_POINTER);

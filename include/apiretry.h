@@ -828,7 +828,8 @@ apiretry_result apiretry_c2c_uploader_set_event_callback(apiretry_c2c_uploader *
                                                          void *user_data);
 
 // How many files are uploaded at once (1 to 16; 1 unless set) and parts
-// of each in flight (1 to 64; 4 unless set). Before `_start`.
+// of each in flight (1 to 64; 0: the engine chooses, the default).
+// Before `_start`.
 apiretry_result apiretry_c2c_uploader_set_parallel(apiretry_c2c_uploader *u,
                                                    uint32_t files,
                                                    uint32_t parts_per_file);
@@ -1065,6 +1066,22 @@ apiretry_result apiretry_client_builder_set_state_callback(apiretry_client_build
 apiretry_result apiretry_client_builder_set_rate_callback(apiretry_client_builder *builder,
                                                           apiretry_rate_callback callback,
                                                           void *user_data);
+
+// The TCP congestion control that upload parts' connections (the
+// chunk-upload class) ask for: "bbr" unless set, where the kernel gives
+// it, else the system's; NULL: the system's. A name this system's kernel
+// does not give this process is refused (`APIRETRY_RESULT_API_FAILURE`,
+// the reason in `*out_error` when not NULL: not loaded, not allowed, no
+// such option) and the setting is unchanged.
+apiretry_result apiretry_client_builder_set_upload_congestion(apiretry_client_builder *builder,
+                                                              const char *name,
+                                                              apiretry_classification **out_error);
+
+// Caps the bytes the client sends per second, all its connections
+// together (upload parts and every other request); 0: no cap (unless
+// set).
+apiretry_result apiretry_client_builder_set_max_upload_rate(apiretry_client_builder *builder,
+                                                            uint64_t bytes_per_sec);
 
 // Tells `callback` how far each attempt's transfer has come: on the
 // sending thread, during `apiretry_client_send`, at most every 100 ms and
@@ -1534,7 +1551,9 @@ apiretry_result apiretry_upload_set_url_callback(apiretry_upload *upload,
 // Keeps the done parts in the journal at `path`, and resumes from it.
 apiretry_result apiretry_upload_set_journal(apiretry_upload *upload, const char *path);
 
-// How many parts are in flight at once (1 to 64).
+// How many parts are in flight at once (1 to 64), fixed; 0: the engine
+// chooses (the default), from 4 up to 16 while each step adds 10% to the
+// upload's rate.
 apiretry_result apiretry_upload_set_parallel(apiretry_upload *upload, uint32_t parts);
 
 // Tells `callback` how far the upload has come. `user_data` must be

@@ -511,6 +511,18 @@ class ClientBuilder {
   Status rate_limit(std::uint32_t max_requests, std::uint64_t per_ms) {
     return detail::check(apiretry_client_builder_set_rate_limit(b_.get(), max_requests, per_ms));
   }
+  // Upload parts' TCP congestion control ("bbr" unless set; nullptr: the
+  // system's); a name the kernel refuses is an Error saying why.
+  Status upload_congestion(const char *name) {
+    apiretry_classification *err = nullptr;
+    apiretry_result r = apiretry_client_builder_set_upload_congestion(b_.get(), name, &err);
+    if (r != APIRETRY_RESULT_OK) return Error(r, Classification(err));
+    return {};
+  }
+  // The bytes the client sends per second, every connection together; 0: no cap.
+  Status max_upload_rate(std::uint64_t bytes_per_sec) {
+    return detail::check(apiretry_client_builder_set_max_upload_rate(b_.get(), bytes_per_sec));
+  }
   Status ca_file(const char *path) {
     return detail::check(apiretry_client_builder_add_ca_file(b_.get(), path));
   }

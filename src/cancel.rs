@@ -56,6 +56,18 @@ pub(crate) fn cancelled_here() -> bool {
         .unwrap_or(false)
 }
 
+/// Sleeps for `duration` unless the call this thread is sending is
+/// cancelled first; false when it was.
+pub(crate) fn sleep_here(duration: Duration) -> bool {
+    match CURRENT.try_with(|c| c.borrow().clone()).ok().flatten() {
+        Some(token) => token.sleep(duration),
+        None => {
+            std::thread::sleep(duration);
+            true
+        }
+    }
+}
+
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }

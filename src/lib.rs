@@ -33,6 +33,7 @@ mod error;
 mod events;
 #[allow(unsafe_code)]
 pub mod ffi;
+mod flows;
 mod gate;
 pub mod headers;
 mod kind;
@@ -57,8 +58,9 @@ pub use budget::RetryBudget;
 pub use cancel::CancelToken;
 pub use classify::RawResponse;
 pub use client::{
-    Client, ClientBuilder, Progress, Proxy, Request, RequestClass, Response, StallLimits, Timeouts,
-    TlsSettings, DEFAULT_MAX_BODY, DEFAULT_MAX_ERROR_BODY, PROGRESS_EVERY,
+    check_congestion_control, Client, ClientBuilder, Progress, Proxy, Request, RequestClass,
+    Response, StallLimits, Timeouts, TlsSettings, DEFAULT_MAX_BODY, DEFAULT_MAX_ERROR_BODY,
+    DEFAULT_UPLOAD_CONGESTION, PROGRESS_EVERY,
 };
 pub use clock::{Clock, SystemClock, VirtualClock};
 pub use error::{ApiError, Fields, MAX_MESSAGE_BYTES};

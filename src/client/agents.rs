@@ -1,12 +1,15 @@
 //! The ureq agents a client sends with: one per request class, each with
-//! that class's timeouts and stall limits, TLS and proxy settings.
+//! that class's timeouts and stall limits, TLS and proxy settings; upload
+//! parts' connections with their congestion control, every connection
+//! within the client's cap on the bytes it sends.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use super::proxy::Proxy;
 use super::request::{Request, RequestClass};
+use super::stall::Link;
 use super::timeouts::{StallLimits, Timeouts};
 use super::tls::TlsSettings;
 
@@ -38,6 +41,10 @@ pub(crate) struct Agents {
     /// Bumped when the link changed: pooled connections of an older
     /// generation are closed instead of reused.
     generation: Arc<AtomicU64>,
+    /// The congestion control upload parts' connections ask for, and
+    /// (once asked) whether it is BBR and the kernel gives it.
+    upload_congestion: Option<Arc<str>>,
+    uploads_paced: OnceLock<bool>,
 }
 
 impl Agents {
@@ -46,15 +53,26 @@ impl Agents {
         tls: &TlsSettings,
         proxy: Option<&Proxy>,
         identity: Vec<(String, String)>,
+        upload_link: Link,
     ) -> Self {
         let tls = tls.config();
         let proxy = proxy.map(Proxy::ureq);
         let generation = Arc::new(AtomicU64::new(0));
         let agent = |class, pooled| {
             let limits = (timeouts.for_class(class), stalls.for_class(class));
-            agent(limits, pooled, (&tls, &proxy), &generation)
+            let link = match class {
+                RequestClass::ChunkUpload => upload_link.clone(),
+                _ => Link {
+                    congestion: None,
+                    unsent: None,
+                    cap: upload_link.cap.clone(),
+                },
+            };
+            agent(limits, pooled, (&tls, &proxy), (&generation, link))
         };
         Agents {
+            upload_congestion: upload_link.congestion.clone(),
+            uploads_paced: OnceLock::new(),
             timeouts,
             proxy: proxy.as_ref().map(|p| format!("{}:{}", p.host(), p.port())),
             default: agent(RequestClass::Default, true),
@@ -64,6 +82,16 @@ impl Agents {
             identity,
             generation,
         }
+    }
+
+    /// Whether upload parts' connections get BBR: asked, and given by the
+    /// kernel (tried once, on the first upload).
+    pub(super) fn uploads_paced(&self) -> bool {
+        *self.uploads_paced.get_or_init(|| {
+            self.upload_congestion.as_deref().is_some_and(|name| {
+                name.starts_with("bbr") && super::socket::congestion::check(name).is_ok()
+            })
+        })
     }
 
     /// No pooled connection made before now is used again: after a link
@@ -104,7 +132,7 @@ fn agent(
     (timeout, stall): (Duration, Duration),
     pooled: bool,
     (tls, proxy): (&ureq::tls::TlsConfig, &Option<ureq::Proxy>),
-    generation: &Arc<AtomicU64>,
+    (generation, link): (&Arc<AtomicU64>, Link),
 ) -> ureq::Agent {
     let t = Some(timeout);
     let stall = Some(stall).filter(|s| *s < timeout);
@@ -129,7 +157,7 @@ fn agent(
     let resolver = ureq::unversioned::resolver::DefaultResolver::default();
     ureq::Agent::with_parts(
         config.build(),
-        super::stall::connector(generation.clone(), stall),
+        super::stall::connector(generation.clone(), stall, link),
         resolver,
     )
 }

@@ -7,6 +7,8 @@ use super::agents::{Agents, Caps};
 use super::auth::Source;
 use super::origin::{origin_of, Origins};
 use super::send::resolve;
+use super::socket::congestion::{DEFAULT_UPLOAD_CONGESTION, UPLOAD_UNSENT};
+use super::stall::Link;
 use super::{
     Client, Inner, Proxy, StallLimits, Timeouts, TlsSettings, DEFAULT_MAX_BODY,
     DEFAULT_MAX_ERROR_BODY,
@@ -18,6 +20,7 @@ use crate::error::ApiError;
 use crate::events::Observer;
 use crate::gate::authorization::{AuthGate, Fresh};
 use crate::gate::{ClientState, Secret, StateObserver};
+use crate::limit::bandwidth::Bandwidth;
 use crate::limit::{AdaptiveRate, RateLimit, RateLimiter, RateObserver};
 use crate::oauth::{OAuth, OAuthSource};
 use crate::policy::Policy;
@@ -50,6 +53,8 @@ pub struct ClientBuilder {
     rate_observer: Option<Arc<RateObserver>>,
     overload_control: bool,
     headers: Vec<(String, String)>,
+    upload_congestion: Option<String>,
+    max_upload_rate: Option<u64>,
 }
 
 impl ClientBuilder {
@@ -248,6 +253,32 @@ impl ClientBuilder {
         self
     }
 
+    /// The TCP congestion control that upload parts' connections (the
+    /// chunk-upload class) ask for: `bbr` unless told, where the kernel
+    /// gives it, else the system's; `None`: the system's.
+    ///
+    /// On a lossy link (cellular, crowded Wi-Fi) a loss-based algorithm
+    /// such as cubic, most devices' default, holds each flow to a few
+    /// Mbit/s; BBR fills the link (0.2 of an LTE-like link against 0.8 in
+    /// BENCHMARKS.md). A device's uplink is usually its own, so BBR's
+    /// weaker fairness toward other flows costs little there.
+    /// [`check_congestion_control`](crate::check_congestion_control) says
+    /// whether the kernel gives a name, and why not.
+    pub fn upload_congestion_control(mut self, name: Option<&str>) -> Self {
+        self.upload_congestion = name.map(str::to_owned);
+        self
+    }
+
+    /// Caps the bytes this client sends per second, all its connections
+    /// together (upload parts, and every other request's bytes), so that
+    /// the rest of the uplink stays free (a camera streaming a preview);
+    /// 0: no cap (the default). Writes wait their turn before they reach
+    /// the socket; a cancelled call stops waiting at once.
+    pub fn max_upload_rate(mut self, bytes_per_sec: u64) -> Self {
+        self.max_upload_rate = (bytes_per_sec > 0).then_some(bytes_per_sec);
+        self
+    }
+
     /// Builds the client.
     pub fn build(self) -> Client {
         let rate_limit = self.rate_limit.unwrap_or(self.profile.rate_limit());
@@ -304,6 +335,11 @@ impl ClientBuilder {
                     &self.tls,
                     self.proxy.as_ref(),
                     self.headers,
+                    Link {
+                        congestion: self.upload_congestion.map(Arc::from),
+                        unsent: Some(UPLOAD_UNSENT),
+                        cap: self.max_upload_rate.map(|r| Arc::new(Bandwidth::new(r))),
+                    },
                 ),
                 caps: self.caps,
                 auth: AuthGate::new(token, required, self.state_observer),
@@ -342,6 +378,8 @@ impl Client {
             rate_observer: None,
             overload_control: true,
             headers: Vec::new(),
+            upload_congestion: Some(DEFAULT_UPLOAD_CONGESTION.to_owned()),
+            max_upload_rate: None,
             tls: TlsSettings::default(),
             proxy: None,
         }

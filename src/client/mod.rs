@@ -38,6 +38,7 @@ pub use proxy::Proxy;
 pub use request::{Request, RequestClass};
 pub use response::Response;
 use send::is_absolute;
+pub use socket::congestion::{check as check_congestion_control, DEFAULT_UPLOAD_CONGESTION};
 pub use timeouts::{StallLimits, Timeouts};
 pub use tls::TlsSettings;
 
@@ -83,6 +84,12 @@ impl Client {
     /// The clock the client's waits go through.
     pub(crate) fn clock(&self) -> &Arc<dyn Clock> {
         self.inner.retrier.clock()
+    }
+
+    /// Whether upload parts' connections run a congestion control that
+    /// paces by the bandwidth it measures (BBR), as asked and given.
+    pub(crate) fn uploads_paced(&self) -> bool {
+        self.inner.agents.uploads_paced()
     }
 
     /// The client's retry policy.

@@ -9,6 +9,7 @@ use crate::error::ApiError;
 use crate::kind::Kind;
 use crate::route;
 
+pub(crate) mod bandwidth;
 pub(crate) mod cubic;
 mod learner;
 mod rate;

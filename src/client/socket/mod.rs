@@ -19,6 +19,8 @@
 //!   a NAT or a cellular link dropped silently is found dead, and left out
 //!   of the pool, before a request is written into it.
 //! - `TCP_NODELAY`, as ureq sets it.
+//! - For upload parts, the congestion control asked for, and a bound on
+//!   the bytes queued unsent ([`congestion`]).
 //!
 //! Addresses are tried in turn, each with a share of the connect timeout
 //! (halving, as ureq and curl do), so a host whose first address has no
@@ -26,12 +28,14 @@
 
 use std::io;
 use std::net::{SocketAddr, TcpStream};
+use std::sync::Arc;
 use std::time::Duration;
 
 use socket2::{Domain, Protocol, SockAddr, SockRef, Socket, TcpKeepalive, Type};
 use ureq::unversioned::transport::{ConnectionDetails, Connector, Either, LazyBuffers, Transport};
 use ureq::{Error, Timeout};
 
+pub(crate) mod congestion;
 mod transport;
 mod watch;
 
@@ -53,6 +57,10 @@ const KEEPALIVE_PROBES: u32 = 3;
 #[derive(Debug)]
 pub(crate) struct Tcp {
     pub stall: Option<Duration>,
+    /// The congestion control asked for; `None`: the system's.
+    pub congestion: Option<Arc<str>>,
+    /// The bytes queued unsent at most; `None`: the kernel's.
+    pub unsent: Option<u32>,
 }
 
 impl<In: Transport> Connector<In> for Tcp {
@@ -69,7 +77,7 @@ impl<In: Transport> Connector<In> for Tcp {
         let budget = details.timeout.not_zero().map(|t| *t);
         let addrs: Vec<SocketAddr> = details.addrs.iter().copied().collect();
         let stream = connect_any(&addrs, budget, |addr, within| {
-            Ok(connect_one(addr, within)?.into())
+            Ok(connect_one(addr, within, self.congestion.as_deref())?.into())
         })?;
         let watcher = self.watcher(&stream);
         let user_timeout = self.stall.filter(|_| matches!(watcher, Watcher::Kernel));
@@ -79,6 +87,9 @@ impl<In: Transport> Connector<In> for Tcp {
             user_timeout,
         )
         .map_err(Error::Io)?;
+        if let Some(bytes) = self.unsent {
+            congestion::limit_unsent(&SockRef::from(&stream), bytes);
+        }
         let config = details.config;
         let buffers = LazyBuffers::new(config.input_buffer_size(), config.output_buffer_size());
         Ok(Some(Either::B(TcpTransport::new(stream, buffers, watcher))))
@@ -123,9 +134,17 @@ fn configure(
     Ok(())
 }
 
-/// Connects to one address within `within`.
-fn connect_one(addr: SocketAddr, within: Option<Duration>) -> io::Result<Socket> {
+/// Connects to one address within `within`, with the `congestion`
+/// control asked for from the first segment.
+fn connect_one(
+    addr: SocketAddr,
+    within: Option<Duration>,
+    congestion: Option<&str>,
+) -> io::Result<Socket> {
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    if let Some(name) = congestion {
+        congestion::ask(&socket, name);
+    }
     let to = SockAddr::from(addr);
     match within {
         Some(t) => socket.connect_timeout(&to, t)?,
@@ -179,7 +198,7 @@ mod tests {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         for stall in [Some(Duration::from_millis(2500)), None] {
-            let socket = connect_one(addr, Some(Duration::from_secs(1))).unwrap();
+            let socket = connect_one(addr, Some(Duration::from_secs(1)), None).unwrap();
             configure(&SockRef::from(&socket), true, stall).unwrap();
             assert!(socket.tcp_nodelay().unwrap());
             assert!(socket.keepalive().unwrap());
@@ -209,6 +228,8 @@ mod tests {
         }
         let watcher = Tcp {
             stall: Some(Duration::from_secs(1)),
+            congestion: None,
+            unsent: None,
         }
         .watcher(&stream);
         #[cfg(target_arch = "x86_64")]

@@ -2,6 +2,7 @@
 
 mod builder;
 mod callbacks;
+mod link;
 pub mod progress;
 pub mod request;
 pub mod response;
@@ -9,6 +10,7 @@ pub mod tls;
 
 pub use builder::*;
 pub use callbacks::*;
+pub use link::*;
 pub use request::apiretry_request;
 pub use response::apiretry_response;
 pub use tls::apiretry_roots;
