@@ -87,8 +87,9 @@ fn killed_mid_queue_and_run_again_every_clip_goes_once() {
     for (id, puts, stored) in held {
         let a = assets.iter().find(|a| a.id == id).unwrap();
         let again = a.puts as usize - a.parts.len();
-        // What was stored before the kill is not sent again; at most the 4
-        // parts in flight at the kill are.
+        // What was stored before the kill is not sent again; at most the
+        // parts in flight at the kill are (a clip's 5 parts all go at once
+        // under BBR: one stored, 4 others).
         assert!(
             again <= 4,
             "{id}: {again} parts sent twice ({puts} PUTs, {stored} stored)"

@@ -1,5 +1,5 @@
 //! The uploader: the queue's items taken in turn by worker threads (one
-//! file at a time unless told, 4 parts in flight each), `first` items
+//! file at a time unless told, the parts in flight as the engine chooses), `first` items
 //! ahead; each item's state kept in the state directory at each change, so
 //! that a new uploader on the same directory resumes every item not over.
 
@@ -36,7 +36,8 @@ pub(super) struct Queue {
     /// State changes made but not yet told (`wait_idle` waits for them).
     pub telling: usize,
     pub files: usize,
-    pub parts: usize,
+    /// Parts in flight per file; `None`: the engine chooses.
+    pub parts: Option<usize>,
 }
 
 pub(super) struct Shared {
@@ -138,7 +139,7 @@ impl Uploader {
                     started: false,
                     telling: 0,
                     files: 1,
-                    parts: crate::upload::DEFAULT_PARALLEL,
+                    parts: None,
                 }),
                 wake: Condvar::new(),
                 events: Mutex::new(None),
@@ -155,11 +156,13 @@ impl Uploader {
     }
 
     /// How many files are uploaded at once (1 unless told), and how many
-    /// parts of each are in flight (4 unless told). Before `start`.
+    /// parts of each are in flight (0: the engine chooses, as unless told;
+    /// see [`Upload::parallel`](crate::upload::Upload::parallel)). Before
+    /// `start`.
     pub fn set_parallel(&self, files: usize, parts_per_file: usize) {
         let mut q = lock(&self.shared.queue);
         q.files = files.max(1);
-        q.parts = parts_per_file.max(1);
+        q.parts = (parts_per_file > 0).then_some(parts_per_file);
     }
 
     /// Starts the threads: the items not over resume, and the heartbeat

@@ -189,6 +189,9 @@ fn upload(shared: &Shared, mut item: Item, running: &Arc<Running>) -> Outcome {
     if growing {
         up = up.growing(&running.growth);
     }
+    if let Some(n) = parts {
+        up = up.parallel(n);
+    }
     let last = Mutex::new(None::<Instant>);
     let progress_item = item.clone();
     let shared_events = lock(&shared.events).clone();
@@ -197,7 +200,6 @@ fn upload(shared: &Shared, mut item: Item, running: &Arc<Running>) -> Outcome {
         .header("x-amz-acl", "private")
         .destination(&dest.id)
         .journal(shared.store.journal(id))
-        .parallel(parts)
         .progress(move |p| {
             let mut at = lock(&last);
             let due = at.is_none_or(|t| t.elapsed() >= PROGRESS_EVERY)

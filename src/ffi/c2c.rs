@@ -156,7 +156,8 @@ pub extern "C" fn apiretry_c2c_uploader_set_event_callback(
 }
 
 /// How many files are uploaded at once (1 to 16; 1 unless set) and parts
-/// of each in flight (1 to 64; 4 unless set). Before `_start`.
+/// of each in flight (1 to 64; 0: the engine chooses, the default).
+/// Before `_start`.
 #[no_mangle]
 pub extern "C" fn apiretry_c2c_uploader_set_parallel(
     u: *mut apiretry_c2c_uploader,
@@ -164,7 +165,7 @@ pub extern "C" fn apiretry_c2c_uploader_set_parallel(
     parts_per_file: u32,
 ) -> apiretry_result {
     with(u, |u| {
-        if !(1..=16).contains(&files) || !(1..=64).contains(&parts_per_file) {
+        if !(1..=16).contains(&files) || parts_per_file > 64 {
             return Err(apiretry_result::InvalidArgument);
         }
         u.set_parallel(files as usize, parts_per_file as usize);

@@ -122,7 +122,8 @@ pub struct Upload {
     part_size: u64,
     urls: Urls,
     journal: Option<PathBuf>,
-    parallel: usize,
+    /// `None`: chosen by the engine (`flows`).
+    parallel: Option<usize>,
     method: String,
     profile: Arc<Profile>,
     progress: Option<Arc<UploadProgressFn>>,
@@ -145,12 +146,15 @@ impl std::fmt::Debug for Upload {
     }
 }
 
-/// Parts in flight unless told otherwise.
-pub const DEFAULT_PARALLEL: usize = 4;
+/// Parts in flight at the start when the engine chooses how many.
+pub const DEFAULT_PARALLEL: usize = crate::flows::START;
+/// The most parts in flight the engine chooses.
+pub const MAX_PARALLEL: usize = crate::flows::CAP;
 
 impl Upload {
     /// The upload of the file at `path` in parts of `part_size` bytes,
-    /// sent by `client`: 4 in flight, PUT, the `s3` profile, no journal,
+    /// sent by `client`: as many in flight as the link pays for (see
+    /// [`parallel`](Self::parallel)), PUT, the `s3` profile, no journal,
     /// no URLs yet.
     pub fn new(client: &Client, path: impl Into<PathBuf>, part_size: u64) -> Upload {
         Upload {
@@ -159,7 +163,7 @@ impl Upload {
             part_size,
             urls: Urls::Given(Arc::from([])),
             journal: None,
-            parallel: DEFAULT_PARALLEL,
+            parallel: None,
             method: "PUT".into(),
             profile: Arc::new(Profile::builtin("s3").expect("built in").clone()),
             progress: None,
@@ -173,10 +177,13 @@ impl Upload {
 
     /// The part size for a file of `size` bytes when the caller chooses
     /// it: 8 MiB, doubled until the file fits in S3's 10,000 parts (as
-    /// s3transfer), at most 5 GiB.
+    /// s3transfer), at most 5 GiB; a file under 128 MiB is cut into up to
+    /// 16 parts of at least 5 MiB, so that several are in flight on a
+    /// lossy link (see [`parallel`](Self::parallel)).
     ///
     /// ```
     /// use apiretry::upload::Upload;
+    /// assert_eq!(Upload::part_size_for(64 << 20), 5 << 20); // 13 parts
     /// assert_eq!(Upload::part_size_for(1 << 30), 8 << 20);
     /// assert_eq!(Upload::part_size_for(100 << 30), 16 << 20); // 12,800 parts of 8 MiB
     /// ```
@@ -291,9 +298,23 @@ impl Upload {
         self
     }
 
-    /// How many parts are in flight at once (at least 1).
+    /// How many parts are in flight at once (at least 1), fixed.
+    ///
+    /// Unless told, the engine chooses: it starts with [`DEFAULT_PARALLEL`]
+    /// and adds parts in flight while the upload's rate grows by 10% with
+    /// each step, up to [`MAX_PARALLEL`]. On a lossy link each TCP flow
+    /// under a loss-based congestion control is held to a few Mbit/s, so
+    /// the rate is the flows' number times that; on a clean link a few
+    /// already fill it, and the count stays.
     pub fn parallel(mut self, parts: usize) -> Self {
-        self.parallel = parts.max(1);
+        self.parallel = Some(parts.max(1));
+        self
+    }
+
+    /// The engine chooses how many parts are in flight (the default; see
+    /// [`parallel`](Self::parallel)).
+    pub fn auto_parallel(mut self) -> Self {
+        self.parallel = None;
         self
     }
 
@@ -319,7 +340,8 @@ impl Upload {
         self
     }
 
-    /// Runs the upload to its end on this thread and `parallel - 1` more:
+    /// Runs the upload to its end on this thread and one more per part in
+    /// flight past the first:
     /// every part's ETag, or the first failure that stopped it. A part
     /// failing for good, or a cancellation (`cancel`, from any thread: then
     /// `cancelled`), ends the parts in flight within one read of their

@@ -9,8 +9,13 @@ use crate::error::ApiError;
 pub const MIN_PART_SIZE: u64 = 5 << 20;
 /// S3's largest part: 5 GiB.
 pub const MAX_PART_SIZE: u64 = 5 << 30;
-/// The part size `Upload::part_size_for` starts from: 8 MiB, as s3transfer.
+/// The part size `Upload::part_size_for` gives a file of 128 MiB to
+/// 78 GiB: 8 MiB, as s3transfer.
 pub const DEFAULT_PART_SIZE: u64 = 8 << 20;
+/// The parts a smaller file is cut into, within S3's 5 MiB minimum: as
+/// many as the engine may keep in flight, since on a lossy link each part
+/// in flight is a flow that adds its share of the rate.
+const PARTS_WANTED: u64 = crate::flows::CAP as u64;
 
 /// The code of the error for a layout S3 would refuse.
 pub const PART_RULES: &str = "part_rules";
@@ -40,7 +45,9 @@ pub(super) fn check_s3(layout: &Layout) -> Result<(), ApiError> {
 
 /// `Upload::part_size_for`.
 pub(super) fn part_size_for(size: u64) -> u64 {
-    let mut part = DEFAULT_PART_SIZE;
+    const MIB: u64 = 1 << 20;
+    let spread = size.div_ceil(PARTS_WANTED).div_ceil(MIB) * MIB;
+    let mut part = spread.clamp(MIN_PART_SIZE, DEFAULT_PART_SIZE);
     while size.div_ceil(part) > u64::from(MAX_PARTS) && part < MAX_PART_SIZE {
         part *= 2;
     }
@@ -87,8 +94,12 @@ mod tests {
     #[test]
     fn the_part_size_chosen_fits_s3() {
         let rows = [
-            (0, 8 * MIB),
-            (8 * MIB, 8 * MIB),
+            (0, 5 * MIB),
+            (8 * MIB, 5 * MIB),
+            (64 * MIB, 5 * MIB),  // 13 parts
+            (100 * MIB, 7 * MIB), // 15
+            (128 * MIB, 8 * MIB), // 16
+            (129 * MIB, 8 * MIB),
             (10_000 * 8 * MIB, 8 * MIB),
             (10_000 * 8 * MIB + 1, 16 * MIB),
             (5 << 40, 1 << 30),

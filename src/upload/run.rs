@@ -1,5 +1,5 @@
-//! Sending the parts: `parallel` workers (this thread and scoped std
-//! threads) take the next part not done, send it from the held file, check
+//! Sending the parts: workers (this thread and scoped std threads), as
+//! many in flight as `flows` allows, take the next part not done, send it from the held file, check
 //! what the server stored, and record it in the journal before it counts
 //! as done. A growing file's parts are cut as it grows. The first failure
 //! for good, or the caller's cancel, stops the run's own token: every part
@@ -16,6 +16,7 @@ use super::tally::Tally;
 use super::{rules, Journal, Layout, PartRequest, Upload, Uploaded, Urls};
 use crate::cancel::CancelToken;
 use crate::error::ApiError;
+use crate::flows::Flows;
 use crate::headers::{is_header_name, is_wire_text};
 use crate::kind::Kind;
 
@@ -51,6 +52,7 @@ pub(super) struct Run<'a> {
     pub(super) stop: CancelToken,
     state: Mutex<State>,
     pub(super) tally: Arc<Tally>,
+    flows: Arc<Flows>,
 }
 
 pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -132,7 +134,22 @@ pub(super) fn run(up: &Upload, cancel: &CancelToken) -> Result<Uploaded, ApiErro
         .keys()
         .map(|&i| layout.map_or(up.part_size, |l| l.range(i).1))
         .sum();
-    let tally = Arc::new(Tally::new(done_bytes, resumed, up.progress.clone()));
+    let flows = Arc::new(match up.parallel {
+        Some(n) => Flows::fixed(n),
+        // Under BBR every part goes at once, up to the cap (see `flows`);
+        // a growing file's parts come one by one as it grows, and each
+        // waiting worker looks at the file every 50 ms: the start's few.
+        None if up.client.uploads_paced() => Flows::fixed(match up.growth {
+            None => crate::flows::CAP,
+            Some(_) => crate::flows::START,
+        }),
+        None => Flows::adaptive(crate::flows::CAP),
+    });
+    let tally = Arc::new(Tally::new(
+        (done_bytes, resumed),
+        up.progress.clone(),
+        flows.clone(),
+    ));
     let parts = layout.map_or(0, |l| l.parts);
     if let Some(l) = layout {
         tally.total(l.size, l.parts);
@@ -141,8 +158,8 @@ pub(super) fn run(up: &Upload, cancel: &CancelToken) -> Result<Uploaded, ApiErro
         .filter(|i| !journal.done.contains_key(i))
         .collect();
     let workers = match layout {
-        Some(_) => up.parallel.min(todo.len()),
-        None => up.parallel,
+        Some(_) => flows.most().min(todo.len()),
+        None => flows.most(),
     };
     let run = Run {
         up,
@@ -160,6 +177,7 @@ pub(super) fn run(up: &Upload, cancel: &CancelToken) -> Result<Uploaded, ApiErro
             failure: None,
         }),
         tally,
+        flows,
     };
     std::thread::scope(|s| {
         for _ in 1..workers {
@@ -201,9 +219,14 @@ pub(super) fn run(up: &Upload, cancel: &CancelToken) -> Result<Uploaded, ApiErro
 }
 
 impl Run<'_> {
-    /// Takes parts until none is left or the run is stopped.
+    /// Takes parts, in a slot of the flows, until none is left or the run
+    /// is stopped.
     fn work(&self) {
-        while let Some(task) = self.next() {
+        while self.flows.enter() {
+            let Some(task) = self.next() else {
+                self.flows.leave();
+                return;
+            };
             let done = self.send(&task).and_then(|done| {
                 // The bytes sent are the file's only if it did not change.
                 self.source.unchanged()?;
@@ -219,8 +242,12 @@ impl Run<'_> {
                     s.journal.done.insert(task.number, done);
                     drop(s);
                     self.tally.finished(task.number, task.len);
+                    self.flows.leave();
                 }
-                Err(e) => return self.fail(s, e),
+                Err(e) => {
+                    self.flows.leave();
+                    return self.fail(s, e);
+                }
             }
         }
     }
@@ -233,6 +260,7 @@ impl Run<'_> {
         }
         drop(s);
         self.stop.cancel();
+        self.flows.stop();
     }
 
     /// The next part to send; for a growing file, waits for the file to

@@ -5,9 +5,11 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
 
 use super::run::lock;
 use super::{UploadProgress, UploadProgressFn};
+use crate::flows::Flows;
 
 #[derive(Default)]
 struct Counts {
@@ -26,11 +28,17 @@ struct Counts {
 pub(super) struct Tally {
     counts: Mutex<Counts>,
     report: Option<Arc<UploadProgressFn>>,
+    /// Told of the bytes sent, to choose the parts in flight.
+    flows: Arc<Flows>,
 }
 
 impl Tally {
     /// Counts from `done` bytes in `parts_done` parts found done.
-    pub fn new(done: u64, parts_done: u32, report: Option<Arc<UploadProgressFn>>) -> Tally {
+    pub fn new(
+        (done, parts_done): (u64, u32),
+        report: Option<Arc<UploadProgressFn>>,
+        flows: Arc<Flows>,
+    ) -> Tally {
         Tally {
             counts: Mutex::new(Counts {
                 done,
@@ -38,6 +46,7 @@ impl Tally {
                 ..Counts::default()
             }),
             report,
+            flows,
         }
     }
 
@@ -62,7 +71,9 @@ impl Tally {
         let (now, most) = c.flight.get(&part).copied().unwrap_or((0, 0));
         c.sent += if sent >= now { sent - now } else { sent };
         c.flight.insert(part, (sent, most.max(sent)));
+        let total = c.sent;
         self.report(c);
+        self.flows.observe(Instant::now(), total);
     }
 
     /// Part `part`, of `len` bytes, is done.

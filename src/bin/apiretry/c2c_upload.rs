@@ -89,7 +89,7 @@ pub fn run(argv: impl Iterator<Item = OsString>) -> Result<i32, UsageError> {
     }
     let uploader = Uploader::new(&builder.build(), &state)
         .map_err(|e| UsageError(format!("the state directory: {}", e.message)))?;
-    uploader.set_parallel(files_at_once, apiretry::upload::DEFAULT_PARALLEL);
+    uploader.set_parallel(files_at_once, 0);
     let terminal = std::io::stderr().is_terminal();
     uploader.on_event(move |e| show(e, json, terminal));
     uploader.start();

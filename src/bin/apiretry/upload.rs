@@ -16,6 +16,7 @@ use crate::{args, UsageError};
 
 const HELP: &str = "\
 usage: apiretry upload FILE --parts PARTS_JSON --journal JOURNAL [options]
+       apiretry upload FILE --plan
 
 Uploads FILE in parts, each PUT to its presigned URL (the s3 profile, the
 chunk-upload timeouts), several at once. Each part done is written to the
@@ -24,6 +25,8 @@ crash or a power loss: done parts are not sent again.
 
 PARTS_JSON is a file {\"part_size\": BYTES, \"urls\": [\"https://...\", ...]}
 with one URL per part: ceil(size / part_size) of them (1 for an empty file).
+--plan prints the part size the library chooses for FILE and the URLs it
+needs, as JSON ({\"size\", \"part_size\", \"parts\"}): presign that many.
 
 Presigned URLs that sign headers need them on every part: Frame.io's take
 --header 'Content-Type: <the asset's filetype>' --header 'x-amz-acl: private'.
@@ -45,7 +48,12 @@ options:
   --content-md5    send each part's MD5 (Content-MD5)
   --no-part-rules  do not hold the parts to S3's rules (5 MiB to 5 GiB each
                    but the last)
-  --parallel N     parts in flight at once (default 4)
+  --parallel N     parts in flight at once, fixed (default: chosen, from 4
+                   up to 16 while each step adds 10% to the rate)
+  --congestion A   the TCP congestion control parts ask for (default bbr,
+                   where the kernel gives it; `system`: the system's). A name
+                   the kernel refuses is an error, with the reason.
+  --max-upload-rate B  send at most B bytes a second, every part together
   --attempts N     attempts per part (default 8)
   --stall-ms N     end an attempt that moves no byte for N ms (default 30000)
   --json           print one JSON object at the end: the parts' ETags, the
@@ -55,19 +63,21 @@ pub fn run(argv: impl Iterator<Item = OsString>) -> Result<i32, UsageError> {
     let mut parser = lexopt::Parser::from_args(argv);
     let (mut file, mut parts, mut journal): (Option<PathBuf>, Option<PathBuf>, Option<PathBuf>) =
         (None, None, None);
-    let mut parallel = apiretry::upload::DEFAULT_PARALLEL;
+    let mut parallel = None;
     let mut policy = Policy::default();
     let mut stalls = None;
     let mut json = false;
     let mut headers = Vec::new();
-    let (mut content_md5, mut part_rules) = (false, true);
+    let (mut content_md5, mut part_rules, mut plan) = (false, true, false);
+    let mut congestion = Some(apiretry::DEFAULT_UPLOAD_CONGESTION.to_owned());
+    let mut max_rate = 0;
     while let Some(arg) = parser.next()? {
         match arg {
             Value(v) if file.is_none() => file = Some(v.into()),
             Long("parts") => args::set_once(&mut parts, parser.value()?.into(), "--parts")?,
             Long("journal") => args::set_once(&mut journal, parser.value()?.into(), "--journal")?,
             Long("parallel") => {
-                parallel = args::number(&parser.value()?.string()?, "--parallel")? as usize
+                parallel = Some(args::number(&parser.value()?.string()?, "--parallel")? as usize)
             }
             Long("attempts") => {
                 let n = args::number(&parser.value()?.string()?, "--attempts")?;
@@ -81,6 +91,18 @@ pub fn run(argv: impl Iterator<Item = OsString>) -> Result<i32, UsageError> {
             Long("header") => headers.push(args::header(&parser.value()?.string()?)?),
             Long("content-md5") => content_md5 = true,
             Long("no-part-rules") => part_rules = false,
+            Long("plan") => plan = true,
+            Long("congestion") => {
+                let name = parser.value()?.string()?;
+                if name != "system" {
+                    apiretry::check_congestion_control(&name)
+                        .map_err(|e| e.message.into_owned())?;
+                }
+                congestion = Some(name).filter(|n| n != "system");
+            }
+            Long("max-upload-rate") => {
+                max_rate = args::number(&parser.value()?.string()?, "--max-upload-rate")?;
+            }
             Long("help") | Short('h') => {
                 println!("{HELP}");
                 return Ok(0);
@@ -89,6 +111,9 @@ pub fn run(argv: impl Iterator<Item = OsString>) -> Result<i32, UsageError> {
         }
     }
     let file = file.ok_or_else(|| "upload needs a FILE".to_owned())?;
+    if plan {
+        return print_plan(&file);
+    }
     let parts = parts.ok_or_else(|| "upload needs --parts".to_owned())?;
     let journal = journal.ok_or_else(|| "upload needs --journal".to_owned())?;
     if !file.is_file() {
@@ -99,16 +124,21 @@ pub fn run(argv: impl Iterator<Item = OsString>) -> Result<i32, UsageError> {
         part_size, urls, ..
     } = PartsFile::from_json(&text)
         .map_err(|e| UsageError(format!("{}: {}", parts.display(), e.message)))?;
-    let mut builder = Client::builder(urls[0].clone()).policy(policy);
+    let mut builder = Client::builder(urls[0].clone())
+        .policy(policy)
+        .upload_congestion_control(congestion.as_deref())
+        .max_upload_rate(max_rate.into());
     if let Some(s) = stalls {
         builder = builder.stall_limits(s);
     }
     let mut upload = Upload::new(&builder.build(), &file, part_size)
         .urls(urls)
         .journal(&journal)
-        .parallel(parallel)
         .content_md5(content_md5)
         .part_rules(part_rules);
+    if let Some(n) = parallel {
+        upload = upload.parallel(n);
+    }
     for (name, value) in &headers {
         upload = upload.header(name, value);
     }
@@ -167,6 +197,20 @@ pub fn run(argv: impl Iterator<Item = OsString>) -> Result<i32, UsageError> {
         _ if refused => 2,
         _ => 1,
     })
+}
+
+/// `--plan`: the layout the library chooses for `file`.
+fn print_plan(file: &std::path::Path) -> Result<i32, UsageError> {
+    let size = std::fs::metadata(file)
+        .map_err(|e| UsageError(format!("{}: {e}", file.display())))?
+        .len();
+    let part_size = Upload::part_size_for(size);
+    let parts = size.div_ceil(part_size).max(1);
+    println!(
+        "{}",
+        serde_json::json!({"size": size, "part_size": part_size, "parts": parts})
+    );
+    Ok(0)
 }
 
 /// Cancels `cancel` on SIGINT or SIGTERM (a thread reading the signals'

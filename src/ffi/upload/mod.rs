@@ -211,17 +211,18 @@ pub extern "C" fn apiretry_upload_set_journal(
     })
 }
 
-/// How many parts are in flight at once (1 to 64).
+/// How many parts are in flight at once (1 to 64), fixed; 0: the engine
+/// chooses (the default), from 4 up to 16 while each step adds 10% to the
+/// upload's rate.
 #[no_mangle]
 pub extern "C" fn apiretry_upload_set_parallel(
     upload: *mut apiretry_upload,
     parts: u32,
 ) -> apiretry_result {
-    guard(|| {
-        if !(1..=64).contains(&parts) {
-            return Err(apiretry_result::InvalidArgument);
-        }
-        reconfigure(upload, |up| up.parallel(parts as usize))
+    guard(|| match parts {
+        0 => reconfigure(upload, Upload::auto_parallel),
+        1..=64 => reconfigure(upload, |up| up.parallel(parts as usize)),
+        _ => Err(apiretry_result::InvalidArgument),
     })
 }
 
