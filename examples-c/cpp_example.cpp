@@ -93,6 +93,11 @@ int main(int argc, char **argv) {
   EXPECT(builder.value().policy(3, 0, &fast).ok());
   EXPECT(builder.value().token(std::string_view("cpp-token")).ok());
   EXPECT(builder.value().token("bad\r\ntoken").error().code() == APIRETRY_RESULT_INVALID_ARGUMENT);
+  // A congestion control the kernel does not give: refused, the reason said.
+  auto cc = builder.value().upload_congestion("no-such-algo");
+  EXPECT(!cc.ok() && cc.error().code() == APIRETRY_RESULT_API_FAILURE);
+  EXPECT(builder.value().upload_congestion(nullptr).ok());
+  EXPECT(builder.value().max_upload_rate(2500000).ok());
   auto client = builder.value().build();
   EXPECT(client.ok());
 
