@@ -19,6 +19,9 @@ use apiretry::upload::{
     Upload, FILE_CHANGED, JOURNAL_BUSY, MIN_PART_SIZE, PART_RULES, SIGNED_HEADER_MISSING,
 };
 use apiretry::{CancelToken, Client, Kind, Policy};
+use support::etag_parts as parts;
+
+mod support;
 
 const KIB: usize = 1 << 10;
 const MIB: usize = 1 << 20;
@@ -39,17 +42,6 @@ fn clip(name: &str, size: usize) -> PathBuf {
     let path = dir(name).join("clip.mov");
     std::fs::write(&path, bytes(size)).unwrap();
     path
-}
-
-/// `n` part routes answering `reply` with ETag `"e<i>"`; their URLs.
-fn parts(server: &MockServer, n: usize, reply: impl Fn() -> Reply) -> Vec<String> {
-    (1..=n)
-        .map(|i| {
-            let path = format!("/p/{i}");
-            server.script("PUT", &path, [reply().header("ETag", &format!("\"e{i}\""))]);
-            format!("{}{path}", server.url())
-        })
-        .collect()
 }
 
 fn client(server: &MockServer) -> Client {

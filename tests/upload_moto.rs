@@ -20,8 +20,9 @@ use serde_json::Value;
 
 mod support;
 
+use support::clip;
 use support::fault_proxy::{Fault, FaultProxy};
-use support::moto::{client, clip, Moto, MIB};
+use support::moto::{client, Moto, MIB};
 
 const PART: usize = 5 * MIB;
 

@@ -18,8 +18,9 @@ use apiretry::upload::{Growth, Upload, FILE_CHANGED, JOURNAL_BUSY, JOURNAL_REFUS
 
 mod support;
 
+use support::clip;
 use support::fault_proxy::{Fault, FaultProxy};
-use support::moto::{client, clip, Moto, MIB};
+use support::moto::{client, Moto, MIB};
 
 const PART: usize = 5 * MIB;
 

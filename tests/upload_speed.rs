@@ -8,38 +8,16 @@
 
 #![cfg(feature = "mock")]
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use apiretry::mock::{MockServer, Reply};
 use apiretry::upload::Upload;
 use apiretry::{Client, Policy};
+use support::{clip, etag_parts as parts};
+
+mod support;
 
 const KIB: usize = 1 << 10;
-
-fn clip(name: &str, size: usize) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("apiretry-speed-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    let path = d.join("clip.mov");
-    std::fs::write(
-        &path,
-        (0..size).map(|i| (i % 251) as u8).collect::<Vec<_>>(),
-    )
-    .unwrap();
-    path
-}
-
-/// `n` part routes answering `reply`; their URLs.
-fn parts(server: &MockServer, n: usize, reply: impl Fn() -> Reply) -> Vec<String> {
-    (1..=n)
-        .map(|i| {
-            let path = format!("/p/{i}");
-            server.script("PUT", &path, [reply().header("ETag", &format!("\"e{i}\""))]);
-            format!("{}{path}", server.url())
-        })
-        .collect()
-}
 
 /// The most parts that arrived within any `span`.
 fn most_arrived_within(server: &MockServer, span: Duration) -> usize {

@@ -6,7 +6,37 @@
 pub mod fault_proxy;
 pub mod moto;
 
+use std::path::PathBuf;
+
 use apiretry::Kind::{self, *};
+
+/// A file of `size` bytes in a directory of its own.
+pub fn clip(name: &str, size: usize) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("apiretry-upmoto-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("clip.mov");
+    let data: Vec<u8> = (0..size).map(|i| (i * 13 % 251) as u8).collect();
+    std::fs::write(&path, data).unwrap();
+    path
+}
+
+/// `n` part routes on the mock answering `reply` with ETag `"e<i>"`;
+/// their URLs.
+#[cfg(feature = "mock")]
+pub fn etag_parts(
+    server: &apiretry::mock::MockServer,
+    n: usize,
+    reply: impl Fn() -> apiretry::mock::Reply,
+) -> Vec<String> {
+    (1..=n)
+        .map(|i| {
+            let path = format!("/p/{i}");
+            server.script("PUT", &path, [reply().header("ETag", &format!("\"e{i}\""))]);
+            format!("{}{path}", server.url())
+        })
+        .collect()
+}
 
 /// The codes the AWS SDKs treat as throttling (`docs/00-taxonomy.md`, `s3`).
 pub const S3_THROTTLING: &[&str] = &[

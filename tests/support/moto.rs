@@ -120,17 +120,6 @@ pub fn client(base: &str) -> Client {
         .build()
 }
 
-/// A file of `size` bytes in a directory of its own.
-pub fn clip(name: &str, size: usize) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("apiretry-upmoto-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("clip.mov");
-    let data: Vec<u8> = (0..size).map(|i| (i * 13 % 251) as u8).collect();
-    std::fs::write(&path, data).unwrap();
-    path
-}
-
 impl Moto {
     /// A multipart upload of `parts` parts for `key`: its part URLs through
     /// `proxy`, and its completion URL.
