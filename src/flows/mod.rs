@@ -82,6 +82,19 @@ impl Flows {
         Flows::new(START.min(cap.max(1)), Some(cap.max(1)))
     }
 
+    /// One upload's slots: `fixed` when the caller said; else, where its
+    /// connections are `paced` (BBR), every part at once up to [`CAP`],
+    /// but the start's few for a `growing` file, whose parts come one by
+    /// one as it grows while each waiting worker looks at the file every
+    /// 50 ms; else the climb.
+    pub fn for_upload(fixed: Option<usize>, paced: impl FnOnce() -> bool, growing: bool) -> Flows {
+        match fixed {
+            Some(n) => Flows::fixed(n),
+            None if paced() => Flows::fixed(if growing { START } else { CAP }),
+            None => Flows::adaptive(CAP),
+        }
+    }
+
     fn new(target: usize, cap: Option<usize>) -> Flows {
         Flows {
             state: Mutex::new(State {

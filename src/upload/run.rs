@@ -134,17 +134,11 @@ pub(super) fn run(up: &Upload, cancel: &CancelToken) -> Result<Uploaded, ApiErro
         .keys()
         .map(|&i| layout.map_or(up.part_size, |l| l.range(i).1))
         .sum();
-    let flows = Arc::new(match up.parallel {
-        Some(n) => Flows::fixed(n),
-        // Under BBR every part goes at once, up to the cap (see `flows`);
-        // a growing file's parts come one by one as it grows, and each
-        // waiting worker looks at the file every 50 ms: the start's few.
-        None if up.client.uploads_paced() => Flows::fixed(match up.growth {
-            None => crate::flows::CAP,
-            Some(_) => crate::flows::START,
-        }),
-        None => Flows::adaptive(crate::flows::CAP),
-    });
+    let flows = Arc::new(Flows::for_upload(
+        up.parallel,
+        || up.client.uploads_paced(),
+        up.growth.is_some(),
+    ));
     let tally = Arc::new(Tally::new(
         (done_bytes, resumed),
         up.progress.clone(),
