@@ -6,9 +6,11 @@
 //!
 //! Run: `cargo bench --bench client --features mock`.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use portable_atomic::AtomicU64;
 
 use apiretry::mock::{MockServer, Reply};
 use apiretry::{Client, Profile, Request};

@@ -3,7 +3,7 @@
 //! parts' connections with their congestion control, every connection
 //! within the client's cap on the bytes it sends.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -40,7 +40,7 @@ pub(crate) struct Agents {
     pub(super) identity: Vec<(String, String)>,
     /// Bumped when the link changed: pooled connections of an older
     /// generation are closed instead of reused.
-    generation: Arc<AtomicU64>,
+    generation: Arc<AtomicUsize>,
     /// The congestion control upload parts' connections ask for, and
     /// (once asked) whether it is BBR and the kernel gives it.
     upload_congestion: Option<Arc<str>>,
@@ -57,7 +57,7 @@ impl Agents {
     ) -> Self {
         let tls = tls.config();
         let proxy = proxy.map(Proxy::ureq);
-        let generation = Arc::new(AtomicU64::new(0));
+        let generation = Arc::new(AtomicUsize::new(0));
         let agent = |class, pooled| {
             let limits = (timeouts.for_class(class), stalls.for_class(class));
             let link = match class {
@@ -132,7 +132,7 @@ fn agent(
     (timeout, stall): (Duration, Duration),
     pooled: bool,
     (tls, proxy): (&ureq::tls::TlsConfig, &Option<ureq::Proxy>),
-    (generation, link): (&Arc<AtomicU64>, Link),
+    (generation, link): (&Arc<AtomicUsize>, Link),
 ) -> ureq::Agent {
     let t = Some(timeout);
     let stall = Some(stall).filter(|s| *s < timeout);

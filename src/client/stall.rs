@@ -10,7 +10,7 @@
 //! The guard also holds every write to the client's cap on the bytes it
 //! sends (`max_upload_rate`), before the bytes reach TLS and the socket.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -39,7 +39,7 @@ pub(crate) struct Link {
 /// transport wrapped in [`StallGuard`]; a connection is not reused once
 /// `generation` moved past its own.
 pub(crate) fn connector(
-    generation: Arc<AtomicU64>,
+    generation: Arc<AtomicUsize>,
     stall: Option<Duration>,
     link: Link,
 ) -> impl Connector {
@@ -54,7 +54,7 @@ pub(crate) fn connector(
 }
 
 #[derive(Debug)]
-struct Guard(Arc<AtomicU64>, Option<Arc<Bandwidth>>);
+struct Guard(Arc<AtomicUsize>, Option<Arc<Bandwidth>>);
 
 impl<In: Transport> Connector<In> for Guard {
     type Out = StallGuard;
@@ -74,8 +74,8 @@ impl<In: Transport> Connector<In> for Guard {
 #[derive(Debug)]
 pub(crate) struct StallGuard(
     Box<dyn Transport>,
-    Arc<AtomicU64>,
-    u64,
+    Arc<AtomicUsize>,
+    usize,
     Option<Arc<Bandwidth>>,
 );
 

@@ -2,7 +2,9 @@
 //! answer in, capped, metered and classified by [`super::network`].
 
 use std::io::{self, Read, Write};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use portable_atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -5,7 +5,7 @@ use std::fmt;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::Tokens;
 use crate::error::ApiError;
@@ -52,7 +52,7 @@ impl fmt::Debug for FileStore {
 }
 
 /// Tells temporary files of concurrent saves in one process apart.
-static SAVES: AtomicU64 = AtomicU64::new(0);
+static SAVES: AtomicUsize = AtomicUsize::new(0);
 
 impl FileStore {
     /// A store at `path` (its folder must exist).

@@ -137,7 +137,7 @@ fn serve_on<S: io::Read + Write>(reader: &mut BufReader<S>, tcp: &TcpStream, sha
             body_len: req.body_len,
             at: shared.started.elapsed(),
             status,
-            connection,
+            connection: connection as u64,
         });
         thread::sleep(reply.delay);
         let keep_alive = req.keep_alive;

@@ -49,7 +49,7 @@ struct State {
 
 struct Shared {
     state: Mutex<State>,
-    connections: std::sync::atomic::AtomicU64,
+    connections: std::sync::atomic::AtomicUsize,
     stop: AtomicBool,
     down: AtomicBool,
     /// Every connection is reset at once (a host that is up but whose
@@ -57,7 +57,7 @@ struct Shared {
     resetting: AtomicBool,
     /// Every request is answered 503 at once (load shedding).
     shedding: AtomicBool,
-    resets: std::sync::atomic::AtomicU64,
+    resets: std::sync::atomic::AtomicUsize,
     started: Instant,
     /// Set for an HTTPS server.
     tls: Option<Arc<rustls::ServerConfig>>,
@@ -208,12 +208,12 @@ impl MockServer {
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
             state: Mutex::default(),
-            connections: std::sync::atomic::AtomicU64::new(0),
+            connections: std::sync::atomic::AtomicUsize::new(0),
             stop: AtomicBool::new(false),
             down: AtomicBool::new(false),
             resetting: AtomicBool::new(false),
             shedding: AtomicBool::new(false),
-            resets: std::sync::atomic::AtomicU64::new(0),
+            resets: std::sync::atomic::AtomicUsize::new(0),
             started: Instant::now(),
             tls,
         });
@@ -376,7 +376,7 @@ impl MockServer {
 
     /// Connections reset by [`Self::set_resetting`] so far.
     pub fn resets(&self) -> u64 {
-        self.shared.resets.load(Ordering::SeqCst)
+        self.shared.resets.load(Ordering::SeqCst) as u64
     }
 
     /// Every request so far, in arrival order.
