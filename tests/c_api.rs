@@ -201,13 +201,20 @@ fn build() {
 
 /// Another target the C harness can be built for and run on, under
 /// qemu-user: `APIRETRY_C_TARGET=aarch64-unknown-linux-gnu` (or
-/// `armv7-unknown-linux-gnueabihf`), as `.ci/arm` does. The mock servers
-/// stay on the host: the harness reaches them over loopback.
+/// `armv7-unknown-linux-gnueabihf`), as `.ci/arm` does; armv5te, mipsel and
+/// the musl targets against a library built elsewhere, as `.ci/platforms`
+/// does. The mock servers stay on the host: the harness reaches them over
+/// loopback.
 struct Cross {
     triple: String,
-    cc: &'static str,
-    qemu: &'static str,
+    /// The C compiler: `APIRETRY_C_CC` when set, else the target's known one.
+    cc: String,
+    /// None: the host runs the programs itself (x86_64 musl).
+    qemu: Option<&'static str>,
     sysroot: &'static str,
+    /// Linked fully statically, the one program (musl): what a static
+    /// library needs beside the C library, its unwinder.
+    fully_static: bool,
 }
 
 fn cross() -> Option<Cross> {
@@ -215,19 +222,38 @@ fn cross() -> Option<Cross> {
     let (cc, qemu, sysroot) = match triple.as_str() {
         "aarch64-unknown-linux-gnu" => (
             "aarch64-linux-gnu-gcc",
-            "qemu-aarch64",
+            Some("qemu-aarch64"),
             "/usr/aarch64-linux-gnu",
         ),
         "armv7-unknown-linux-gnueabihf" => (
             "arm-linux-gnueabihf-gcc",
-            "qemu-arm",
+            Some("qemu-arm"),
             "/usr/arm-linux-gnueabihf",
+        ),
+        // No 64-bit atomics (std built by nightly).
+        "armv5te-unknown-linux-gnueabi" => (
+            "arm-linux-gnueabi-gcc",
+            Some("qemu-arm"),
+            "/usr/arm-linux-gnueabi",
+        ),
+        "mipsel-unknown-linux-gnu" => (
+            "mipsel-linux-gnu-gcc",
+            Some("qemu-mipsel"),
+            "/usr/mipsel-linux-gnu",
+        ),
+        // Static programs: no loader, no sysroot.
+        "x86_64-unknown-linux-musl" => ("musl-gcc", None, "/"),
+        "aarch64-unknown-linux-musl" => (
+            "zig cc -target aarch64-linux-musl",
+            Some("qemu-aarch64"),
+            "/",
         ),
         other => panic!("APIRETRY_C_TARGET={other}: no cross compiler known for it"),
     };
     Some(Cross {
+        fully_static: triple.ends_with("-musl"),
+        cc: std::env::var("APIRETRY_C_CC").unwrap_or_else(|_| cc.to_owned()),
         triple,
-        cc,
         qemu,
         sysroot,
     })
@@ -242,32 +268,58 @@ impl Cross {
         run(Command::new(cargo)
             .args(["build", "--lib", "--quiet", "--target", &self.triple])
             .current_dir(root));
-        let dir = format!("cross/{}", self.triple);
-        run(Command::new("make")
-            .args(["-s", "-C", "examples-c", "harness"])
-            .arg(format!("CC={}", self.cc))
-            .arg(format!("LIBDIR=../target/{}/debug", self.triple))
-            .arg(format!("HARNESS={dir}"))
-            .current_dir(root));
-        format!("{root}/examples-c/{dir}")
+        self.harness(&format!("../target/{}/debug", self.triple), "cross")
     }
 
     /// The harness against a library built elsewhere (`APIRETRY_C_LIBDIR`:
-    /// the device build, `.ci/device`); the programs' folder.
-    fn harness_against(libdir: &str, cc: &str, name: &str) -> String {
+    /// the device and platform builds), in `examples-c/{folder}/{triple}`;
+    /// that folder.
+    fn harness(&self, libdir: &str, folder: &str) -> String {
         let root = env!("CARGO_MANIFEST_DIR");
-        let dir = format!("device/{name}");
-        run(Command::new("make")
-            .args(["-s", "-B", "-C", "examples-c", "harness"])
-            .arg(format!("CC={cc}"))
+        let dir = format!("{folder}/{}", self.triple);
+        let mut make = Command::new("make");
+        make.args(["-s", "-B", "-C", "examples-c"])
+            .arg(format!("CC={}", self.cc))
             .arg(format!("LIBDIR={libdir}"))
-            .arg(format!("HARNESS={dir}"))
-            .current_dir(root));
+            .arg(format!("HARNESS={dir}"));
+        if self.fully_static {
+            // Rust's own unwinder for the target, as rustc links it into a
+            // musl program (the C compiler's libgcc_eh is glibc's).
+            let sysroot = String::from_utf8(
+                Command::new("rustc")
+                    .args(["--print", "sysroot"])
+                    .output()
+                    .unwrap()
+                    .stdout,
+            )
+            .unwrap();
+            let unwind = format!(
+                "{}/lib/rustlib/{}/lib/self-contained/libunwind.a",
+                sysroot.trim(),
+                self.triple
+            );
+            make.arg("harness-static")
+                .arg(format!("NATIVE=-static {unwind}"));
+        } else {
+            make.arg("harness");
+        }
+        run(make.current_dir(root));
         format!("{root}/examples-c/{dir}")
     }
 
+    fn binaries(&self) -> &'static [&'static str] {
+        if self.fully_static {
+            &["test_harness-static"]
+        } else {
+            &["test_harness-static", "test_harness-shared"]
+        }
+    }
+
     fn command(&self, program: &std::path::Path) -> Command {
-        let mut c = Command::new(self.qemu);
+        let Some(qemu) = self.qemu else {
+            return Command::new(program);
+        };
+        let mut c = Command::new(qemu);
         c.args(["-L", self.sysroot]).arg(program);
         c
     }
@@ -277,16 +329,24 @@ impl Cross {
 fn c_harness_passes() {
     let root = env!("CARGO_MANIFEST_DIR");
     let cross = cross();
+    let native = || Cross {
+        triple: "native".into(),
+        cc: "cc".into(),
+        qemu: None,
+        sysroot: "/",
+        fully_static: false,
+    };
     let dir = match (std::env::var("APIRETRY_C_LIBDIR").ok(), &cross) {
-        (Some(lib), Some(c)) => Cross::harness_against(&lib, c.cc, &c.triple),
-        (Some(lib), None) => Cross::harness_against(&lib, "cc", "native"),
+        (Some(lib), Some(c)) => c.harness(&lib, "device"),
+        (Some(lib), None) => native().harness(&lib, "device"),
         (None, Some(c)) => c.build(),
         (None, None) => {
             build();
             format!("{root}/examples-c")
         }
     };
-    for binary in ["test_harness-static", "test_harness-shared"] {
+    let binaries = cross.as_ref().map_or(native().binaries(), Cross::binaries);
+    for &binary in binaries {
         let path = std::path::PathBuf::from(format!("{dir}/{binary}"));
         // The static one without valgrind: the same code, twice as fast.
         let mut cmd = match (&cross, binary.ends_with("shared")) {
