@@ -17,44 +17,121 @@ pub(crate) struct TcpProgress {
     pub outstanding: bool,
 }
 
+/// The head of Linux's `struct tcp_info` (include/uapi/linux/tcp.h), as
+/// far as `tcpi_delivered_ce` (Linux 4.18): the kernel's own layout, the
+/// same under every C library and on every architecture (each 64-bit field
+/// falls on an 8-byte offset), so it is declared here rather than taken
+/// from the C library's header, which uclibc's and older glibc's stop short
+/// of. A shorter kernel fills less, and says so in the length.
+#[cfg(target_os = "linux")]
+#[repr(C)]
+#[derive(Default)]
+struct TcpInfo {
+    /// state, ca_state, retransmits, probes, backoff, options, the window
+    /// scales, the app-limited and fastopen bits.
+    _head: [u8; 8],
+    /// rto, ato, snd_mss, rcv_mss.
+    _timers: [u32; 4],
+    unacked: u32,
+    /// sacked .. total_retrans.
+    _counts: [u32; 19],
+    /// pacing_rate, max_pacing_rate.
+    _rates: [u64; 2],
+    bytes_acked: u64,
+    _bytes_received: u64,
+    /// segs_out, segs_in.
+    _segs: [u32; 2],
+    notsent_bytes: u32,
+    /// min_rtt, data_segs_in, data_segs_out.
+    _more: [u32; 3],
+    /// delivery_rate, busy_time, rwnd_limited, sndbuf_limited.
+    _times: [u64; 4],
+    delivered: u32,
+    _delivered_ce: u32,
+}
+
 /// The connection's counters, or `None` where the kernel has no
 /// `TCP_INFO` with them (before Linux 4.18, or under an emulator).
 #[cfg(target_os = "linux")]
 pub(crate) fn tcp_progress(socket: &impl AsRawFd) -> Option<TcpProgress> {
     // Zeroed: a kernel whose struct is shorter fills only its part, and
-    // `len` tells how much; an all-zero tcp_info is a valid value.
-    let mut info: libc::tcp_info = unsafe_zeroed();
-    let mut len = std::mem::size_of::<libc::tcp_info>() as libc::socklen_t;
-    // SAFETY: `info` is a live, writable tcp_info of `len` bytes, and the
-    // kernel writes at most `len` bytes into it and the length into `len`.
+    // `len` tells how much.
+    let mut info = TcpInfo::default();
+    let mut len = std::mem::size_of::<TcpInfo>() as libc::socklen_t;
+    // SAFETY: `info` is a live, writable, plain-integer struct of `len`
+    // bytes; the kernel writes at most `len` bytes into it and the length
+    // it wrote into `len`.
     let rc = unsafe {
         libc::getsockopt(
             socket.as_raw_fd(),
             libc::IPPROTO_TCP,
             libc::TCP_INFO,
-            (&mut info as *mut libc::tcp_info).cast(),
+            (&mut info as *mut TcpInfo).cast(),
             &mut len,
         )
     };
-    let needed = std::mem::offset_of!(libc::tcp_info, tcpi_delivered) + 4;
+    let needed = std::mem::offset_of!(TcpInfo, delivered) + 4;
     if rc != 0 || (len as usize) < needed {
         return None;
     }
     Some(TcpProgress {
-        acked: info.tcpi_bytes_acked,
-        delivered: info.tcpi_delivered,
-        outstanding: info.tcpi_unacked > 0 || info.tcpi_notsent_bytes > 0,
+        acked: info.bytes_acked,
+        delivered: info.delivered,
+        outstanding: info.unacked > 0 || info.notsent_bytes > 0,
     })
-}
-
-#[cfg(target_os = "linux")]
-fn unsafe_zeroed() -> libc::tcp_info {
-    // SAFETY: tcp_info is plain integers, for which all-zero bytes are valid.
-    unsafe { std::mem::zeroed() }
 }
 
 /// Elsewhere the kernel's counters are not read.
 #[cfg(not(target_os = "linux"))]
 pub(crate) fn tcp_progress<T>(_: &T) -> Option<TcpProgress> {
     None
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use std::mem::{offset_of, size_of};
+
+    use super::TcpInfo;
+
+    /// Rows: (field, its offset in the kernel's struct tcp_info).
+    #[test]
+    fn the_layout_is_the_kernels() {
+        let rows = [
+            ("unacked", offset_of!(TcpInfo, unacked), 24),
+            ("bytes_acked", offset_of!(TcpInfo, bytes_acked), 120),
+            ("notsent_bytes", offset_of!(TcpInfo, notsent_bytes), 144),
+            ("delivered", offset_of!(TcpInfo, delivered), 192),
+            ("size", size_of::<TcpInfo>(), 200),
+        ];
+        for (what, got, want) in rows {
+            assert_eq!(got, want, "{what}");
+        }
+    }
+
+    /// Where the C library's header has the fields, they sit where ours do.
+    #[cfg(any(target_env = "gnu", target_env = "musl"))]
+    #[test]
+    fn the_c_librarys_header_agrees() {
+        let rows = [
+            (
+                offset_of!(TcpInfo, unacked),
+                offset_of!(libc::tcp_info, tcpi_unacked),
+            ),
+            (
+                offset_of!(TcpInfo, bytes_acked),
+                offset_of!(libc::tcp_info, tcpi_bytes_acked),
+            ),
+            (
+                offset_of!(TcpInfo, notsent_bytes),
+                offset_of!(libc::tcp_info, tcpi_notsent_bytes),
+            ),
+            (
+                offset_of!(TcpInfo, delivered),
+                offset_of!(libc::tcp_info, tcpi_delivered),
+            ),
+        ];
+        for (ours, theirs) in rows {
+            assert_eq!(ours, theirs);
+        }
+    }
 }
