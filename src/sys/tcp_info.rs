@@ -107,31 +107,4 @@ mod tests {
             assert_eq!(got, want, "{what}");
         }
     }
-
-    /// Where the C library's header has the fields, they sit where ours do.
-    #[cfg(any(target_env = "gnu", target_env = "musl"))]
-    #[test]
-    fn the_c_librarys_header_agrees() {
-        let rows = [
-            (
-                offset_of!(TcpInfo, unacked),
-                offset_of!(libc::tcp_info, tcpi_unacked),
-            ),
-            (
-                offset_of!(TcpInfo, bytes_acked),
-                offset_of!(libc::tcp_info, tcpi_bytes_acked),
-            ),
-            (
-                offset_of!(TcpInfo, notsent_bytes),
-                offset_of!(libc::tcp_info, tcpi_notsent_bytes),
-            ),
-            (
-                offset_of!(TcpInfo, delivered),
-                offset_of!(libc::tcp_info, tcpi_delivered),
-            ),
-        ];
-        for (ours, theirs) in rows {
-            assert_eq!(ours, theirs);
-        }
-    }
 }
