@@ -26,6 +26,32 @@ struct Inner {
     /// Tokens cancelled with this one (`child`), held weakly: a child
     /// dropped is forgotten at the next `child`.
     children: Mutex<Vec<Weak<Inner>>>,
+    /// Called on cancel: waits on other condition variables (a gate's)
+    /// end at once, with no polling (`on_cancel`).
+    wakers: Mutex<Wakers>,
+}
+
+#[derive(Default)]
+struct Wakers(Vec<Waker>);
+
+impl std::fmt::Debug for Wakers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} wakers", self.0.len())
+    }
+}
+
+/// What `cancel` calls to wake a wait it cannot see.
+pub(crate) type Waker = Arc<dyn Fn() + Send + Sync>;
+
+/// While alive, the token's cancel calls its waker; dropped, no longer.
+pub(crate) struct OnCancel<'a>(&'a CancelToken, Option<Waker>);
+
+impl Drop for OnCancel<'_> {
+    fn drop(&mut self) {
+        if let Some(w) = self.1.take() {
+            lock(&self.0 .0.wakers).0.retain(|x| !Arc::ptr_eq(x, &w));
+        }
+    }
 }
 
 thread_local! {
@@ -97,6 +123,24 @@ impl CancelToken {
         for child in children.iter().filter_map(Weak::upgrade) {
             CancelToken(child).cancel();
         }
+        // Called with no lock of ours held: a waker takes its wait's lock,
+        // under which that wait may be registering another.
+        let wakers = lock(&self.0.wakers).0.clone();
+        for wake in wakers {
+            wake();
+        }
+    }
+
+    /// Calls `wake` when this token is cancelled, until the guard is
+    /// dropped. The waiter registers before it looks at
+    /// [`CancelToken::is_cancelled`] under its own lock, and `wake` takes
+    /// that lock before notifying: no cancel is missed.
+    pub(crate) fn on_cancel(&self, wake: Waker) -> OnCancel<'_> {
+        if Arc::ptr_eq(&self.0, &CancelToken::never().0) {
+            return OnCancel(self, None); // nobody can cancel it
+        }
+        lock(&self.0.wakers).0.push(wake.clone());
+        OnCancel(self, Some(wake))
     }
 
     /// Makes this the token `cancelled_here` looks at on this thread, until

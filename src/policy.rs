@@ -111,10 +111,12 @@ impl Policy {
         self
     }
 
-    /// The longest a call waits, in all, at a closed connectivity gate for
-    /// its origin to answer again. When the wait is over, the call makes its
-    /// next attempt anyway, so that the attempt limit (and so the call)
-    /// always ends. Default: the most the policy's retries could back off
+    /// The longest a call waits, in all, at its origin's closed gates. At
+    /// the connectivity gate (the origin unreachable), the call then makes
+    /// its next attempt anyway, so that the attempt limit (and so the call)
+    /// always ends. At the overload gate (the origin refusing), it fails as
+    /// `held_back`, not sent: it never goes past a service shedding load.
+    /// Default: the most the policy's retries could back off
     /// (95.25 s for the default policy; nothing for one attempt).
     pub fn with_network_wait(mut self, wait: Duration) -> Self {
         self.network_wait = NetworkWait::Limit(wait);

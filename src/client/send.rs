@@ -56,11 +56,12 @@ impl Client {
         // A write or wait for an answer blocked in the socket ends at its
         // next look once cancelled, not when the link or server moves.
         let _scope = cancel.enter();
+        // A trial not told of (not sent: cancelled, past its deadline, a
+        // token refresh that failed; or a panic in a caller's callback)
+        // is released by its guard, so that another call may go.
         retrier.run_cancellable(cancel, |attempt| {
             let result = self.gated_attempt(req, &mut call, (retrier, attempt), cancel);
-            if let Some(origin) = call.trial.take() {
-                origin.overload.on_trial_lost(false); // the trial was not sent
-            }
+            call.trial = None;
             result
         })
     }
@@ -90,7 +91,7 @@ impl Client {
         if let Some(held) = passage.held {
             retrier.observe_held(attempt, held);
         }
-        call.trial = passage.trial.then_some(origin.clone());
+        call.trial = passage.trial.then(|| Trial(Some(origin.clone())));
         let (token, generation) = match req.authorized {
             true => self.token_for(until, cancel)?,
             false => (None, 0),
@@ -129,8 +130,11 @@ impl Client {
     ) -> Result<Response, ApiError> {
         let until = call.until;
         let sent = origin.limiter.acquire(&req.method, url, until, cancel)?;
-        let trial = call.trial.take().is_some();
-        let Failed { error, unreachable } = match self.attempt(req, url, origin, token, until) {
+        // Held until the answer is told: a panic in between releases it.
+        let guard = call.trial.take();
+        let result = self.attempt(req, url, origin, token, until);
+        let trial = guard.is_some_and(Trial::told);
+        let Failed { error, unreachable } = match result {
             Ok(resp) => {
                 let used_up = headers::rate_limit_exhausted(&resp.headers);
                 answered(origin, sent, (used_up, false), trial);
@@ -254,9 +258,31 @@ impl Client {
 /// its rate; the refusals that closed the gate are taken back too).
 fn answered(origin: &Origin, sent: Instant, (throttled, refused): (bool, bool), trial: bool) {
     match origin.overload.on_answer(refused, trial) {
-        (Overload::Began, _) => origin.limiter.rewind(),
+        // The refusal that closed the gate still teaches the rate: the
+        // learned rate keeps its cut across the close, so that a quota
+        // still spent when the gate opens is not offered the old rate again.
+        (Overload::Began, _) | (_, false) => origin.limiter.on_answer(sent, throttled),
         (_, true) => {} // held
-        _ => origin.limiter.on_answer(sent, throttled),
+    }
+}
+
+/// The trial request an attempt carries for its origin's overload gate;
+/// dropped untold (unsent, or unwinding from a panic), it frees the gate
+/// for the next trial.
+struct Trial(Option<Arc<Origin>>);
+
+impl Trial {
+    /// The attempt's outcome will be told: nothing to release. True.
+    fn told(mut self) -> bool {
+        self.0.take().is_some()
+    }
+}
+
+impl Drop for Trial {
+    fn drop(&mut self) {
+        if let Some(origin) = self.0.take() {
+            origin.overload.on_trial_lost(false);
+        }
     }
 }
 
@@ -266,7 +292,7 @@ struct Call {
     /// Set while this attempt is its origin's trial request: a trial that
     /// ends unanswered (cancelled, past its deadline, unsent) frees the
     /// next one.
-    trial: Option<Arc<Origin>>,
+    trial: Option<Trial>,
     /// Time it may still wait at closed gates (`None`: for ever).
     network_wait: Option<Duration>,
     /// The longest `Retry-After` obeyed, for the origin's pause too.

@@ -4,7 +4,7 @@
 //! service its retries. The decisions are [`OverloadState`]'s; this adds
 //! the threads' waits.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -22,19 +22,39 @@ pub use state::{Overload, OverloadState, TRIP_REFUSALS, TRIP_SPAN};
 /// What a released call waits for, in its errors.
 const TURN: &str = "this call's turn after the service accepted calls again";
 
-/// How often a held call looks at its cancel token and the trial's time.
-const POLL: Duration = Duration::from_millis(10);
-
 pub(crate) struct OverloadGate {
-    state: Mutex<OverloadState>,
+    /// The state and the condition held calls wait on, shared with the
+    /// wakers their cancel tokens call.
+    shared: Arc<Shared>,
     /// Whether refusals are being counted or the gate is closed, kept
     /// beside the state so that an accepted answer costs no lock while the
     /// origin accepts, as it nearly always does.
     engaged: AtomicBool,
-    changed: Condvar,
     observer: Option<Arc<StateObserver>>,
     /// Off: never closes (`ClientBuilder::without_overload_control`).
     on: bool,
+    /// Held calls' wake-ups, for the test that counts them.
+    wakeups: AtomicUsize,
+}
+
+/// Held calls wake when it changes (a trial's answer, an opening), when
+/// their trial is due, at their deadline, or on cancel: never to poll.
+struct Shared {
+    state: Mutex<OverloadState>,
+    changed: Condvar,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, OverloadState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Wakes every held call; under the lock, so that a call between its
+    /// look at its token and its wait cannot miss it.
+    fn wake(&self) {
+        let _state = self.lock();
+        self.changed.notify_all();
+    }
 }
 
 impl std::fmt::Debug for OverloadGate {
@@ -58,16 +78,25 @@ impl OverloadGate {
     /// An open gate whose trials follow `trials`; `on` false never closes.
     pub fn new(trials: Backoff, observer: Option<Arc<StateObserver>>, on: bool) -> Self {
         OverloadGate {
-            state: Mutex::new(OverloadState::new(trials, fastrand::u64(..))),
+            shared: Arc::new(Shared {
+                state: Mutex::new(OverloadState::new(trials, fastrand::u64(..))),
+                changed: Condvar::new(),
+            }),
             engaged: AtomicBool::new(false),
-            changed: Condvar::new(),
             observer,
             on,
+            wakeups: AtomicUsize::new(0),
         }
     }
 
     fn lock(&self) -> MutexGuard<'_, OverloadState> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+        self.shared.lock()
+    }
+
+    /// How many times held calls have woken.
+    #[cfg(test)]
+    pub(crate) fn wakeups(&self) -> usize {
+        self.wakeups.load(Ordering::Relaxed)
     }
 
     /// Whether calls are being held.
@@ -76,10 +105,11 @@ impl OverloadGate {
     }
 
     /// Waits while the origin is held for overload, until this call's trial
-    /// or its turn in the paced release: until `until` (`deadline_exceeded`),
-    /// `patience` (the call goes anyway, not as a trial), or cancellation.
-    /// With `wait` false, a held call fails at once with `held_back`;
-    /// `retry` for an attempt after the call's first.
+    /// or its turn in the paced release: until `until` (`deadline_exceeded`)
+    /// or cancellation. A call whose `patience` (its wait for the network)
+    /// is spent fails with `held_back`, never sent past the closed gate; so
+    /// does one with `wait` false. `retry` for an attempt after the call's
+    /// first.
     pub fn pass(
         &self,
         (until, patience): (Option<Instant>, Option<Instant>),
@@ -91,6 +121,7 @@ impl OverloadGate {
         let arrived = Instant::now();
         let mut s = self.lock();
         let mut waited = false;
+        let mut _on_cancel = None;
         loop {
             let now = if waited { Instant::now() } else { arrived };
             let held = waited.then(|| now - arrived);
@@ -108,7 +139,7 @@ impl OverloadGate {
                 _ => return Ok(Passage { trial: false, held }),
             }
             if !wait {
-                return Err(held_back());
+                return Err(held_back(HELD_BACK_ASKED));
             }
             if cancel.is_cancelled() {
                 return Err(ApiError::new(Kind::Cancelled)
@@ -119,22 +150,27 @@ impl OverloadGate {
                     .with_message("deadline exceeded while the service refused calls (overload)"));
             }
             if patience.is_some_and(|p| now >= p) {
-                // Out of patience: the call goes anyway, not as a trial.
-                return Ok(Passage {
-                    trial: false,
-                    held: Some(now - arrived),
-                });
+                return Err(held_back(HELD_BACK_PATIENCE));
             }
-            let wake = [until, patience, s.trial_due()]
-                .into_iter()
-                .flatten()
-                .min()
-                .map_or(POLL, |w| w.saturating_duration_since(now).min(POLL));
-            s = self
-                .changed
-                .wait_timeout(s, wake.max(Duration::from_millis(1)))
-                .unwrap_or_else(PoisonError::into_inner)
-                .0;
+            if _on_cancel.is_none() {
+                let shared = self.shared.clone();
+                _on_cancel = Some(cancel.on_cancel(Arc::new(move || shared.wake())));
+            }
+            let wake = [until, patience, s.trial_due()].into_iter().flatten().min();
+            let changed = &self.shared.changed;
+            s = match wake {
+                Some(w) => {
+                    let left = w
+                        .saturating_duration_since(now)
+                        .max(Duration::from_millis(1));
+                    changed
+                        .wait_timeout(s, left)
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .0
+                }
+                None => changed.wait(s).unwrap_or_else(PoisonError::into_inner),
+            };
+            self.wakeups.fetch_add(1, Ordering::Relaxed);
             waited = true;
         }
     }
@@ -151,10 +187,15 @@ impl OverloadGate {
         let closed = s.is_closed();
         self.engaged.store(!s.is_quiet(), Ordering::Release);
         drop(s);
+        if change == Overload::Unchanged && !trial {
+            return (change, closed);
+        }
+        // A trial's answer sets the next trial's time: held calls wait for
+        // that now.
+        self.shared.changed.notify_all();
         if change == Overload::Unchanged {
             return (change, closed);
         }
-        self.changed.notify_all();
         notify(
             &self.observer,
             match change {
@@ -168,16 +209,22 @@ impl OverloadGate {
     /// The trial got no answer; `sent` when it went out.
     pub fn on_trial_lost(&self, sent: bool) {
         self.lock().on_trial_lost(Instant::now(), sent);
-        self.changed.notify_all();
+        self.shared.changed.notify_all();
     }
 }
 
-/// The error of a call that asked not to wait while its origin is held.
-fn held_back() -> ApiError {
+const HELD_BACK_ASKED: &str = "held back: the service is refusing calls (overload) and the \
+     request asked not to wait; it was not sent";
+
+const HELD_BACK_PATIENCE: &str = "held back: the service is refusing calls (overload) and this \
+     call's wait (the policy's network_wait) is spent; it was not sent";
+
+/// The error of a call held at the closed gate that does not wait longer.
+fn held_back(why: &'static str) -> ApiError {
     ApiError::new(Kind::HeldBack)
         .with_retry(Retry::No)
-        .with_message(
-            "held back: the service is refusing calls (overload) and the request asked \
-             not to wait; it was not sent",
-        )
+        .with_message(why)
 }
+
+#[cfg(test)]
+mod tests;
