@@ -42,10 +42,12 @@ impl Sim<'_> {
         }
         let change = gate.on_answer(now, answer == What::Shed, trial);
         let (closed, due) = (gate.is_closed(), gate.trial_due());
-        // As the client: the refusal that closed the gate still teaches
-        // the learned rate, which keeps its cut across the close.
-        if let (Some(l), true) = (&mut dev.learner, change == Overload::Began || !closed) {
-            l.on_answer(secs(sent), secs(t), answer == What::Shed);
+        match (change, &mut dev.learner) {
+            (Overload::Began, Some(l)) => l.rewind(),
+            (_, Some(l)) if !closed => {
+                l.on_answer(secs(sent), secs(t), answer == What::Shed);
+            }
+            _ => {}
         }
         match change {
             Overload::Ended => {

@@ -258,11 +258,11 @@ impl Client {
 /// its rate; the refusals that closed the gate are taken back too).
 fn answered(origin: &Origin, sent: Instant, (throttled, refused): (bool, bool), trial: bool) {
     match origin.overload.on_answer(refused, trial) {
-        // The refusal that closed the gate still teaches the rate: the
-        // learned rate keeps its cut across the close, so that a quota
-        // still spent when the gate opens is not offered the old rate again.
-        (Overload::Began, _) | (_, false) => origin.limiter.on_answer(sent, throttled),
+        // Kept, the cuts slowed the fleet model's return from a shedding
+        // outage past its goals (BENCHMARKS.md, issue 35).
+        (Overload::Began, _) => origin.limiter.rewind(),
         (_, true) => {} // held
+        _ => origin.limiter.on_answer(sent, throttled),
     }
 }
 

@@ -318,6 +318,14 @@ impl RateLimiter {
         q.until = Some(now + reset);
     }
 
+    /// Takes back the cuts of the current run of throttles (the origin's
+    /// overload gate closed: they told of an outage, not of its rate).
+    pub fn rewind(&self) {
+        if let Some(learned) = &self.learned {
+            lock(learned).cubic.rewind();
+        }
+    }
+
     /// The learned rate in requests per second, once a throttle taught one.
     pub fn learned_rate(&self) -> Option<f64> {
         self.learned.as_ref().and_then(|l| lock(l).cubic.rate())
