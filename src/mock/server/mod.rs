@@ -38,6 +38,8 @@ struct State {
     routes: Vec<Route>,
     log: Vec<Recorded>,
     limit: Option<Bucket>,
+    /// Limits of one route each (method, pattern), before the server's.
+    route_limits: Vec<(String, String, Bucket)>,
     token: Option<String>,
     open: Vec<String>,
     auth: Option<AuthServer>,
@@ -75,20 +77,16 @@ impl Shared {
             return Reply::simple(503, "service_unavailable");
         }
         let mut st = self.state();
-        let (mut refusal, mut stated) = (None, None);
-        if let Some(bucket) = &mut st.limit {
-            let taken = bucket.take(Instant::now());
-            stated = bucket.headers.then(|| bucket.headers());
-            if let Err(wait) = taken {
-                let secs = bucket
-                    .wait
-                    .unwrap_or(wait.as_secs_f64().ceil().max(1.0) as u64);
-                refusal = Some(match bucket.slowdown {
-                    true => Reply::aws(503, "SlowDown", "Please reduce your request rate."),
-                    false => {
-                        Reply::simple(429, "slow_down").header("Retry-After", &secs.to_string())
-                    }
-                });
+        let now = Instant::now();
+        let path = route::path_of(&req.path);
+        let own = st
+            .route_limits
+            .iter_mut()
+            .find(|(m, p, _)| m.eq_ignore_ascii_case(&req.method) && route::matches(p, path));
+        let (mut refusal, mut stated) = own.map_or((None, None), |(_, _, b)| b.take_or_refuse(now));
+        if refusal.is_none() {
+            if let Some(bucket) = &mut st.limit {
+                (refusal, stated) = bucket.take_or_refuse(now);
             }
         }
         drop(st);
@@ -259,47 +257,6 @@ impl MockServer {
                 pattern: pattern.to_owned(),
                 replies,
             }),
-        }
-    }
-
-    /// A server-side limit: `per_second` requests with bursts of `burst`;
-    /// over it, 429 `slow_down` with `Retry-After`.
-    pub fn rate_limit(&self, per_second: f64, burst: u32) {
-        self.shared.state().limit = Some(Bucket {
-            rate: per_second.max(1e-3),
-            burst: f64::from(burst.max(1)),
-            tokens: f64::from(burst.max(1)),
-            at: Instant::now(),
-            headers: false,
-            slowdown: false,
-            wait: None,
-        });
-    }
-
-    /// Whether the rate limit answers as S3 does: 503 `SlowDown` in S3's XML,
-    /// with no `Retry-After` (off by default: 429 `slow_down`).
-    pub fn rate_limit_slowdown(&self, on: bool) {
-        if let Some(b) = &mut self.shared.state().limit {
-            b.slowdown = on;
-        }
-    }
-
-    /// The `Retry-After` the rate limit answers with: always `secs`, as
-    /// some APIs say whatever their rate (Shopify's REST API: 2 s over a
-    /// 2 req/s bucket), or, with `None` (the default), the whole seconds
-    /// until the next token.
-    pub fn rate_limit_retry_after(&self, secs: Option<u64>) {
-        if let Some(b) = &mut self.shared.state().limit {
-            b.wait = secs;
-        }
-    }
-
-    /// Whether answers under the rate limit state it: `RateLimit-Limit`,
-    /// `RateLimit-Remaining` and `RateLimit-Reset` on every answer, 429s
-    /// included (off by default).
-    pub fn rate_limit_headers(&self, on: bool) {
-        if let Some(b) = &mut self.shared.state().limit {
-            b.headers = on;
         }
     }
 
