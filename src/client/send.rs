@@ -11,11 +11,12 @@ use super::{Client, Request, Response};
 use crate::cancel::CancelToken;
 use crate::classify::RawResponse;
 use crate::error::ApiError;
-use crate::gate::overload::{Overload, OverloadState};
+use crate::gate::overload::{Overload, OverloadState, Whose};
 use crate::gate::Secret;
 use crate::headers;
 use crate::kind::{Kind, Retry};
 use crate::retry::Retrier;
+use crate::route::Route;
 
 impl Client {
     /// Sends `req`, retrying as the policy allows; returns the response when
@@ -82,21 +83,29 @@ impl Client {
         let arrived = Instant::now();
         let patience = call.network_wait.map(|w| arrived + w);
         origin.gate.wait(until, patience, cancel)?;
-        let passage = origin
-            .overload
-            .pass((until, patience), (req.waits, attempt > 0), cancel)?;
+        let route = Route::new(&req.method, &req.url, req.route.as_deref());
+        let passage =
+            origin
+                .overload
+                .pass(&route, (until, patience), (req.waits, attempt > 0), cancel)?;
         if let Some(w) = &mut call.network_wait {
             *w = w.saturating_sub(arrived.elapsed());
         }
         if let Some(held) = passage.held {
             retrier.observe_held(attempt, held);
         }
-        call.trial = passage.trial.then(|| Trial(Some(origin.clone())));
+        call.trial = passage.trial.map(|whose| {
+            let key = match whose {
+                Whose::Route => route.key().to_owned(),
+                Whose::Origin => String::new(),
+            };
+            Trial(Some((origin.clone(), whose, key)))
+        });
         let (token, generation) = match req.authorized {
             true => self.token_for(until, cancel)?,
             false => (None, 0),
         };
-        match self.exchange(req, &url, &origin, token.as_ref(), call, cancel) {
+        match self.exchange(req, (&url, &route), &origin, token.as_ref(), call, cancel) {
             Err(e) if e.kind == Kind::Unauthorized && req.authorized => {
                 let Some(source) = inner.source.as_ref().filter(|_| !call.refreshed) else {
                     return Err(e.with_retry(Retry::No)); // yes* needs a refresh
@@ -106,7 +115,7 @@ impl Client {
                     source.refresh(self, until, cancel)
                 })?;
                 let (token, _) = self.token_for(until, cancel)?;
-                self.exchange(req, &url, &origin, token.as_ref(), call, cancel)
+                self.exchange(req, (&url, &route), &origin, token.as_ref(), call, cancel)
                     .map_err(|e| match e.kind {
                         Kind::Unauthorized => e.with_retry(Retry::No),
                         _ => e,
@@ -122,22 +131,22 @@ impl Client {
     fn exchange(
         &self,
         req: &Request,
-        url: &str,
+        (url, route): (&str, &Route<'_>),
         origin: &Arc<Origin>,
         token: Option<&Secret>,
         call: &mut Call,
         cancel: &CancelToken,
     ) -> Result<Response, ApiError> {
         let until = call.until;
-        let sent = origin.limiter.acquire(&req.method, url, until, cancel)?;
+        let sent = origin.limiter.acquire(route, until, cancel)?;
         // Held until the answer is told: a panic in between releases it.
         let guard = call.trial.take();
         let result = self.attempt(req, url, origin, token, until);
-        let trial = guard.is_some_and(Trial::told);
+        let trial = guard.and_then(Trial::told);
         let Failed { error, unreachable } = match result {
             Ok(resp) => {
                 let used_up = headers::rate_limit_exhausted(&resp.headers);
-                answered(origin, sent, (used_up, false), trial);
+                answered(origin, route, sent, (used_up, false), trial);
                 // A call that ran out of patience at the gate got through.
                 origin.gate.mark_connected();
                 return Ok(resp);
@@ -149,13 +158,14 @@ impl Client {
             let throttled = error.kind == Kind::RateLimited;
             answered(
                 origin,
+                route,
                 sent,
                 (throttled, OverloadState::is_refusal(error.kind)),
                 trial,
             );
             origin.gate.mark_connected();
-        } else if trial {
-            origin.overload.on_trial_lost(true);
+        } else if let Some(whose) = trial {
+            origin.overload.on_trial_lost(route, true, whose);
         }
         if unreachable {
             if let Some((first, outage)) = origin.gate.mark_disconnected() {
@@ -170,7 +180,9 @@ impl Client {
         // every call for a day).
         if let (Kind::RateLimited, Some(ms)) = (error.kind, error.retry_after_ms) {
             let wait = Duration::from_millis(ms);
-            origin.limiter.on_retry_after(wait, call.max_pushback);
+            origin
+                .limiter
+                .on_retry_after(route, wait, call.max_pushback);
         }
         Err(error)
     }
@@ -256,32 +268,41 @@ impl Client {
 /// overload gate, and its learned rate unless that gate holds calls (while
 /// the service refuses everything, its answers tell of the outage, not of
 /// its rate; the refusals that closed the gate are taken back too).
-fn answered(origin: &Origin, sent: Instant, (throttled, refused): (bool, bool), trial: bool) {
-    match origin.overload.on_answer(refused, trial) {
+fn answered(
+    origin: &Origin,
+    route: &Route<'_>,
+    sent: Instant,
+    (throttled, refused): (bool, bool),
+    trial: Option<Whose>,
+) {
+    match origin.overload.on_answer(route, refused, trial) {
         // Kept, the cuts slowed the fleet model's return from a shedding
         // outage past its goals (BENCHMARKS.md, issue 35).
-        (Overload::Began, _) => origin.limiter.rewind(),
+        (c, _) if c.origin == Overload::Began => origin.limiter.rewind(None),
+        (c, _) if c.route == Overload::Began => origin.limiter.rewind(Some(route)),
         (_, true) => {} // held
-        _ => origin.limiter.on_answer(sent, throttled),
+        _ => origin.limiter.on_answer(route, sent, throttled),
     }
 }
 
-/// The trial request an attempt carries for its origin's overload gate;
-/// dropped untold (unsent, or unwinding from a panic), it frees the gate
-/// for the next trial.
-struct Trial(Option<Arc<Origin>>);
+/// The trial request an attempt carries for its origin's overload gate
+/// (or its route's); dropped untold (unsent, or unwinding from a panic),
+/// it frees the gate for the next trial.
+struct Trial(Option<(Arc<Origin>, Whose, String)>);
 
 impl Trial {
-    /// The attempt's outcome will be told: nothing to release. True.
-    fn told(mut self) -> bool {
-        self.0.take().is_some()
+    /// The attempt's outcome will be told: nothing to release. Whose trial
+    /// it is.
+    fn told(mut self) -> Option<Whose> {
+        self.0.take().map(|(_, whose, _)| whose)
     }
 }
 
 impl Drop for Trial {
     fn drop(&mut self) {
-        if let Some(origin) = self.0.take() {
-            origin.overload.on_trial_lost(false);
+        if let Some((origin, whose, key)) = self.0.take() {
+            let route = Route::new("", "", Some(&key));
+            origin.overload.on_trial_lost(&route, false, whose);
         }
     }
 }

@@ -7,10 +7,12 @@ use std::time::{Duration, Instant};
 use crate::cancel::CancelToken;
 use crate::error::ApiError;
 use crate::kind::Kind;
-use crate::route;
+use crate::route::{self, Route};
+use learned::Learning;
 
 pub(crate) mod bandwidth;
 pub(crate) mod cubic;
+mod learned;
 mod learner;
 mod rate;
 
@@ -36,16 +38,6 @@ struct RouteLimit {
 /// (`scheme://host:port`) and the new rate in requests per second.
 pub type RateObserver = dyn Fn(&str, f64) + Send + Sync;
 
-/// The learned rate and its own pacing: the last slot taken, the next
-/// being one interval of the rate learned by then, so that a pace learned
-/// between two requests spaces the second (slots computed when the first
-/// went out let one more request through at the old rate, refused).
-#[derive(Debug)]
-struct Learned {
-    cubic: cubic::Cubic,
-    last: Option<Instant>,
-}
-
 /// The quota the server stated (`RateLimit-Remaining` over `-Reset`),
 /// spread evenly until its window resets.
 #[derive(Debug, Default)]
@@ -62,7 +54,7 @@ pub(crate) struct RateLimiter {
     global: Option<Mutex<Pacer>>,
     routes: Vec<RouteLimit>,
     paused_until: Mutex<Option<Instant>>,
-    learned: Option<Mutex<Learned>>,
+    learned: Option<Learning>,
     quota: Mutex<Quota>,
     /// Times of the learned rate are seconds since this instant.
     epoch: Instant,
@@ -113,10 +105,7 @@ impl RateLimiter {
                 (Some(x), Some(y)) => Some(x.min(y)),
                 (x, y) => x.or(y),
             };
-            Mutex::new(Learned {
-                cubic: cubic::Cubic::new(a.floor(), ceiling),
-                last: None,
-            })
+            Learning::new(a.floor(), ceiling)
         });
         RateLimiter {
             global: global.map(pacer),
@@ -153,14 +142,13 @@ impl RateLimiter {
     /// a pause held go out one interval apart, not together.
     pub fn acquire(
         &self,
-        method: &str,
-        url: &str,
+        route: &Route<'_>,
         until: Option<Instant>,
         cancel: &CancelToken,
     ) -> Result<Instant, ApiError> {
         loop {
             let now = Instant::now();
-            let at = match self.take(method, url, now) {
+            let at = match self.take(route, now) {
                 Ok(slot) => return Ok(slot),
                 Err(at) => at,
             };
@@ -177,19 +165,27 @@ impl RateLimiter {
 
     /// Takes the slot due at `now` (every pacer moved one interval past it),
     /// or says when the next one is.
-    fn take(&self, method: &str, url: &str, now: Instant) -> Result<Instant, Instant> {
-        let path = route::path_of(url);
-        let route = self
-            .routes
-            .iter()
-            .find(|r| r.method.eq_ignore_ascii_case(method) && route::matches(&r.pattern, path));
+    fn take(&self, on: &Route<'_>, now: Instant) -> Result<Instant, Instant> {
+        let path = route::path_of(on.url());
+        let route = self.routes.iter().find(|r| {
+            r.method.eq_ignore_ascii_case(on.method()) && route::matches(&r.pattern, path)
+        });
         let paused = lock(&self.paused_until).unwrap_or(now);
         // Every pacer is locked (always in this order) so that the slot is
         // taken in each at once.
         let mut global = self.global.as_ref().map(lock);
         let mut local = route.map(|r| lock(&r.pacer));
-        let mut learned = self.learned.as_ref().map(lock);
+        let mut routes = self.learned.as_ref().map(Learning::lock);
+        // Only a route that has answered has a rate to keep to.
+        let learned = routes
+            .as_deref_mut()
+            .filter(|m| !m.is_empty())
+            .and_then(|m| m.get_mut(on.key()));
         let mut quota = lock(&self.quota);
+        let paused = learned
+            .as_ref()
+            .and_then(|l| l.paused_until)
+            .map_or(paused, |p| p.max(paused));
         let learned_interval = learned
             .as_ref()
             .and_then(|l| l.cubic.rate())
@@ -217,10 +213,7 @@ impl RateLimiter {
         {
             p.next = Some(start(p.next) + p.interval);
         }
-        if let Some(l) = learned
-            .as_deref_mut()
-            .filter(|_| learned_interval.is_some())
-        {
+        if let Some(l) = learned.filter(|_| learned_interval.is_some()) {
             l.last = Some(start(learned_next));
         }
         if quota_on {
@@ -246,22 +239,29 @@ impl RateLimiter {
         *p = Some(p.map_or(until, |q| q.max(until)));
     }
 
-    /// An answer came back to a request let out at `sent`: `throttled` when
-    /// it said slow down (429, `SlowDown`, a used-up quota). Adjusts the
-    /// learned rate.
-    pub fn on_answer(&self, sent: Instant, throttled: bool) {
-        self.on_answer_at(sent, Instant::now(), throttled);
+    /// An answer on `route` came back to a request let out at `sent`:
+    /// `throttled` when it said slow down (429, `SlowDown`, a used-up
+    /// quota). Adjusts the route's learned rate.
+    pub fn on_answer(&self, route: &Route<'_>, sent: Instant, throttled: bool) {
+        self.on_answer_at(route, sent, Instant::now(), throttled);
     }
 
-    fn on_answer_at(&self, sent: Instant, at: Instant, throttled: bool) {
-        let Some(learned) = &self.learned else { return };
+    fn on_answer_at(&self, route: &Route<'_>, sent: Instant, at: Instant, throttled: bool) {
+        let Some(learning) = &self.learned else {
+            return;
+        };
         let answer = cubic::Answer {
             sent: self.secs(sent),
             at: self.secs(at),
             throttled,
         };
-        let cut = lock(learned).cubic.on_answer(answer);
-        self.tell(cut);
+        let mut routes = learning.lock();
+        let cut = learning
+            .route(&mut routes, route.key())
+            .cubic
+            .on_answer(answer);
+        drop(routes);
+        self.tell(route, cut);
     }
 
     /// A throttle said to wait `wait` (`Retry-After`). Without a learned
@@ -271,23 +271,29 @@ impl RateLimiter {
     /// of up to 10 s may be the server's pace: once its answers bear that
     /// out, the learned rate keeps to one request per wait. No call is
     /// held longer than `longest` (the policy's cap on `Retry-After`).
-    pub fn on_retry_after(&self, wait: Duration, longest: Duration) {
-        self.on_retry_after_at(Instant::now(), wait, longest);
+    pub fn on_retry_after(&self, route: &Route<'_>, wait: Duration, longest: Duration) {
+        self.on_retry_after_at(route, Instant::now(), wait, longest);
     }
 
-    fn on_retry_after_at(&self, at: Instant, wait: Duration, longest: Duration) {
+    /// As [`RateLimiter::on_retry_after`]; with a learned rate, the wait
+    /// holds the calls of the route it answered, not the origin's others.
+    fn on_retry_after_at(&self, route: &Route<'_>, at: Instant, wait: Duration, longest: Duration) {
         let pause = wait.min(longest);
-        let Some(learned) = &self.learned else {
+        let Some(learning) = &self.learned else {
             return self.pause_from(at, pause);
         };
         if wait.as_secs_f64() < cubic::STATED_MIN {
             return;
         }
-        let cut = lock(learned)
+        let mut routes = learning.lock();
+        let learned = learning.route(&mut routes, route.key());
+        let cut = learned
             .cubic
             .on_stated_wait(self.secs(at), wait.as_secs_f64());
-        self.pause_from(at, pause);
-        self.tell(cut);
+        let until = at + pause.min(LONGEST_PAUSE);
+        learned.paused_until = Some(learned.paused_until.map_or(until, |p| p.max(until)));
+        drop(routes);
+        self.tell(route, cut);
     }
 
     /// Seconds since the epoch of the learned rate's times.
@@ -295,10 +301,15 @@ impl RateLimiter {
         i.saturating_duration_since(self.epoch).as_secs_f64()
     }
 
-    /// Logs a cut of the learned rate and tells the observer.
-    fn tell(&self, cut: Option<f64>) {
+    /// Logs a cut of `route`'s learned rate and tells the observer.
+    fn tell(&self, route: &Route<'_>, cut: Option<f64>) {
         if let Some(rate) = cut {
-            log::info!(target: "apiretry::rate", "{}: throttled, pacing at {rate:.2} req/s", self.origin);
+            log::info!(
+                target: "apiretry::rate",
+                "{} {}: throttled, pacing at {rate:.2} req/s",
+                self.origin,
+                route.key()
+            );
             if let Some(o) = &self.observer.0 {
                 o(&self.origin, rate);
             }
@@ -318,17 +329,28 @@ impl RateLimiter {
         q.until = Some(now + reset);
     }
 
-    /// Takes back the cuts of the current run of throttles (the origin's
-    /// overload gate closed: they told of an outage, not of its rate).
-    pub fn rewind(&self) {
-        if let Some(learned) = &self.learned {
-            lock(learned).cubic.rewind();
+    /// Takes back the cuts of the current run of throttles of `route`, or
+    /// of every route (`None`): an overload gate closed, and they told of
+    /// an outage, not of a rate.
+    pub fn rewind(&self, route: Option<&Route<'_>>) {
+        let Some(learning) = &self.learned else {
+            return;
+        };
+        let mut routes = learning.lock();
+        match route {
+            Some(r) => {
+                if let Some(l) = routes.get_mut(r.key()) {
+                    l.cubic.rewind();
+                }
+            }
+            None => routes.values_mut().for_each(|l| l.cubic.rewind()),
         }
     }
 
-    /// The learned rate in requests per second, once a throttle taught one.
+    /// The learned rate in requests per second, once a throttle taught
+    /// one: the slowest of the origin's routes'.
     pub fn learned_rate(&self) -> Option<f64> {
-        self.learned.as_ref().and_then(|l| lock(l).cubic.rate())
+        self.learned.as_ref().and_then(Learning::slowest)
     }
 }
 

@@ -1,4 +1,10 @@
 use super::*;
+use crate::route::Route;
+
+/// The route of most calls here.
+fn a() -> Route<'static> {
+    Route::new("GET", "/a", None)
+}
 
 #[test]
 fn slots_are_spaced_by_the_tightest_limit() {
@@ -16,7 +22,11 @@ fn slots_are_spaced_by_the_tightest_limit() {
     let t = Instant::now();
     for _ in 0..5 {
         limiter
-            .acquire("POST", "/assets/1/children", None, &cancel)
+            .acquire(
+                &Route::new("POST", "/assets/1/children", None),
+                None,
+                &cancel,
+            )
             .unwrap();
     }
     // 5 requests at 100/s: slots at 0, 10, 20, 30, 40 ms.
@@ -28,9 +38,9 @@ fn slots_are_spaced_by_the_tightest_limit() {
     // A deadline before the next slot: refused at once. (A slot 1 s away, so
     // that a thread descheduled for a few ms, under qemu say, still waits.)
     let slow = RateLimiter::new("http://x:80", Some(RateLimit::per_second(1)), &[], None);
-    slow.acquire("GET", "/a", None, &cancel).unwrap();
+    slow.acquire(&a(), None, &cancel).unwrap();
     let err = slow
-        .acquire("GET", "/a", Some(Instant::now()), &cancel)
+        .acquire(&a(), Some(Instant::now()), &cancel)
         .unwrap_err();
     assert_eq!(err.kind, Kind::DeadlineExceeded);
 }
@@ -42,9 +52,9 @@ fn taught(ceiling: Option<RateLimit>) -> (RateLimiter, Instant) {
     let t0 = limiter.epoch;
     let at = |ms: u64| t0 + Duration::from_millis(ms);
     for i in 1..=60 {
-        limiter.on_answer_at(at(i * 50), at(i * 50), false);
+        limiter.on_answer_at(&a(), at(i * 50), at(i * 50), false);
     }
-    limiter.on_answer_at(at(3050), at(3050), true);
+    limiter.on_answer_at(&a(), at(3050), at(3050), true);
     (limiter, at(3050))
 }
 
@@ -61,7 +71,7 @@ fn a_paused_origin_releases_its_waiters_paced_at_the_learned_rate() {
     for _ in 0..5 {
         let mut t = now;
         let slot = loop {
-            match limiter.take("GET", "/a", t) {
+            match limiter.take(&a(), t) {
                 Ok(slot) => break slot,
                 Err(next) => t = next,
             }
@@ -83,14 +93,14 @@ fn a_paused_origin_releases_its_waiters_paced_at_the_learned_rate() {
 #[test]
 fn a_cut_between_two_requests_spaces_the_second() {
     let (limiter, now) = taught(None);
-    let first = limiter.take("GET", "/a", now).unwrap();
+    let first = limiter.take(&a(), now).unwrap();
     let before = limiter.learned_rate().unwrap();
     // A throttle to a request let out after the last cut: cut again.
     let later = now + Duration::from_millis(10);
-    limiter.on_answer_at(later, later, true);
+    limiter.on_answer_at(&a(), later, later, true);
     let after = limiter.learned_rate().unwrap();
     assert!(after < before, "{after} vs {before}");
-    let next = limiter.take("GET", "/a", later).unwrap_err();
+    let next = limiter.take(&a(), later).unwrap_err();
     let (gap, want) = (next - first, Duration::from_secs_f64(1.0 / after));
     assert!(gap.abs_diff(want) < SLACK, "{gap:?} vs {want:?}");
 }
@@ -106,7 +116,7 @@ fn a_configured_limit_is_the_ceiling_of_the_learned_rate() {
         let mut highest: f64 = 0.0;
         for s in 1..=300 {
             let at = now + Duration::from_millis(s * 100);
-            limiter.on_answer_at(at, at, false);
+            limiter.on_answer_at(&a(), at, at, false);
             highest = highest.max(limiter.learned_rate().unwrap());
         }
         assert!(highest <= ceiling, "{limit:?}: {highest}");
@@ -131,8 +141,8 @@ fn a_retry_after_holds_the_origin_when_long_or_not_learning() {
         let adaptive = learning.then(AdaptiveRate::default);
         let limiter = RateLimiter::new("http://x:80", None, &[], adaptive);
         let now = limiter.epoch;
-        limiter.on_retry_after_at(now, wait, Duration::MAX);
-        let free = match limiter.take("GET", "/a", now) {
+        limiter.on_retry_after_at(&a(), now, wait, Duration::MAX);
+        let free = match limiter.take(&a(), now) {
             Ok(_) => now,
             Err(at) => at,
         };
@@ -146,11 +156,11 @@ fn a_stated_quota_is_spread_over_its_window() {
     let limiter = RateLimiter::new("http://x:80", None, &[], None);
     limiter.on_quota(10, Duration::from_secs(5));
     let now = Instant::now();
-    assert_eq!(limiter.take("GET", "/a", now), Ok(now));
+    assert_eq!(limiter.take(&a(), now), Ok(now));
     assert_eq!(
-        limiter.take("GET", "/a", now),
+        limiter.take(&a(), now),
         Err(now + Duration::from_millis(500))
     );
     limiter.on_quota(0, Duration::from_secs(60));
-    assert!(limiter.take("GET", "/a", Instant::now()).unwrap_err() > now + Duration::from_secs(59));
+    assert!(limiter.take(&a(), Instant::now()).unwrap_err() > now + Duration::from_secs(59));
 }

@@ -15,9 +15,14 @@ use crate::error::ApiError;
 use crate::gate::connectivity::Admission;
 use crate::kind::{Kind, Retry};
 
+mod routes;
 mod state;
 
+pub(crate) use routes::{Changed, Whose};
 pub use state::{Overload, OverloadState, TRIP_REFUSALS, TRIP_SPAN};
+
+use crate::route::Route;
+use routes::Gates;
 
 /// What a released call waits for, in its errors.
 const TURN: &str = "this call's turn after the service accepted calls again";
@@ -40,12 +45,12 @@ pub(crate) struct OverloadGate {
 /// Held calls wake when it changes (a trial's answer, an opening), when
 /// their trial is due, at their deadline, or on cancel: never to poll.
 struct Shared {
-    state: Mutex<OverloadState>,
+    state: Mutex<Gates>,
     changed: Condvar,
 }
 
 impl Shared {
-    fn lock(&self) -> MutexGuard<'_, OverloadState> {
+    fn lock(&self) -> MutexGuard<'_, Gates> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
@@ -68,8 +73,9 @@ impl std::fmt::Debug for OverloadGate {
 /// How a call passed the gate.
 #[derive(Debug, Default)]
 pub(crate) struct Passage {
-    /// It goes as the trial request: its answer (or its loss) must be told.
-    pub trial: bool,
+    /// It goes as the trial request of its origin's gate or its route's:
+    /// its answer (or its loss) must be told.
+    pub trial: Option<Whose>,
     /// How long it was held, if it was.
     pub held: Option<Duration>,
 }
@@ -79,7 +85,7 @@ impl OverloadGate {
     pub fn new(trials: Backoff, observer: Option<Arc<StateObserver>>, on: bool) -> Self {
         OverloadGate {
             shared: Arc::new(Shared {
-                state: Mutex::new(OverloadState::new(trials, fastrand::u64(..))),
+                state: Mutex::new(Gates::new(trials, fastrand::u64(..))),
                 changed: Condvar::new(),
             }),
             engaged: AtomicBool::new(false),
@@ -89,7 +95,7 @@ impl OverloadGate {
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, OverloadState> {
+    fn lock(&self) -> MutexGuard<'_, Gates> {
         self.shared.lock()
     }
 
@@ -99,19 +105,21 @@ impl OverloadGate {
         self.wakeups.load(Ordering::Relaxed)
     }
 
-    /// Whether calls are being held.
+    /// Whether every call to the origin is being held (one route's gate
+    /// closed holds only that route's calls).
     pub fn is_overloaded(&self) -> bool {
         self.engaged.load(Ordering::Acquire) && self.lock().is_closed()
     }
 
-    /// Waits while the origin is held for overload, until this call's trial
-    /// or its turn in the paced release: until `until` (`deadline_exceeded`)
+    /// Waits while the origin, or the call's route, is held for overload,
+    /// until this call's trial or its turn in the paced release: until `until` (`deadline_exceeded`)
     /// or cancellation. A call whose `patience` (its wait for the network)
     /// is spent fails with `held_back`, never sent past the closed gate; so
     /// does one with `wait` false. `retry` for an attempt after the call's
     /// first.
     pub fn pass(
         &self,
+        route: &Route<'_>,
         (until, patience): (Option<Instant>, Option<Instant>),
         (wait, retry): (bool, bool),
         cancel: &CancelToken,
@@ -125,18 +133,19 @@ impl OverloadGate {
         loop {
             let now = if waited { Instant::now() } else { arrived };
             let held = waited.then(|| now - arrived);
-            match s.admit(now, retry) {
-                Admission::Trial => return Ok(Passage { trial: true, held }),
+            let (admission, whose) = s.admit(now, retry, route);
+            match admission {
+                Admission::Trial => return Ok(Passage { trial: whose, held }),
                 Admission::At(turn) => {
                     drop(s);
                     wait_for_turn(turn, until, cancel, TURN)?;
                     return Ok(Passage {
-                        trial: false,
+                        trial: None,
                         held: Some(arrived.elapsed()),
                     });
                 }
                 Admission::Hold => {}
-                _ => return Ok(Passage { trial: false, held }),
+                _ => return Ok(Passage { trial: None, held }),
             }
             if !wait {
                 return Err(held_back(HELD_BACK_ASKED));
@@ -156,7 +165,10 @@ impl OverloadGate {
                 let shared = self.shared.clone();
                 _on_cancel = Some(cancel.on_cancel(Arc::new(move || shared.wake())));
             }
-            let wake = [until, patience, s.trial_due()].into_iter().flatten().min();
+            let wake = [until, patience, s.trial_due(route)]
+                .into_iter()
+                .flatten()
+                .min();
             let changed = &self.shared.changed;
             s = match wake {
                 Some(w) => {
@@ -175,40 +187,64 @@ impl OverloadGate {
         }
     }
 
-    /// An answer came: `refused` per [`OverloadState::is_refusal`], `trial`
-    /// for the trial's. Returns what it changed, and whether calls are held
-    /// after it.
-    pub fn on_answer(&self, refused: bool, trial: bool) -> (Overload, bool) {
-        if !self.on || (!refused && !trial && !self.engaged.load(Ordering::Acquire)) {
-            return (Overload::Unchanged, false); // the common case: no lock
+    /// An answer on `route` came: `refused` per
+    /// [`OverloadState::is_refusal`], `trial` for a trial's. Returns what
+    /// it changed of the origin's gate and the route's, and whether the
+    /// call's origin or route is held after it (its answers then teach no
+    /// rate).
+    pub fn on_answer(
+        &self,
+        route: &Route<'_>,
+        refused: bool,
+        trial: Option<Whose>,
+    ) -> (Changed, bool) {
+        const NONE: Changed = Changed {
+            origin: Overload::Unchanged,
+            route: Overload::Unchanged,
+        };
+        if !self.on || (!refused && trial.is_none() && !self.engaged.load(Ordering::Acquire)) {
+            return (NONE, false); // the common case: no lock
         }
         let mut s = self.lock();
-        let change = s.on_answer(Instant::now(), refused, trial);
-        let closed = s.is_closed();
+        let changed = s.on_answer(Instant::now(), route, refused, trial);
+        let held = s.holds(route);
         self.engaged.store(!s.is_quiet(), Ordering::Release);
         drop(s);
-        if change == Overload::Unchanged && !trial {
-            return (change, closed);
+        let unchanged =
+            changed.origin == Overload::Unchanged && changed.route == Overload::Unchanged;
+        if unchanged && trial.is_none() {
+            return (NONE, held);
         }
-        // A trial's answer sets the next trial's time: held calls wait for
-        // that now.
+        // A trial's answer sets the next trial's time, and an opening
+        // releases: held calls look again now.
         self.shared.changed.notify_all();
-        if change == Overload::Unchanged {
-            return (change, closed);
+        if changed.route != Overload::Unchanged {
+            log::info!(
+                target: "apiretry::overload",
+                "{}: {}",
+                route.key(),
+                match changed.route {
+                    Overload::Began => "refusing alone: its calls are held, one trial at a time",
+                    _ => "accepting again: its held calls leave, paced",
+                }
+            );
         }
-        notify(
-            &self.observer,
-            match change {
-                Overload::Began => ClientState::Overloaded,
-                _ => ClientState::Recovered,
-            },
-        );
-        (change, closed)
+        if changed.origin != Overload::Unchanged {
+            notify(
+                &self.observer,
+                match changed.origin {
+                    Overload::Began => ClientState::Overloaded,
+                    _ => ClientState::Recovered,
+                },
+            );
+        }
+        (changed, held)
     }
 
-    /// The trial got no answer; `sent` when it went out.
-    pub fn on_trial_lost(&self, sent: bool) {
-        self.lock().on_trial_lost(Instant::now(), sent);
+    /// The trial on `route` got no answer; `sent` when it went out.
+    pub fn on_trial_lost(&self, route: &Route<'_>, sent: bool, whose: Whose) {
+        self.lock()
+            .on_trial_lost(Instant::now(), route, sent, whose);
         self.shared.changed.notify_all();
     }
 }

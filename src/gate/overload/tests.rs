@@ -6,10 +6,11 @@ use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use super::OverloadGate;
+use super::{OverloadGate, Whose};
 use crate::backoff::{Backoff, Jitter};
 use crate::cancel::CancelToken;
 use crate::kind::Kind;
+use crate::route::Route;
 
 /// A gate closed by three refusals over 0.5 s, its trials every 100 ms,
 /// after `demand` calls passed (the pace of the release when it opens).
@@ -20,11 +21,11 @@ fn closed_gate(demand: u32) -> Arc<OverloadGate> {
         .with_jitter(Jitter::None);
     let gate = Arc::new(OverloadGate::new(trials, None, true));
     for _ in 0..demand {
-        gate.pass(FOREVER, (true, false), CancelToken::never())
+        gate.pass(&route(), FOREVER, (true, false), CancelToken::never())
             .unwrap();
     }
     for _ in 0..3 {
-        gate.on_answer(true, false);
+        gate.on_answer(&route(), true, None);
         thread::sleep(Duration::from_millis(260));
     }
     assert!(gate.is_overloaded());
@@ -32,6 +33,12 @@ fn closed_gate(demand: u32) -> Arc<OverloadGate> {
 }
 
 const FOREVER: (Option<Instant>, Option<Instant>) = (None, None);
+
+/// Every call here is on one route: its refusals, with no acceptance
+/// between, close the origin's gate.
+fn route() -> Route<'static> {
+    Route::new("GET", "/v2/ping", None)
+}
 
 /// 16 held calls through 2 s of refused trials (one every 100 ms), then
 /// an accepted one: every call leaves, and the calls woke about twice
@@ -50,14 +57,15 @@ fn held_calls_wake_on_the_gates_changes_not_on_a_tick() {
                 ready.wait();
                 let mut trials = 0;
                 loop {
-                    let passage = gate.pass(FOREVER, (true, trials > 0), CancelToken::never());
-                    if !passage.unwrap().trial {
+                    let passage =
+                        gate.pass(&route(), FOREVER, (true, trials > 0), CancelToken::never());
+                    if passage.unwrap().trial.is_none() {
                         return trials;
                     }
                     trials += 1;
                     thread::sleep(Duration::from_millis(5)); // the trial's round trip
                     let accepted = start.elapsed() > Duration::from_secs(2);
-                    gate.on_answer(!accepted, true);
+                    gate.on_answer(&route(), !accepted, Some(Whose::Origin));
                     if accepted {
                         return trials;
                     }
@@ -85,15 +93,15 @@ fn held_calls_wake_on_the_gates_changes_not_on_a_tick() {
 fn a_cancel_wakes_a_held_call() {
     let gate = closed_gate(0);
     // The first trial goes and is never answered: the others wait on.
-    assert!(
-        gate.pass(FOREVER, (true, false), CancelToken::never())
-            .unwrap()
-            .trial
-    );
+    assert!(gate
+        .pass(&route(), FOREVER, (true, false), CancelToken::never())
+        .unwrap()
+        .trial
+        .is_some());
     let token = CancelToken::new();
     let held = thread::spawn({
         let (gate, token) = (gate.clone(), token.clone());
-        move || gate.pass(FOREVER, (true, false), &token)
+        move || gate.pass(&route(), FOREVER, (true, false), &token)
     });
     thread::sleep(Duration::from_millis(200));
     let cancelled = Instant::now();
@@ -109,11 +117,11 @@ fn a_cancel_wakes_a_held_call() {
 #[test]
 fn a_call_that_will_not_wait_longer_is_held_back() {
     let gate = closed_gate(0);
-    assert!(
-        gate.pass(FOREVER, (true, false), CancelToken::never())
-            .unwrap()
-            .trial
-    );
+    assert!(gate
+        .pass(&route(), FOREVER, (true, false), CancelToken::never())
+        .unwrap()
+        .trial
+        .is_some());
     let now = Instant::now();
     let soon = Some(now + Duration::from_millis(50));
     let rows = [
@@ -129,7 +137,7 @@ fn a_call_that_will_not_wait_longer_is_held_back() {
     ];
     for (what, limits, wait, want) in rows {
         let err = gate
-            .pass(limits, (wait, false), CancelToken::never())
+            .pass(&route(), limits, (wait, false), CancelToken::never())
             .unwrap_err();
         assert_eq!(err.kind, want, "{what}: {err}");
     }
