@@ -3,14 +3,15 @@
 //! as the overload gate counts refusals by it.
 
 /// A request's route: its method and path with the ids collapsed
-/// (`GET /v2/assets/:id/children`), or the key the request names
-/// (`Request::route`). Computed only when asked: while no route refuses,
-/// calls never build one.
+/// (`GET /v2/assets/:id/children`), or the name the request gives it
+/// (`Request::route`). Tables key it by [`Route::id`], a hash of that text
+/// computed once per attempt without allocating; the text itself is built
+/// only for a log line.
 pub(crate) struct Route<'a> {
     method: &'a str,
     url: &'a str,
     named: Option<&'a str>,
-    key: std::cell::OnceCell<String>,
+    id: std::cell::OnceCell<u64>,
 }
 
 impl<'a> Route<'a> {
@@ -19,7 +20,7 @@ impl<'a> Route<'a> {
             method,
             url,
             named,
-            key: std::cell::OnceCell::new(),
+            id: std::cell::OnceCell::new(),
         }
     }
 
@@ -31,29 +32,46 @@ impl<'a> Route<'a> {
         self.url
     }
 
-    pub(crate) fn key(&self) -> &str {
-        self.key.get_or_init(|| match self.named {
-            Some(name) => name.to_owned(),
-            None => key_of(self.method, self.url),
+    /// The route as text: `METHOD /path/:id`, or its name.
+    pub(crate) fn key(&self) -> String {
+        let mut key = String::new();
+        self.parts(|p| key.push_str(p));
+        key
+    }
+
+    /// The hash of [`Route::key`] (FNV-1a, 64 bits).
+    pub(crate) fn id(&self) -> u64 {
+        *self.id.get_or_init(|| {
+            let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+            self.parts(|p| {
+                for b in p.bytes() {
+                    h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+                }
+            });
+            h
         })
     }
-}
 
-/// `METHOD /path` with each segment that looks like an id (all digits, or
-/// 8 characters or more of letters, digits, `-` and `_` with a digit
-/// among them: UUIDs, hashes, base-62 ids) as `:id`.
-fn key_of(method: &str, url: &str) -> String {
-    let mut key = String::with_capacity(method.len() + url.len());
-    key.push_str(method);
-    key.push(' ');
-    for segment in path_of(url).split('/').filter(|s| !s.is_empty()) {
-        key.push('/');
-        key.push_str(if is_id(segment) { ":id" } else { segment });
+    /// The key's pieces, in order: the name; or the method, a space, and
+    /// each segment after a `/`, a segment that looks like an id (all
+    /// digits, or 8 characters or more of letters, digits, `-` and `_`
+    /// with a digit among them: UUIDs, hashes, base-62 ids) as `:id`.
+    fn parts(&self, mut f: impl FnMut(&str)) {
+        if let Some(name) = self.named {
+            return f(name);
+        }
+        f(self.method);
+        f(" ");
+        let mut any = false;
+        for segment in path_of(self.url).split('/').filter(|s| !s.is_empty()) {
+            f("/");
+            f(if is_id(segment) { ":id" } else { segment });
+            any = true;
+        }
+        if !any {
+            f("/");
+        }
     }
-    if key.ends_with(' ') {
-        key.push('/');
-    }
-    key
 }
 
 fn is_id(segment: &str) -> bool {
@@ -62,6 +80,30 @@ fn is_id(segment: &str) -> bool {
         .bytes()
         .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     digit && word && (segment.len() >= 8 || segment.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// A table keyed by [`Route::id`], already a hash: looked up as it is.
+pub(crate) type ById<T> =
+    std::collections::HashMap<u64, T, std::hash::BuildHasherDefault<IdHasher>>;
+
+/// Passes a [`Route::id`] through: hashing a hash again buys nothing.
+#[derive(Default)]
+pub(crate) struct IdHasher(u64);
+
+impl std::hash::Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8) | u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
 }
 
 /// Whether `path` (without query) matches `pattern`.

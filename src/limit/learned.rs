@@ -6,17 +6,17 @@
 //! it sent. A limit of the whole origin refuses every route in turn, and
 //! each learns its share.
 
-use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Instant;
 
 use super::{cubic, lock};
+use crate::route::ById;
 
 /// Routes learned apart at most; past them, the rest share one rate.
 const ROUTES: usize = 64;
 
 /// The key the routes past [`ROUTES`] share.
-const REST: &str = "*";
+const REST: u64 = 0;
 
 /// One route's learned rate and its own pacing: the last slot taken, the
 /// next being one interval of the rate learned by then, so that a pace
@@ -34,7 +34,7 @@ pub(super) struct Learned {
 pub(super) struct Learning {
     /// A new route's rate: not yet learned, within the origin's bounds.
     fresh: Learned,
-    routes: Mutex<HashMap<String, Learned>>,
+    routes: Mutex<ById<Learned>>,
 }
 
 impl Learning {
@@ -45,24 +45,21 @@ impl Learning {
                 last: None,
                 paused_until: None,
             },
-            routes: Mutex::new(HashMap::new()),
+            routes: Mutex::new(ById::default()),
         }
     }
 
-    pub fn lock(&self) -> MutexGuard<'_, HashMap<String, Learned>> {
+    pub fn lock(&self) -> MutexGuard<'_, ById<Learned>> {
         lock(&self.routes)
     }
 
     /// `key`'s rate, made at its first answer.
-    pub fn route<'m>(&self, map: &'m mut HashMap<String, Learned>, key: &str) -> &'m mut Learned {
-        let key = match map.contains_key(key) || map.len() < ROUTES {
+    pub fn route<'m>(&self, map: &'m mut ById<Learned>, key: u64) -> &'m mut Learned {
+        let key = match map.len() < ROUTES || map.contains_key(&key) {
             true => key,
             false => REST,
         };
-        if !map.contains_key(key) {
-            map.insert(key.to_owned(), self.fresh.clone());
-        }
-        map.get_mut(key).expect("inserted above")
+        map.entry(key).or_insert_with(|| self.fresh.clone())
     }
 
     /// The slowest route's learned rate, once a throttle taught one.

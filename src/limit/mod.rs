@@ -180,7 +180,7 @@ impl RateLimiter {
         let learned = routes
             .as_deref_mut()
             .filter(|m| !m.is_empty())
-            .and_then(|m| m.get_mut(on.key()));
+            .and_then(|m| m.get_mut(&on.id()));
         let mut quota = lock(&self.quota);
         let paused = learned
             .as_ref()
@@ -257,7 +257,7 @@ impl RateLimiter {
         };
         let mut routes = learning.lock();
         let cut = learning
-            .route(&mut routes, route.key())
+            .route(&mut routes, route.id())
             .cubic
             .on_answer(answer);
         drop(routes);
@@ -286,7 +286,7 @@ impl RateLimiter {
             return;
         }
         let mut routes = learning.lock();
-        let learned = learning.route(&mut routes, route.key());
+        let learned = learning.route(&mut routes, route.id());
         let cut = learned
             .cubic
             .on_stated_wait(self.secs(at), wait.as_secs_f64());
@@ -339,7 +339,7 @@ impl RateLimiter {
         let mut routes = learning.lock();
         match route {
             Some(r) => {
-                if let Some(l) = routes.get_mut(r.key()) {
+                if let Some(l) = routes.get_mut(&r.id()) {
                     l.cubic.rewind();
                 }
             }

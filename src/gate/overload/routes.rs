@@ -7,13 +7,12 @@
 //! it is the only one the client has called lately (there is nothing else
 //! to tell them apart by). The decisions, on given times, without threads.
 
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use super::state::{Overload, OverloadState};
 use crate::backoff::Backoff;
 use crate::gate::connectivity::Admission;
-use crate::route::Route;
+use crate::route::{ById, Route};
 
 /// Whose trial request a call carries.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,12 +40,12 @@ pub(crate) struct Changed {
 #[derive(Debug)]
 pub(crate) struct Gates {
     origin: OverloadState,
-    routes: HashMap<String, OverloadState>,
+    routes: ById<OverloadState>,
     /// The routes of the current run of refusals (two are enough to know
     /// it is more than one).
-    run: Vec<String>,
+    run: Vec<u64>,
     /// When each route was last called.
-    called: HashMap<String, Instant>,
+    called: ById<Instant>,
     trials: Backoff,
     seed: u64,
 }
@@ -55,9 +54,9 @@ impl Gates {
     pub fn new(trials: Backoff, seed: u64) -> Self {
         Gates {
             origin: OverloadState::new(trials.clone(), seed),
-            routes: HashMap::new(),
+            routes: ById::default(),
             run: Vec::new(),
-            called: HashMap::new(),
+            called: ById::default(),
             trials,
             seed,
         }
@@ -83,7 +82,7 @@ impl Gates {
             || !self.routes.is_empty()
                 && self
                     .routes
-                    .get(route.key())
+                    .get(&route.id())
                     .is_some_and(OverloadState::is_closed)
     }
 
@@ -95,14 +94,14 @@ impl Gates {
         retry: bool,
         route: &Route<'_>,
     ) -> (Admission, Option<Whose>) {
-        self.called(now, route.key());
+        self.called(now, route.id());
         if self.origin.is_closed() {
             return trial_of(self.origin.admit(now, retry), Whose::Origin);
         }
         // While no route has refused, no call builds its route's key.
         let own = match self.routes.is_empty() {
             true => None,
-            false => self.routes.get_mut(route.key()),
+            false => self.routes.get_mut(&route.id()),
         };
         let Some(own) = own else {
             return (self.origin.admit(now, retry), None);
@@ -120,7 +119,7 @@ impl Gates {
             return self.origin.trial_due();
         }
         self.routes
-            .get(route.key())
+            .get(&route.id())
             .and_then(OverloadState::trial_due)
     }
 
@@ -133,19 +132,19 @@ impl Gates {
         refused: bool,
         trial: Option<Whose>,
     ) -> Changed {
-        let key = route.key();
+        let key = route.id();
         let to_origin = trial == Some(Whose::Origin);
         let origin = if !refused {
             self.run.clear();
             self.origin.on_answer(now, false, to_origin)
         } else {
-            if self.run.len() < 2 && !self.run.iter().any(|k| k == key) {
-                self.run.push(key.to_owned());
+            if self.run.len() < 2 && !self.run.contains(&key) {
+                self.run.push(key);
             }
             let alone = !self
                 .called
                 .iter()
-                .any(|(k, at)| k != key && now.saturating_duration_since(*at) < RECENT);
+                .any(|(k, at)| *k != key && now.saturating_duration_since(*at) < RECENT);
             match self.origin.is_closed() || self.run.len() > 1 || alone {
                 true => self.origin.on_answer(now, true, to_origin),
                 false => Overload::Unchanged,
@@ -160,9 +159,9 @@ impl Gates {
                 route: Overload::Unchanged,
             };
         }
-        let known = self.routes.contains_key(key);
+        let known = self.routes.contains_key(&key);
         let route_change = match (refused, known) {
-            (_, true) => match self.routes.get_mut(key) {
+            (_, true) => match self.routes.get_mut(&key) {
                 Some(r) => r.on_answer(now, refused, trial == Some(Whose::Route)),
                 None => Overload::Unchanged,
             },
@@ -172,7 +171,7 @@ impl Gates {
                 let seed = self.seed ^ self.routes.len() as u64;
                 let mut r = OverloadState::new(self.trials.clone(), seed);
                 let change = r.on_answer(now, true, false);
-                self.routes.insert(key.to_owned(), r);
+                self.routes.insert(key, r);
                 change
             }
         };
@@ -187,7 +186,7 @@ impl Gates {
         match whose {
             Whose::Origin => self.origin.on_trial_lost(now, sent),
             Whose::Route => {
-                if let Some(r) = self.routes.get_mut(route.key()) {
+                if let Some(r) = self.routes.get_mut(&route.id()) {
                     r.on_trial_lost(now, sent);
                 }
             }
@@ -196,8 +195,8 @@ impl Gates {
 
     /// `key` was called at `now`; past [`ROUTES`] routes, the one called
     /// longest ago is forgotten.
-    fn called(&mut self, now: Instant, key: &str) {
-        if let Some(at) = self.called.get_mut(key) {
+    fn called(&mut self, now: Instant, key: u64) {
+        if let Some(at) = self.called.get_mut(&key) {
             *at = now;
             return;
         }
@@ -206,10 +205,10 @@ impl Gates {
                 .called
                 .iter()
                 .min_by_key(|(_, at)| **at)
-                .map(|(k, _)| k.clone());
+                .map(|(k, _)| *k);
             oldest.map(|k| self.called.remove(&k));
         }
-        self.called.insert(key.to_owned(), now);
+        self.called.insert(key, now);
     }
 
     /// Whether another route fits: past [`ROUTES`], the quiet ones go
