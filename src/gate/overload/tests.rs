@@ -45,6 +45,7 @@ fn route() -> Route<'static> {
 /// each per trial (when it was due, and when it was answered). Polling
 /// every 10 ms, as before, was 100 wake-ups per call per second.
 #[test]
+#[cfg_attr(miri, ignore = "real time: Miri runs threads far slower")]
 fn held_calls_wake_on_the_gates_changes_not_on_a_tick() {
     // 400 calls in the last 10 s: the 16 leave at 48 a second.
     let gate = closed_gate(400);
@@ -90,6 +91,7 @@ fn held_calls_wake_on_the_gates_changes_not_on_a_tick() {
 
 /// A held call with no deadline wakes at its cancel, at once.
 #[test]
+#[cfg_attr(miri, ignore = "real time: Miri runs threads far slower")]
 fn a_cancel_wakes_a_held_call() {
     let gate = closed_gate(0);
     // The first trial goes and is never answered: the others wait on.
@@ -115,6 +117,7 @@ fn a_cancel_wakes_a_held_call() {
 /// Rows: (what the call brings, what it gets). A call that cannot or
 /// will not wait is refused as `held_back`, never let past the gate.
 #[test]
+#[cfg_attr(miri, ignore = "real time: Miri runs threads far slower")]
 fn a_call_that_will_not_wait_longer_is_held_back() {
     let gate = closed_gate(0);
     assert!(gate
